@@ -1,0 +1,1 @@
+"""Metrics (pure functions), evaluation protocols, baselines and reports. Imports agent/ and tools/."""

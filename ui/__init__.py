@@ -1,0 +1,1 @@
+"""Chainlit app, Slack bot and the `llmrec` CLI: thin adapters over agent/. Imports agent/ and tools/."""
