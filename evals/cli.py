@@ -1,0 +1,98 @@
+"""`llmrec eval`: systems side by side on one dataset and protocol, written as JSON, Markdown and a plot.
+
+    llmrec eval --domain scientific --protocol candidates --systems random,popularity --users 2000 \\
+        --out reports/scientific-candidates
+
+`eval_command` is a plain typer-annotated function; ui/cli.py mounts it through the `llmrec.commands` entry
+point. Any error a user can fix (unknown domain, system or protocol, a protocol the domain cannot support, a
+dataset that is not configured) prints one line and exits with code 2; the cause is logged with `-v`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markdown import Markdown
+
+from evals.errors import EvalConfigError, EvalError
+from evals.harness import run_eval
+from evals.protocols import known_protocols, make_protocol
+from evals.report import markdown_table, prepare_out_dir, write_report
+from evals.systems import SystemContext, make_system
+from tools.datasets import DOMAINS, load_dataset
+from tools.errors import ToolsError, UnknownDomainError
+from tools.settings import DataSettings
+
+logger = logging.getLogger(__name__)
+
+
+def _system_names(systems: str) -> list[str]:
+    names = [s.strip() for s in systems.split(",") if s.strip()]
+    if not names:
+        raise EvalConfigError(
+            "--systems names no system; give a comma-separated list, e.g. random,popularity"
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise EvalConfigError(f"system {repeated[0]!r} is listed twice; each system runs once per report")
+    return names
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    logger.debug("llmrec eval failed", exc_info=exc)
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=2)
+
+
+def eval_command(
+    domain: Annotated[str, typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}.")],
+    protocol: Annotated[str, typer.Option(help=f"Evaluation protocol: {' | '.join(known_protocols())}.")],
+    systems: Annotated[str, typer.Option(help="Comma-separated system names, e.g. random,popularity.")],
+    out: Annotated[
+        Path, typer.Option(help="Folder for results.json, results.md and ndcg.png (created if missing).")
+    ],
+    users: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Evaluate N test users (dialogue turns on ReDial) chosen by the seed; the same N and seed "
+            "always give the same users. Default: all.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed for negatives, subsampling and tie-breaks. Default: LLMREC_SEED, else 2026."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Evaluate systems side by side on one dataset and protocol; write JSON, Markdown and an NDCG plot."""
+    try:
+        settings = DataSettings()
+        run_seed = settings.seed if seed is None else seed
+        proto = make_protocol(protocol)
+        context = SystemContext(seed=run_seed, settings=settings)
+        scorers = [make_system(name, context) for name in _system_names(systems)]
+        if domain not in DOMAINS:
+            raise UnknownDomainError(f"unknown domain {domain!r}; known domains: {', '.join(DOMAINS)}")
+        dataset = load_dataset(domain, settings)
+        proto.unit_ids(dataset)  # a protocol that does not fit the domain fails before any folder is made
+        prepare_out_dir(out)  # and an unusable --out fails before a run that may take hours
+        result = run_eval(dataset, proto, scorers, users=users, seed=run_seed, progress=progress)
+        files = write_report(result, out)
+    except (EvalError, ToolsError) as exc:
+        raise _fail(exc) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise _fail(ValueError(f"invalid LLMREC_* setting {where}: {first['msg']}")) from exc
+    except OSError as exc:  # e.g. a dataset file that exists but cannot be read
+        raise _fail(exc) from exc
+    console = Console()
+    console.print(Markdown(markdown_table(result)))
+    for path in (files.json, files.markdown, files.plot):
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)

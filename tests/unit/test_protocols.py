@@ -1,0 +1,219 @@
+"""Protocols: who is asked, over which candidates, with which answers; seeded and order-independent."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from evals import protocols
+from evals.errors import (
+    EvalConfigError,
+    ProtocolNotApplicableError,
+    ProtocolNotAvailableError,
+    UnknownProtocolError,
+)
+from evals.protocols import (
+    CandidateProtocol,
+    Case,
+    ConversationalProtocol,
+    EvalProtocol,
+    FullRankingProtocol,
+    known_protocols,
+    make_protocol,
+    register_protocol,
+    select_units,
+)
+from tests.evaldata import chats, make_items, shop
+from tools.catalog import Dataset, UserHistory
+
+
+def _cases(protocol: EvalProtocol, dataset: Dataset, seed: int = 2026) -> dict[str, Case]:
+    units = protocol.unit_ids(dataset)
+    return {c.query.key: c for c in protocol.cases(dataset, units, seed)}
+
+
+# --- candidates ---------------------------------------------------------------------------------------
+
+
+def test_candidates_are_the_test_item_and_19_unseen_negatives() -> None:
+    data = shop()
+    cases = _cases(CandidateProtocol(), data)
+    assert len(cases) == len(data.test_users())
+    for user in data.test_users():
+        case = cases[user.user_id]
+        assert len(case.candidates) == 20 == len(set(case.candidates))
+        assert case.targets == ((user.test,),)
+        negatives = set(case.candidates) - {user.test}
+        assert len(negatives) == 19
+        assert not negatives & set(user.all_items)
+        assert case.query.history == user.test_history
+        assert case.query.domain == data.domain
+        assert case.excluded == ()
+
+
+def test_candidate_order_is_shuffled() -> None:
+    cases = _cases(CandidateProtocol(), shop())
+    positions = Counter(c.candidates.index(c.targets[0][0]) for c in cases.values())
+    assert len(positions) > 5  # 120 users: the held-out item is not pinned to one slot
+
+
+def test_candidates_repeat_with_the_seed_and_change_with_another() -> None:
+    data = shop()
+    first = _cases(CandidateProtocol(), data, seed=1)
+    assert first == _cases(CandidateProtocol(), data, seed=1)
+    other = _cases(CandidateProtocol(), data, seed=2)
+    assert sum(first[k].candidates != other[k].candidates for k in first) > 100
+
+
+def test_a_users_candidates_do_not_depend_on_the_other_users_or_their_order() -> None:
+    data = shop()
+    protocol = CandidateProtocol()
+    everyone = _cases(protocol, data)
+    some = ["u050", "u003", "u099"]
+    alone = {c.query.key: c for c in protocol.cases(data, some, 2026)}
+    assert list(alone) == some
+    for uid in some:
+        assert alone[uid] == everyone[uid]
+    shuffled = Dataset(domain=data.domain, items=dict(reversed(data.items.items())), users=data.users[::-1])
+    assert _cases(protocol, shuffled) == everyone
+
+
+@pytest.mark.parametrize("num_items", [30, 200])
+def test_negatives_are_uniform_over_unseen_items(num_items: int) -> None:
+    # 30 items: 25 unseen, fewer than 2 x 19, so the explicit-pool branch; 200: the rejection-sampling one.
+    items = make_items(num_items, "u")
+    user = UserHistory("u", history=("i000", "i001", "i002"), valid="i003", test="i004")
+    data = Dataset(domain="u", items=items, users=[user])
+    protocol = CandidateProtocol(num_negatives=5)
+    counts: Counter[str] = Counter()
+    seeds = 3000
+    for seed in range(seeds):
+        (case,) = protocol.cases(data, ["u"], seed)
+        counts.update(set(case.candidates) - {"i004"})
+    unseen = num_items - 5
+    assert set(counts) == set(items) - set(user.all_items)
+    expected = seeds * 5 / unseen
+    for count in counts.values():  # binomial SE is at most sqrt(expected) here; allow 5 of them
+        assert abs(count - expected) < 5 * expected**0.5
+
+
+def test_too_few_unseen_items_is_not_applicable() -> None:
+    items = make_items(10, "u")
+    data = Dataset(domain="u", items=items, users=[UserHistory("u", ("i000", "i001"), "i002", "i003")])
+    with pytest.raises(ProtocolNotApplicableError, match="leaves 6 catalog items to sample 19"):
+        list(CandidateProtocol().cases(data, ["u"], 0))
+
+
+def test_user_protocols_need_test_users() -> None:
+    with pytest.raises(ProtocolNotApplicableError, match="use --protocol conversational"):
+        CandidateProtocol().unit_ids(chats())
+    with pytest.raises(ProtocolNotApplicableError, match="held-out test item"):
+        FullRankingProtocol().unit_ids(chats())
+
+
+# --- full ranking -------------------------------------------------------------------------------------
+
+
+def test_full_ranking_shares_the_catalog_and_excludes_the_history() -> None:
+    data = shop()
+    cases = list(FullRankingProtocol().cases(data, [u.user_id for u in data.test_users()], 0))
+    catalog = cases[0].candidates
+    assert catalog == tuple(sorted(data.items))
+    for case, user in zip(cases, data.test_users(), strict=True):
+        assert case.candidates is catalog  # one tuple object: systems can cache per-catalog work
+        excluded = {catalog[i] for i in case.excluded}
+        assert excluded == set(user.test_history) - {user.test}
+        assert case.targets == ((user.test,),)
+
+
+def test_full_ranking_keeps_a_test_item_the_user_had_before() -> None:
+    items = make_items(30, "u")
+    user = UserHistory("u", history=("i001", "i002"), valid="i003", test="i001")  # bought again
+    data = Dataset(domain="u", items=items, users=[user])
+    (case,) = FullRankingProtocol().cases(data, ["u"], 0)
+    assert {case.candidates[i] for i in case.excluded} == {"i002", "i003"}
+
+
+# --- conversational ----------------------------------------------------------------------------------
+
+
+def test_conversational_one_sample_per_gold_item() -> None:
+    data = chats()
+    protocol = ConversationalProtocol()
+    cases = _cases(protocol, data)
+    assert len(cases) == len(data.turns)
+    for turn in data.turns:
+        case = cases[f"{turn.dialog_id}/{turn.turn_id}"]
+        assert case.targets == tuple((g,) for g in dict.fromkeys(turn.gold))
+        assert case.candidates == tuple(sorted(data.items))
+        assert case.query.user_id == turn.dialog_id
+        assert case.query.turn_id == turn.turn_id
+        assert case.query.context == turn.context
+        assert case.query.history == turn.mentioned
+    assert sum(len(c.targets) for c in cases.values()) > len(cases)  # some turns name two movies
+
+
+def test_conversational_skips_turns_without_gold_and_needs_turns() -> None:
+    data = chats()
+    emptied = Dataset(
+        domain=data.domain, items=data.items, turns=[replace(data.turns[0], gold=()), *data.turns[1:]]
+    )
+    assert len(ConversationalProtocol().unit_ids(emptied)) == len(data.turns) - 1
+    with pytest.raises(ProtocolNotApplicableError, match="use --protocol candidates or full"):
+        ConversationalProtocol().unit_ids(shop())
+
+
+# --- subsampling --------------------------------------------------------------------------------------
+
+
+def test_select_units_is_seeded_nested_and_order_preserving() -> None:
+    ids = [f"u{i:04d}" for i in range(1000)]
+    a = select_units(ids, 100, 2026)
+    assert a == select_units(ids, 100, 2026)
+    assert a == sorted(a)  # original order kept
+    assert set(a) < set(select_units(ids, 300, 2026))
+    assert set(a) != set(select_units(ids, 100, 7))
+    assert set(select_units(ids[::-1], 100, 2026)) == set(a)  # the choice ignores the dataset order
+    assert select_units(ids, None, 0) == ids
+    assert select_units(ids, 5000, 0) == ids
+
+
+def test_select_units_rejects_bad_n_and_repeated_ids() -> None:
+    with pytest.raises(EvalConfigError, match="at least 1"):
+        select_units(["a"], 0, 0)
+    with pytest.raises(EvalConfigError, match="repeats"):
+        select_units(["a", "a"], 1, 0)
+
+
+# --- registry ----------------------------------------------------------------------------------------
+
+
+def test_rerank_is_planned_not_faked() -> None:
+    assert "rerank" in known_protocols()
+    with pytest.raises(ProtocolNotAvailableError, match="retrieval issue"):
+        make_protocol("rerank")
+
+
+def test_unknown_protocol_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownProtocolError, match="candidates, conversational, full, rerank"):
+        make_protocol("leave-one-out")
+
+
+def test_a_later_issue_can_register_rerank(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(protocols, "_PROTOCOLS", dict(protocols._PROTOCOLS))
+
+    class Rerank(CandidateProtocol):
+        name = "rerank"
+
+    register_protocol("rerank", Rerank)
+    assert isinstance(make_protocol("rerank"), Rerank)
+    with pytest.raises(EvalConfigError, match="already registered"):
+        register_protocol("rerank", CandidateProtocol)
+
+
+def test_make_protocol_passes_options() -> None:
+    protocol = make_protocol("candidates", num_negatives=99)
+    assert protocol.num_candidates == 100
+    assert "99 sampled negatives" in protocol.describe()
