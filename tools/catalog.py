@@ -115,7 +115,10 @@ class Dataset:
     def save(self, folder: Path) -> None:
         """Write the canonical form (JSONL + meta.json); `load` reads it back unchanged."""
         folder.mkdir(parents=True, exist_ok=True)
-        _write_jsonl(folder / "items.jsonl", (asdict(i) | {"attributes": dict(i.attributes)} for i in self.items.values()))
+        _write_jsonl(
+            folder / "items.jsonl",
+            (asdict(i) | {"attributes": dict(i.attributes)} for i in self.items.values()),
+        )
         _write_jsonl(folder / "users.jsonl", (asdict(u) for u in self.users))
         _write_jsonl(folder / "turns.jsonl", (asdict(t) for t in self.turns))
         meta = {"format_version": CANONICAL_FORMAT_VERSION, "domain": self.domain, "notes": self.notes}
@@ -128,7 +131,9 @@ class Dataset:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise DatasetFormatError(meta_path, None, "a meta.json file of a canonical dataset folder") from exc
+            raise DatasetFormatError(
+                meta_path, None, "a meta.json file of a canonical dataset folder"
+            ) from exc
         except json.JSONDecodeError as exc:
             raise DatasetFormatError(meta_path, exc.lineno, "valid JSON", exc.msg) from exc
         if meta.get("format_version") != CANONICAL_FORMAT_VERSION:
@@ -146,7 +151,9 @@ class Dataset:
                 domain=str(row.get("domain") or domain),
             )
             if item.item_id in items:
-                raise DatasetFormatError(folder / "items.jsonl", line_no, "unique item_id values", item.item_id)
+                raise DatasetFormatError(
+                    folder / "items.jsonl", line_no, "unique item_id values", item.item_id
+                )
             items[item.item_id] = item
         users = [
             UserHistory(
@@ -155,7 +162,9 @@ class Dataset:
                 valid=None if row.get("valid") is None else str(row["valid"]),
                 test=None if row.get("test") is None else str(row["test"]),
             )
-            for _, row in _read_jsonl(folder / "users.jsonl", required=("user_id", "history"), optional_file=True)
+            for _, row in _read_jsonl(
+                folder / "users.jsonl", required=("user_id", "history"), optional_file=True
+            )
         ]
         turns = [
             DialogueTurn(
@@ -166,13 +175,19 @@ class Dataset:
                 mentioned=tuple(str(x) for x in row.get("mentioned") or ()),
             )
             for _, row in _read_jsonl(
-                folder / "turns.jsonl", required=("dialog_id", "turn_id", "context", "gold"), optional_file=True
+                folder / "turns.jsonl",
+                required=("dialog_id", "turn_id", "context", "gold"),
+                optional_file=True,
             )
         ]
         try:
-            return cls(domain=domain, items=items, users=users, turns=turns, notes=dict(meta.get("notes") or {}))
+            return cls(
+                domain=domain, items=items, users=users, turns=turns, notes=dict(meta.get("notes") or {})
+            )
         except ValueError as exc:
-            raise DatasetFormatError(folder, None, "histories and turns that name catalog items only", str(exc)) from exc
+            raise DatasetFormatError(
+                folder, None, "histories and turns that name catalog items only", str(exc)
+            ) from exc
 
 
 def _write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
