@@ -1,1 +1,1 @@
-"""Self-annotation of rationales, SFT with LoRA (transformers + peft), export for vLLM. Imports agent/ and tools/."""
+"""Self-annotation of rationales, LoRA SFT (transformers + peft), export for vLLM. Imports agent/, tools/."""
