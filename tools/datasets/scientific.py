@@ -105,6 +105,8 @@ def _read_items(path: Path, asins: set[str], notes: dict[str, int]) -> dict[str,
             title = text.strip().rstrip(".")
         else:
             title, category, brand = parts
+            # Every path starts with the same root: dropping it keeps prompts short and loses nothing.
+            category = category.removeprefix(ROOT_CATEGORY).strip()
             if category:
                 attributes["category"] = category
             else:
@@ -250,7 +252,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
 
 SPEC = DatasetSpec(
     domain=DOMAIN,
-    version=1,
+    version=2,
     files=FILES,
     locations=locations,
     parse=parse,
