@@ -34,3 +34,41 @@ class DatasetFormatError(ToolsError):
             shown = found if len(found) <= 120 else found[:117] + "..."
             message += f", found {shown!r}"
         super().__init__(message)
+
+
+class IndexMissingError(ToolsError):
+    """A search index (BM25 or Qdrant) for a domain has not been built yet."""
+
+
+class StaleIndexError(ToolsError):
+    """An index was built from another catalog, embedding model, tokenizer or schema than the current one."""
+
+
+class IndexCorruptError(ToolsError):
+    """An index's files exist but cannot be read."""
+
+
+class IndexLockedError(ToolsError):
+    """An embedded Qdrant folder is held by another process (local mode allows one client per folder)."""
+
+
+class QdrantUnavailableError(ToolsError):
+    """A configured Qdrant server does not answer, or refuses the request."""
+
+
+class EmptyQueryError(ToolsError, ValueError):
+    """A search query that is empty or only whitespace."""
+
+
+class UnknownItemError(ToolsError):
+    """Item ids that are not in the catalog of the domain being searched."""
+
+    def __init__(self, item_ids: list[str], domain: str) -> None:
+        self.item_ids = item_ids
+        self.domain = domain
+        shown = ", ".join(item_ids[:10]) + (f" (and {len(item_ids) - 10} more)" if len(item_ids) > 10 else "")
+        super().__init__(f"unknown item ids in the {domain} catalog: {shown}")
+
+
+class EmbeddingModelError(ToolsError):
+    """The configured embedding model cannot be loaded."""
