@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real datasets not found at {SHARED_DATA} (see ../shared/data/README.md)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The default model converted to an HF folder (once per machine, about 25 s; then cached)."""
+    from agent.model_store import converted_default_model
+    from agent.settings import ModelSettings
+
+    return converted_default_model(ModelSettings().model_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_llm(smollm2_dir: Path) -> Any:
+    """A LocalRecommender over a tiny random Llama with the real SmolLM2 tokenizer."""
+    from agent.local_backend import LocalRecommender
+    from tests.tiny_models import build_tiny_llama
+
+    model, tokenizer = build_tiny_llama(smollm2_dir)
+    return LocalRecommender(model, tokenizer, name="tiny-llama")

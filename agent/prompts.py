@@ -1,0 +1,235 @@
+"""The rationale-first prompt: the one place its text is defined. Serving and training both render it here.
+
+Layout of a rendered prompt (through the tokenizer's chat template):
+
+    system:    SYSTEM_PROMPT
+    user:      the user's history (oldest first), the conversation so far, the labelled candidates, INSTRUCTION
+    assistant: "Rationale:" <the model writes its rationale> "\nAnswer:" <one label token>
+
+Ranking reads the next-token log-probabilities of the labels after ANSWER_PREFIX: one forward pass ranks every
+candidate. Training renders the same text with the rationale and the label filled in, so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from agent.errors import PromptTooLongError
+from tools.catalog import Item
+
+log = logging.getLogger(__name__)
+
+LABELS: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRST")
+"""Candidate labels; 20 is the most the OpenAI logprobs API returns at once (top_logprobs <= 20)."""
+
+SYSTEM_PROMPT = (
+    "You are LLM-Rec, a recommender that explains itself. You only recommend the listed candidates. "
+    "Every claim in your rationale must be supported by the listed attributes of the user's history, "
+    "the candidates, or what the user said."
+)
+INSTRUCTION = (
+    "First write a short rationale: which candidates fit this user and why, citing their listed attributes. "
+    'Then give the letter of the best candidate after "Answer:".'
+)
+RATIONALE_PREFIX = "Rationale:"
+ANSWER_PREFIX = "Answer:"
+
+# Item lines are cut to this many characters first; long catalog texts (abstracts) would otherwise crowd out
+# the history. Shrunk further (to 80, then 50) only when the prompt still does not fit.
+_ITEM_CHARS = (120, 80, 50)
+# A single user message longer than the context is cut to these lengths, in turn, rather than refused.
+_LAST_MESSAGE_CHARS = (2000, 500, 200)
+# Attributes that are bookkeeping, not facts a rationale should cite.
+_HIDDEN_ATTRIBUTES = frozenset({"variants", "cites", "citeulike_id", "doc_id"})
+
+Role = Literal["user", "assistant"]
+
+
+class ChatTokenizer(Protocol):
+    """The slice of a Hugging Face tokenizer that rendering needs."""
+
+    def apply_chat_template(self, conversation: list[dict[str, str]], **kwargs: object) -> object: ...
+
+    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class RecRequest:
+    """Everything the model sees for one recommendation."""
+
+    history: Sequence[Item]
+    """Items the user interacted with, oldest first."""
+    candidates: Sequence[Item]
+    """Items to choose from, labelled A, B, C... in this order."""
+    conversation: Sequence[tuple[Role, str]] = ()
+    """The chat so far, oldest first; disputes and constraints live here."""
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """A prompt ready for the model, plus what had to be dropped to fit the context."""
+
+    text: str
+    """The prompt up to and including RATIONALE_PREFIX: the model continues with its rationale."""
+    labels: tuple[str, ...]
+    candidate_ids: tuple[str, ...]
+    history_kept: int
+    history_dropped: int
+    turns_dropped: int
+    item_chars: int
+    num_tokens: int
+    notes: list[str] = field(default_factory=list)
+
+    def with_rationale(self, rationale: str) -> str:
+        """The prompt after the rationale, ending in ANSWER_PREFIX: the next token is a candidate label."""
+        return self.text + format_rationale(rationale) + "\n" + ANSWER_PREFIX
+
+    def label_of(self, item_id: str) -> str:
+        return self.labels[self.candidate_ids.index(item_id)]
+
+
+def format_rationale(rationale: str) -> str:
+    """The rationale exactly as it follows RATIONALE_PREFIX (one leading space, no trailing whitespace)."""
+    text = rationale.strip()
+    if text.endswith(ANSWER_PREFIX):
+        text = text[: -len(ANSWER_PREFIX)].rstrip()
+    return " " + text if text else ""
+
+
+def training_text(prompt: RenderedPrompt, rationale: str, target_item_id: str) -> tuple[str, str]:
+    """(prompt, completion) for supervised fine-tuning: the completion is the rationale, then the answer label."""
+    completion = format_rationale(rationale) + "\n" + ANSWER_PREFIX + " " + prompt.label_of(target_item_id)
+    return prompt.text, completion
+
+
+def item_line(item: Item, max_chars: int = _ITEM_CHARS[0]) -> str:
+    """One line per item: the title, then the attributes a rationale may cite."""
+    parts = [item.title.strip() or item.item_id]
+    for key, value in item.attributes.items():
+        if key in _HIDDEN_ATTRIBUTES or not value:
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        parts.append(f"{key}: {shown}")
+    line = " | ".join(parts).replace("\n", " ")
+    return line if len(line) <= max_chars else line[: max_chars - 3].rstrip() + "..."
+
+
+def _user_message(
+    history: Sequence[Item],
+    dropped: int,
+    conversation: Sequence[tuple[Role, str]],
+    candidates: Sequence[Item],
+    labels: Sequence[str],
+    item_chars: int,
+) -> str:
+    lines: list[str] = []
+    if history:
+        lines.append("The user's history, oldest first:")
+        if dropped:
+            lines.append(f"({dropped} older items omitted)")
+        lines += [f"- {item_line(item, item_chars)}" for item in history]
+    else:
+        lines.append("The user has no history yet.")
+    if conversation:
+        lines.append("")
+        lines.append("Conversation so far:")
+        lines += [f"{'User' if role == 'user' else 'Assistant'}: {text.strip()}" for role, text in conversation]
+    lines.append("")
+    lines.append("Candidates:")
+    lines += [f"{label}. {item_line(item, item_chars)}" for label, item in zip(labels, candidates, strict=True)]
+    lines.append("")
+    lines.append(INSTRUCTION)
+    return "\n".join(lines)
+
+
+def _chat_text(tokenizer: ChatTokenizer, user_message: str) -> str:
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user_message}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if not isinstance(text, str):
+        raise TypeError("apply_chat_template(tokenize=False) must return text")
+    return text + RATIONALE_PREFIX
+
+
+def _truncation_steps(n_history: int, n_turns: int) -> Iterator[tuple[int, int, int, int | None]]:
+    """(history items dropped, turns dropped, item line chars, last message chars) in the order tried:
+    oldest history first, then oldest turns (the latest user turn is kept), then shorter item lines, then a
+    shorter last message."""
+    for h in range(n_history + 1):
+        yield h, 0, _ITEM_CHARS[0], None
+    for c in range(1, max(n_turns, 1)):
+        yield n_history, c, _ITEM_CHARS[0], None
+    last_turn = max(n_turns - 1, 0)
+    for chars in _ITEM_CHARS[1:]:
+        yield n_history, last_turn, chars, None
+    for last_chars in _LAST_MESSAGE_CHARS:
+        yield n_history, last_turn, _ITEM_CHARS[-1], last_chars
+
+
+def render_prompt(
+    tokenizer: ChatTokenizer,
+    request: RecRequest,
+    *,
+    context_tokens: int = 2048,
+    reserve_tokens: int = 96,
+    max_history_items: int | None = 10,
+) -> RenderedPrompt:
+    """Render the prompt, dropping the oldest history items, then the oldest turns, until it fits.
+
+    At most `max_history_items` of the most recent history items are shown (each line costs about 30 tokens).
+    `reserve_tokens` is kept free for the rationale and the answer. Candidates are never dropped (the model must
+    see every item it may rank); their lines are shortened instead, and if even that cannot fit,
+    PromptTooLongError says so.
+    """
+    if not request.candidates:
+        raise ValueError("a recommendation prompt needs at least one candidate")
+    if len(request.candidates) > len(LABELS):
+        raise ValueError(f"at most {len(LABELS)} candidates per prompt, got {len(request.candidates)}")
+    if len({c.item_id for c in request.candidates}) != len(request.candidates):
+        raise ValueError("candidate item ids must be unique")
+    labels = LABELS[: len(request.candidates)]
+    budget = context_tokens - reserve_tokens - 4  # 4: "\nAnswer:" and one label token
+    history = list(request.history)
+    if max_history_items is not None and len(history) > max_history_items:
+        history = history[len(history) - max_history_items :]
+    capped = len(request.history) - len(history)
+    conversation = list(request.conversation)
+    for h_start, c_start, item_chars, last_chars in _truncation_steps(len(history), len(conversation)):
+        turns = conversation[c_start:]
+        if last_chars is not None and turns:
+            role, text = turns[-1]
+            turns[-1] = (role, text if len(text) <= last_chars else text[:last_chars] + " [message cut]")
+        message = _user_message(history[h_start:], capped + h_start, turns, request.candidates, labels, item_chars)
+        text = _chat_text(tokenizer, message)
+        num_tokens = len(tokenizer.encode(text, add_special_tokens=False))
+        if num_tokens > budget:
+            continue
+        notes = []
+        if h_start:
+            notes.append(f"dropped the {h_start} oldest of {len(history)} history items to fit")
+        if c_start:
+            notes.append(f"dropped the {c_start} oldest of {len(conversation)} conversation turns")
+        if item_chars != _ITEM_CHARS[0]:
+            notes.append(f"cut item lines to {item_chars} characters")
+        if last_chars is not None:
+            notes.append(f"cut the last message to {last_chars} characters")
+        if notes:
+            log.info("prompt truncated to %d tokens to fit %d: %s", num_tokens, context_tokens, "; ".join(notes))
+        return RenderedPrompt(
+            text=text,
+            labels=labels,
+            candidate_ids=tuple(c.item_id for c in request.candidates),
+            history_kept=len(history) - h_start,
+            history_dropped=capped + h_start,
+            turns_dropped=c_start,
+            item_chars=item_chars,
+            num_tokens=num_tokens,
+            notes=notes,
+        )
+    raise PromptTooLongError(
+        f"{len(request.candidates)} candidates do not fit in {context_tokens} tokens even with every item line "
+        "shortened; raise LLMREC_CONTEXT_TOKENS or rank fewer candidates."
+    )

