@@ -34,9 +34,7 @@ logger = logging.getLogger(__name__)
 def _system_names(systems: str) -> list[str]:
     names = [s.strip() for s in systems.split(",") if s.strip()]
     if not names:
-        raise EvalConfigError(
-            "--systems names no system; give a comma-separated list, e.g. random,popularity"
-        )
+        raise EvalConfigError("--systems names no system; give a comma-separated list, e.g. random,popularity")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise EvalConfigError(f"system {repeated[0]!r} is listed twice; each system runs once per report")
@@ -53,9 +51,7 @@ def eval_command(
     domain: Annotated[str, typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}.")],
     protocol: Annotated[str, typer.Option(help=f"Evaluation protocol: {' | '.join(known_protocols())}.")],
     systems: Annotated[str, typer.Option(help="Comma-separated system names, e.g. random,popularity.")],
-    out: Annotated[
-        Path, typer.Option(help="Folder for results.json, results.md and ndcg.png (created if missing).")
-    ],
+    out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and ndcg.png (created if missing).")],
     users: Annotated[
         int | None,
         typer.Option(

@@ -98,9 +98,7 @@ def parse_metric(name: str) -> tuple[str, int | None]:
     raise ValueError(f"unknown metric {name!r}; use mrr or one of {', '.join(f'{b}@K' for b in _AT_K)}")
 
 
-def compute_metrics(
-    ranked: Sequence[str], relevant: Collection[str], names: Iterable[str]
-) -> dict[str, float]:
+def compute_metrics(ranked: Sequence[str], relevant: Collection[str], names: Iterable[str]) -> dict[str, float]:
     """Evaluate each named metric on one ranking (validating the inputs once)."""
     relevant_set = _checked(ranked, relevant, None)
     out: dict[str, float] = {}

@@ -158,9 +158,7 @@ class CandidateProtocol(_UserProtocol):
                 drawn = rng.sample([i for i in catalog if i not in seen], self.num_negatives)
             candidates = [user.test, *drawn]
             rng.shuffle(candidates)  # LLM rankers read the list in order: the answer must not always be first
-            yield Case(
-                query=self._query(dataset, user), candidates=tuple(candidates), targets=((user.test,),)
-            )
+            yield Case(query=self._query(dataset, user), candidates=tuple(candidates), targets=((user.test,),))
 
 
 class FullRankingProtocol(_UserProtocol):
@@ -201,8 +199,7 @@ class ConversationalProtocol(EvalProtocol):
         if not turns:
             hint = " (it has users: use --protocol candidates or full)" if dataset.users else ""
             raise ProtocolNotApplicableError(
-                f"protocol {self.name!r} needs dialogue turns with gold items; domain {dataset.domain!r} "
-                f"has none{hint}"
+                f"protocol {self.name!r} needs dialogue turns with gold items; domain {dataset.domain!r} has none{hint}"
             )
         return [_turn_key(t.dialog_id, t.turn_id) for t in turns]
 

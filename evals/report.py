@@ -52,12 +52,8 @@ def results_dict(result: EvalResult) -> dict[str, Any]:
         "protocol": result.protocol,
         "users": result.users,
         "seed": result.seed,
-        "systems": {
-            name: {m: summaries[m].mean for m in metrics} for name, summaries in result.systems.items()
-        },
-        "stderr": {
-            name: {m: summaries[m].stderr for m in metrics} for name, summaries in result.systems.items()
-        },
+        "systems": {name: {m: summaries[m].mean for m in metrics} for name, summaries in result.systems.items()},
+        "stderr": {name: {m: summaries[m].stderr for m in metrics} for name, summaries in result.systems.items()},
         "unit": result.unit,
         "samples": result.samples,
         "protocol_description": result.protocol_description,
@@ -83,8 +79,7 @@ def markdown_table(result: EvalResult) -> str:
     lines = [
         f"## {result.domain}: {result.protocol} protocol, {result.users} {result.unit}",
         "",
-        f"{result.protocol_description}; seed {result.seed}; mean ± standard error over "
-        f"{result.samples} samples.",
+        f"{result.protocol_description}; seed {result.seed}; mean ± standard error over {result.samples} samples.",
     ]
     random_ndcg = random_ndcg10(result)
     if random_ndcg is not None:
@@ -113,9 +108,7 @@ def plot_ndcg(result: EvalResult, path: Path) -> None:
     ax.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=3)
     random_ndcg = random_ndcg10(result)
     if random_ndcg is not None:
-        ax.axhline(
-            random_ndcg, color="#C44E52", linestyle="--", label=f"random, analytic ({random_ndcg:.4f})"
-        )
+        ax.axhline(random_ndcg, color="#C44E52", linestyle="--", label=f"random, analytic ({random_ndcg:.4f})")
         ax.legend(loc="upper left")
     ax.set_ylabel("NDCG@10")
     ax.set_ylim(0, min(1.0, max([*means, random_ndcg or 0.0]) * 1.25 + 0.05))
@@ -136,9 +129,7 @@ def prepare_out_dir(out_dir: Path) -> None:
 def write_report(result: EvalResult, out_dir: Path) -> ReportFiles:
     """Write results.json, results.md and ndcg.png into `out_dir` (created if missing)."""
     prepare_out_dir(out_dir)
-    files = ReportFiles(
-        json=out_dir / "results.json", markdown=out_dir / "results.md", plot=out_dir / "ndcg.png"
-    )
+    files = ReportFiles(json=out_dir / "results.json", markdown=out_dir / "results.md", plot=out_dir / "ndcg.png")
     try:
         files.json.write_text(json.dumps(results_dict(result), indent=2) + "\n", encoding="utf-8")
         files.markdown.write_text(markdown_table(result), encoding="utf-8")
