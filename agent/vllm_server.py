@@ -8,6 +8,7 @@ uniform logit bias returns exactly the label tokens. Start-up: about 2.3 minutes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -134,6 +135,18 @@ class VLLMServer:
             time.sleep(2.0)
         raise ModelServerUnavailableError(f"vLLM did not become healthy within {self.startup_timeout_s:.0f} s.")
 
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("the server is not running")
+        return self._proc.pid
+
+    def wait(self) -> int:
+        """Block until the server exits; its exit code."""
+        if self._proc is None:
+            raise RuntimeError("the server is not running")
+        return self._proc.wait()
+
     def stop(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
             return
@@ -149,3 +162,32 @@ class VLLMServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def main() -> None:
+    """`python -m agent.vllm_server [--port 8000] [--adapter PATH]`: serve the default model until Ctrl-C."""
+    import argparse
+
+    from agent.model_store import converted_default_model
+    from agent.settings import ModelSettings
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--adapter", type=Path, default=None, help="LoRA adapter served as the `llmrec` module")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    model_dir = str(converted_default_model(ModelSettings().model_cache_dir))
+    adapters = {"llmrec": args.adapter} if args.adapter else None
+    with VLLMServer(model_dir, adapters=adapters, port=args.port) as server:
+        log.warning(
+            "vLLM serving %s at %s (LLMREC_MODEL_BACKEND=openai LLMREC_OPENAI_BASE_URL=%s)",
+            model_dir,
+            server.base_url,
+            server.base_url,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
