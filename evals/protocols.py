@@ -27,6 +27,7 @@ after which `make_protocol("rerank")` returns it and the planned-protocol messag
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -225,12 +226,7 @@ def _turn_key(dialog_id: str, turn_id: str) -> str:
 
 ProtocolFactory = Callable[..., EvalProtocol]
 
-PLANNED_PROTOCOLS: dict[str, str] = {
-    "rerank": (
-        "protocol 'rerank' (the hybrid retriever's top 20 with the held-out item added) arrives with the "
-        "retrieval issue and is not available yet; use --protocol candidates or full for now"
-    ),
-}
+PLANNED_PROTOCOLS: dict[str, str] = {}
 """Protocols that are designed but not built yet, with the sentence a user sees when asking for one."""
 
 _PROTOCOLS: dict[str, ProtocolFactory] = {
@@ -247,13 +243,25 @@ def register_protocol(name: str, factory: ProtocolFactory, *, replace: bool = Fa
     _PROTOCOLS[name] = factory
 
 
+BUILTIN_PROTOCOL_MODULES: tuple[str, ...] = ("evals.rerank",)
+"""Modules that register protocols when imported (they need retrieval, so they load on first use)."""
+
+
+def _import_builtins() -> None:
+    for module in BUILTIN_PROTOCOL_MODULES:
+        importlib.import_module(module)
+
+
 def known_protocols() -> list[str]:
     """Registered and planned protocol names, sorted."""
+    _import_builtins()
     return sorted(set(_PROTOCOLS) | set(PLANNED_PROTOCOLS))
 
 
 def make_protocol(name: str, **options: Any) -> EvalProtocol:
     """The protocol registered as `name`; a planned one raises ProtocolNotAvailableError saying why."""
+    if name not in _PROTOCOLS:
+        _import_builtins()
     if name in _PROTOCOLS:
         return _PROTOCOLS[name](**options)
     if name in PLANNED_PROTOCOLS:

@@ -81,7 +81,7 @@ class SystemContext:
 
 SystemFactory = Callable[[SystemContext], Scorer]
 
-BUILTIN_SYSTEM_MODULES: tuple[str, ...] = ("evals.baselines", "evals.llm_systems")
+BUILTIN_SYSTEM_MODULES: tuple[str, ...] = ("evals.baselines", "evals.retrieval_systems", "evals.llm_systems")
 """Modules that register systems when imported; `make_system` imports them on first use."""
 
 _FACTORIES: dict[str, SystemFactory] = {}

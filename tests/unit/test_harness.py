@@ -165,8 +165,8 @@ def test_system_list_errors() -> None:
         run_eval(shop(), "candidates", ["random", "random"], progress=False)
     with pytest.raises(EvalConfigError, match="no systems"):
         run_eval(shop(), "candidates", [], progress=False)
-    with pytest.raises(UnknownSystemError, match="unknown system 'bm25'; known systems: popularity, random"):
-        run_eval(shop(), "candidates", ["bm25"], progress=False)
+    with pytest.raises(UnknownSystemError, match="unknown system 'bm99'; known systems: bm25, dense, hybrid"):
+        run_eval(shop(), "candidates", ["bm99"], progress=False)
 
 
 # --- baselines --------------------------------------------------------------------------------------
@@ -206,9 +206,7 @@ def test_popularity_on_dialogues_leaves_the_querys_own_dialogue_out() -> None:
     for t in data.turns:
         dialogues.setdefault(t.dialog_id, set()).update(t.mentioned)
     turn = data.turns[0]
-    got = dict(
-        zip(catalog, scorer.score(Query(turn.dialog_id, (), turn_id=turn.turn_id), catalog), strict=True)
-    )
+    got = dict(zip(catalog, scorer.score(Query(turn.dialog_id, (), turn_id=turn.turn_id), catalog), strict=True))
     for item in catalog:
         others = sum(item in items for d, items in dialogues.items() if d != turn.dialog_id)
         assert got[item] == others

@@ -157,9 +157,7 @@ def test_conversational_one_sample_per_gold_item() -> None:
 
 def test_conversational_skips_turns_without_gold_and_needs_turns() -> None:
     data = chats()
-    emptied = Dataset(
-        domain=data.domain, items=data.items, turns=[replace(data.turns[0], gold=()), *data.turns[1:]]
-    )
+    emptied = Dataset(domain=data.domain, items=data.items, turns=[replace(data.turns[0], gold=()), *data.turns[1:]])
     assert len(ConversationalProtocol().unit_ids(emptied)) == len(data.turns) - 1
     with pytest.raises(ProtocolNotApplicableError, match="use --protocol candidates or full"):
         ConversationalProtocol().unit_ids(shop())
@@ -190,10 +188,11 @@ def test_select_units_rejects_bad_n_and_repeated_ids() -> None:
 # --- registry ----------------------------------------------------------------------------------------
 
 
-def test_rerank_is_planned_not_faked() -> None:
-    assert "rerank" in known_protocols()
-    with pytest.raises(ProtocolNotAvailableError, match="retrieval issue"):
-        make_protocol("rerank")
+def test_planned_protocols_explain_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(protocols, "PLANNED_PROTOCOLS", {"session": "protocol 'session' arrives later"})
+    assert "session" in known_protocols()
+    with pytest.raises(ProtocolNotAvailableError, match="arrives later"):
+        make_protocol("session")
 
 
 def test_unknown_protocol_lists_the_known_ones() -> None:
@@ -201,16 +200,16 @@ def test_unknown_protocol_lists_the_known_ones() -> None:
         make_protocol("leave-one-out")
 
 
-def test_a_later_issue_can_register_rerank(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_later_issue_can_register_a_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(protocols, "_PROTOCOLS", dict(protocols._PROTOCOLS))
 
-    class Rerank(CandidateProtocol):
-        name = "rerank"
+    class Custom(CandidateProtocol):
+        name = "custom"
 
-    register_protocol("rerank", Rerank)
-    assert isinstance(make_protocol("rerank"), Rerank)
+    register_protocol("custom", Custom)
+    assert isinstance(make_protocol("custom"), Custom)
     with pytest.raises(EvalConfigError, match="already registered"):
-        register_protocol("rerank", CandidateProtocol)
+        register_protocol("custom", CandidateProtocol)
 
 
 def test_make_protocol_passes_options() -> None:

@@ -1,0 +1,62 @@
+"""The `rerank` protocol: the stage the LLM actually serves in the agent (DESIGN.md, "Evaluation").
+
+Per test user, the hybrid retriever's top 20 for the user's history titles (history excluded), with the held-out
+item put in place of the 20th when the retriever missed it, as LlamaRec evaluates. Random negatives are too easy
+to show a re-ranker's value; retrieved ones are the hard, realistic case. How often the first stage found the
+held-out item by itself is reported beside the metrics (`first_stage_recall@20`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from evals.protocols import CandidateProtocol, Case, register_protocol
+from evals.queries import query_text
+from evals.retrievers import shared_retrievers
+from evals.seeding import derived_random
+from tools.catalog import Dataset
+
+
+class RerankProtocol(CandidateProtocol):
+    name = "rerank"
+
+    def __init__(self, num_candidates: int = 20) -> None:
+        super().__init__(num_negatives=num_candidates - 1)
+        self.first_stage_hits = 0
+        self.first_stage_total = 0
+
+    def describe(self) -> str:
+        found = (
+            f"; the retriever found the held-out item itself for {self.first_stage_hits} of "
+            f"{self.first_stage_total} users"
+            if self.first_stage_total
+            else ""
+        )
+        return f"the hybrid retriever's top {self.num_candidates}, held-out item put in when missed{found}"
+
+    def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
+        retrievers = shared_retrievers(dataset)
+        assert self.num_candidates is not None
+        for user in self._users(dataset, unit_ids):
+            assert user.test is not None
+            query = self._query(dataset, user)
+            text = query_text(query, dataset.items)
+            seen = set(user.test_history)
+            hits = retrievers.hybrid.search(text, self.num_candidates, exclude=seen).item_ids if text else []
+            self.first_stage_total += 1
+            if user.test in hits:
+                self.first_stage_hits += 1
+                candidates = list(hits)
+            else:
+                candidates = [*hits[: self.num_candidates - 1], user.test]
+            if len(candidates) < self.num_candidates:
+                # A tiny catalog or an empty query: top up with seeded random items so every user has 20.
+                rng = derived_random(seed, self.name, "fill", user.user_id)
+                pool = sorted(set(dataset.items) - seen - set(candidates))
+                candidates += rng.sample(pool, min(len(pool), self.num_candidates - len(candidates)))
+            rng = derived_random(seed, self.name, user.user_id)
+            rng.shuffle(candidates)  # retrieval order would tell an LLM ranker where the best match is
+            yield Case(query=query, candidates=tuple(candidates), targets=((user.test,),))
+
+
+register_protocol(RerankProtocol.name, RerankProtocol)
