@@ -26,9 +26,7 @@ def shop(num_users: int = 120, num_items: int = 80, seed: int = 0, domain: str =
             item = rng.choices(ids, weights)[0]
             if item not in chosen:
                 chosen.append(item)
-        users.append(
-            UserHistory(user_id=f"u{u:03d}", history=tuple(chosen[:-2]), valid=chosen[-2], test=chosen[-1])
-        )
+        users.append(UserHistory(user_id=f"u{u:03d}", history=tuple(chosen[:-2]), valid=chosen[-2], test=chosen[-1]))
     return Dataset(domain=domain, items=items, users=users)
 
 

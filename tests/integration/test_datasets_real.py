@@ -100,8 +100,7 @@ def test_clothing_held_out_titles_are_not_in_the_history(datasets: Callable[[str
     ds = datasets("clothing")
     norm = clothing_module.normalize_title
     leaks = sum(
-        norm(ds.items[str(u.test)].title) in {norm(ds.items[i].title) for i in u.test_history}
-        for u in ds.users
+        norm(ds.items[str(u.test)].title) in {norm(ds.items[i].title) for i in u.test_history} for u in ds.users
     )
     assert leaks == 0
 
@@ -147,8 +146,6 @@ def test_movielens(datasets: Callable[[str], Dataset]) -> None:
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
-def test_cached_load_equals_the_parse(
-    domain: str, datasets: Callable[[str], Dataset], settings: DataSettings
-) -> None:
+def test_cached_load_equals_the_parse(domain: str, datasets: Callable[[str], Dataset], settings: DataSettings) -> None:
     parsed = datasets(domain)
     assert load_dataset(domain, settings) == parsed

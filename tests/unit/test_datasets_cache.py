@@ -74,9 +74,7 @@ def test_key_follows_seed_and_source_bytes(tmp_path: Path, parse_calls: list[int
     ],
     ids=["truncated-items", "dropped-users", "no-manifest", "bad-manifest", "bad-meta"],
 )
-def test_corrupt_cache_is_rebuilt(
-    tmp_path: Path, parse_calls: list[int], corrupt: Callable[[Path], object]
-) -> None:
+def test_corrupt_cache_is_rebuilt(tmp_path: Path, parse_calls: list[int], corrupt: Callable[[Path], object]) -> None:
     settings = settings_for(tmp_path)
     original = load_dataset("scientific", settings)
     corrupt(dataset_cache_dir("scientific", settings))

@@ -33,9 +33,7 @@ def citeulike_files(libraries: list[list[int]] = LIBRARIES) -> dict[str, str]:
     writer.writerow(["doc.id", "title", "citeulike.id", "raw.title", "raw.abstract"])
     for s, p in enumerate(SUBSET_PAPERS):
         title = f"On {WORDS[p].title()} networks"
-        writer.writerow(
-            [s, title.lower(), 100 + p, title, f'We study {WORDS[p]}, with commas, and "quotes".']
-        )
+        writer.writerow([s, title.lower(), 100 + p, title, f'We study {WORDS[p]}, with commas, and "quotes".'])
     return {
         "users.dat": counted(libraries),
         "item-tag.dat": counted(item_tags),
@@ -86,18 +84,14 @@ def test_cdl_subset_maps_with_the_off_by_one(tmp_path: Path) -> None:
 def test_unconfirmed_mapping_is_an_error(tmp_path: Path) -> None:
     files = citeulike_files()
     files["tags.dat"] = "\n".join(f"tag{'x' * i}" for i in range(len(WORDS)))  # no tag matches any title
-    with pytest.raises(
-        DatasetFormatError, match=r"users\.dat: expected libraries whose papers' tags confirm"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"users\.dat: expected libraries whose papers' tags confirm"):
         load(tmp_path, files)
 
 
 def test_subset_library_size_mismatch(tmp_path: Path) -> None:
     files = citeulike_files()
     files["cdl-subset/users.dat"] = counted([[0, 1, 2], [0, 2]])
-    with pytest.raises(
-        DatasetFormatError, match=r"cdl-subset/users\.dat, line 2: expected the same library size"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"cdl-subset/users\.dat, line 2: expected the same library size"):
         load(tmp_path, files)
 
 
@@ -134,9 +128,7 @@ def test_split_is_seeded(tmp_path: Path) -> None:
     a = load(tmp_path / "a", citeulike_files(), seed=1)
     b = load(tmp_path / "b", citeulike_files(), seed=1)
     assert a.users == b.users
-    assert {tuple(load(tmp_path / f"s{s}", citeulike_files(), seed=s).users) for s in range(8)} != {
-        tuple(a.users)
-    }
+    assert {tuple(load(tmp_path / f"s{s}", citeulike_files(), seed=s).users) for s in range(8)} != {tuple(a.users)}
     for user, library in zip(a.users, LIBRARIES, strict=False):
         assert sorted(user.all_items) == sorted(str(x) for x in library)
 

@@ -123,8 +123,6 @@ def test_malformed_rows_name_file_and_line(tmp_path: Path, file: str, line: str,
 
 def test_wrong_header_is_reported(tmp_path: Path) -> None:
     files = clothing_files(RATINGS)
-    files["Dataset1p1.csv"] = files["Dataset1p1.csv"].replace(
-        ";Rating;User_ID;Item_ID", "Rating,User_ID,Item_ID", 1
-    )
+    files["Dataset1p1.csv"] = files["Dataset1p1.csv"].replace(";Rating;User_ID;Item_ID", "Rating,User_ID,Item_ID", 1)
     with pytest.raises(DatasetFormatError, match=r"Dataset1p1\.csv, line 1: expected header"):
         load(tmp_path, files)

@@ -81,7 +81,5 @@ def test_malformed_ratings(tmp_path: Path, ratings: list[str], message: str) -> 
 
 
 def test_missing_genre_flags(tmp_path: Path) -> None:
-    with pytest.raises(
-        DatasetFormatError, match=r"u\.item, line 2: expected 8 pipe-separated fields movie_id"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"u\.item, line 2: expected 8 pipe-separated fields movie_id"):
         load(tmp_path, movies=[MOVIES[0], "2|Short (1995)|01-Jan-1995||http://x|0|1"])

@@ -91,9 +91,7 @@ def test_counted_list_checks_the_count(tmp_path: Path) -> None:
     path = tmp_path / "users.dat"
     assert counted_list(path, 1, "3 4 5 6", "ids") == [4, 5, 6]
     assert counted_list(path, 1, "0", "ids") == []
-    with pytest.raises(
-        DatasetFormatError, match=r"users\.dat, line 4: expected 3 ids as the leading count says"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"users\.dat, line 4: expected 3 ids as the leading count says"):
         counted_list(path, 4, "3 4 5", "ids")
     with pytest.raises(DatasetFormatError, match="line 2: expected space-separated integers"):
         counted_list(path, 2, "2 4 x", "ids")

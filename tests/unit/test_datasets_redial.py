@@ -68,9 +68,7 @@ def load(tmp_path: Path, turns: list[str] = TURNS, items: object = ITEMS) -> Dat
     (folder / "entity2id.json").write_text(json.dumps(ENTITIES))
     (folder / "item_ids.json").write_text(json.dumps(items))
     (folder / "test.jsonl").write_text("\n".join(turns) + "\n")
-    settings = DataSettings(
-        data_dir=tmp_path / "cache", bundled_data_dir=tmp_path / "bundled", external_data_dir=None
-    )
+    settings = DataSettings(data_dir=tmp_path / "cache", bundled_data_dir=tmp_path / "bundled", external_data_dir=None)
     return load_dataset("redial", settings, use_cache=False)
 
 

@@ -79,9 +79,7 @@ def load(tmp_path: Path, files: dict[str, str], gz: bool = False) -> Dataset:
 def test_parses_histories_and_items(tmp_path: Path, gz: bool) -> None:
     ds = load(tmp_path, scientific_files(SEQUENCES), gz)
     users = {u.user_id: u for u in ds.users}
-    assert (
-        users["U1"].history == ("A1", "A2", "A3") and users["U1"].valid == "A4" and users["U1"].test == "A5"
-    )
+    assert users["U1"].history == ("A1", "A2", "A3") and users["U1"].valid == "A4" and users["U1"].test == "A5"
     assert users["U2"].history == ("A2", "A2", "A6", "A3")
     # Rebuilt in full from train.inter although valid/test rows hold only the last 50 items.
     assert users["U3"].history == tuple(SEQUENCES["U3"][:58])
@@ -209,9 +207,7 @@ def test_truncated_gz_copy_is_a_clear_error(tmp_path: Path) -> None:
     write_files(tmp_path / "bundled" / "scientific", files, gz=True)
     path = tmp_path / "bundled" / "scientific" / "Scientific.train.inter.gz"
     path.write_bytes(path.read_bytes()[:-12])
-    with pytest.raises(
-        DatasetFormatError, match=r"Scientific\.train\.inter\.gz, line \d+: expected a complete gzip"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"Scientific\.train\.inter\.gz, line \d+: expected a complete gzip"):
         load_dataset("scientific", settings_for(tmp_path), use_cache=False)
 
 

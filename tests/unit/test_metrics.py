@@ -105,9 +105,7 @@ def test_duplicates_and_bad_k_are_errors(fn: object) -> None:
 
 def test_compute_metrics_by_name() -> None:
     got = compute_metrics(["a", "b", "c"], {"b"}, ["ndcg@10", "hr@1", "hr@5", "recall@2", "mrr"])
-    assert got == pytest.approx(
-        {"ndcg@10": 1 / LOG2_3, "hr@1": 0.0, "hr@5": 1.0, "recall@2": 1.0, "mrr": 0.5}
-    )
+    assert got == pytest.approx({"ndcg@10": 1 / LOG2_3, "hr@1": 0.0, "hr@5": 1.0, "recall@2": 1.0, "mrr": 0.5})
 
 
 @pytest.mark.parametrize("name", ["ndcg", "ndcg@0", "ndcg@x", "map@10", "mrr@10", "@5"])
@@ -188,9 +186,7 @@ def test_rank_rejects_nan_and_mismatched_lengths() -> None:
 
 # --- properties -------------------------------------------------------------------------------------
 
-ids_strategy = st.lists(
-    st.text(alphabet="abcdefgh", min_size=1, max_size=3), min_size=1, max_size=30, unique=True
-)
+ids_strategy = st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=3), min_size=1, max_size=30, unique=True)
 
 
 @given(ids=ids_strategy, data=st.data())
@@ -238,9 +234,7 @@ def test_relevant_first_is_a_perfect_ranking(ids: list[str], data: st.DataObject
     assert mrr(ranked, relevant) == 1.0
 
 
-@given(
-    scores=st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=25), seed=st.integers(0, 99)
-)
+@given(scores=st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=25), seed=st.integers(0, 99))
 def test_rank_order_is_a_permutation_sorted_by_score(scores: list[int], seed: int) -> None:
     order = rank_order([float(s) for s in scores], np.random.default_rng(seed))
     assert sorted(order.tolist()) == list(range(len(scores)))
