@@ -219,6 +219,26 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         }
         print(f"index scientific ({label}):", builds[label], flush=True)
     result["index_build_scientific"] = builds
+
+    # The same cold build on the first 10k items of the benchmark catalog (shorter texts: 73 vs 184 chars).
+    base_for_build, _ = base_items()
+    ten_k = Dataset(domain="bench10k", items={i.item_id: i for i in base_for_build[:10_000]})
+    shutil.rmtree(cold_cache, ignore_errors=True)
+    report = build_indexes(
+        ten_k,
+        settings,
+        rebuild=True,
+        progress=args.progress,
+        encoder=replace_cache(index_encoder, cold_cache),
+    )
+    result["index_build_10k_cold"] = {
+        "items": report.items,
+        "seconds": round(report.seconds, 2),
+        "items_per_s": round(report.items_per_second, 1),
+        "encoder_texts_per_s": round(report.texts_per_second, 1) if report.texts_per_second else None,
+        "mean_text_chars": round(statistics.mean(len(document_text(i)) for i in ten_k.items.values()), 1),
+    }
+    print("index 10k (cold):", result["index_build_10k_cold"], flush=True)
     result["index_build_precision"] = "bfloat16" if index_encoder.bfloat16 else "float32"
     encoder = Encoder.from_settings(settings)
 
@@ -251,8 +271,14 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         store.upsert(items[written:], vectors[written:], progress=args.progress)
         upsert_s = time.perf_counter() - started
         store.write_manifest(expected_manifest(items, "bench", encoder.identity, encoder.dimension))
+        # Served as the app serves it: reopened from disk (local mode searches 3x faster on loaded points).
+        store.close()
+        started = time.perf_counter()
+        store = QdrantStore.connect(settings, "bench")
+        open_s = time.perf_counter() - started
         entry: dict[str, Any] = {
             "qdrant_upsert_items_per_s": round((size - written) / upsert_s, 1),
+            "qdrant_open_s": round(open_s, 2),
             "qdrant_bytes": sum(p.stat().st_size for p in store_path(settings).rglob("*") if p.is_file()),
         }
         written = size
@@ -347,8 +373,12 @@ def findings(result: dict[str, Any]) -> dict[str, Any]:
         out["bm25s_target_met_at_100k"] = sizes["100000"]["bm25s_top100"]["p50_ms"] <= 10.0
         out["rank_bm25_target_met_at_100k"] = sizes["100000"]["rank_bm25_top100"]["p50_ms"] <= 10.0
     cold = result["index_build_scientific"]["cold"]["items_per_s"]
-    out["index_cold_items_per_s"] = cold
-    out["index_target_met_cold"] = cold >= TARGETS["index_items_per_s"]
+    out["index_cold_items_per_s_scientific"] = cold
+    out["index_target_met_cold_scientific"] = cold >= TARGETS["index_items_per_s"]
+    cold_10k = result["index_build_10k_cold"]["items_per_s"]
+    out["index_cold_items_per_s_10k"] = cold_10k
+    out["index_target_met_cold_10k"] = cold_10k >= TARGETS["index_items_per_s"]
+    out["index_warm_items_per_s_scientific"] = result["index_build_scientific"]["warm"]["items_per_s"]
     return out
 
 

@@ -8,15 +8,16 @@ Two backends behind one interface (`BM25Backend`), both with k1 = 1.5 and b = 0.
   query is a sum of a few sparse columns.
 
 `bm25s` is the default because only it meets the target "BM25 top-100 p50 <= 10 ms at 100k items". Measured
-by benchmarks/retrieval.py on 2 CPU cores (AMD EPYC), catalogs built from the bundled domains' items
-(benchmarks/results/retrieval.json holds the exact figures and the machine):
+by benchmarks/retrieval.py on 2 CPU cores (AMD EPYC), catalogs built from the bundled domains' items, queries
+of 2-5 title words (benchmarks/results/retrieval.json holds the exact figures and the machine):
 
-    items   bm25s top-100 p50   rank_bm25 top-100 p50
-    10k          0.2 ms              ~30 ms
-    50k          0.7 ms             ~150 ms
-    100k         1.3 ms             ~300 ms
+    items   bm25s top-100 p50 (p95)   rank_bm25 top-100 p50 (p95)
+    10k          0.21 ms (0.29)             7.0 ms (15)
+    50k          0.19 ms (0.36)            24.7 ms (62)
+    100k         0.20 ms (0.41)            46.8 ms (101)
 
-rank_bm25 is 200x slower at 100k because its cost is (query terms x documents) Python operations.
+rank_bm25 is about 200x slower at 100k because its cost grows with (query terms x documents) in Python; longer
+queries (a user's history titles) make it slower still.
 The two use different IDF variants (bm25s: Lucene's, never negative; rank_bm25: Robertson's with a floor), so
 their scores differ slightly, but both rank by the same BM25 term-frequency saturation.
 """

@@ -516,6 +516,11 @@ def open_dense(
                 raise
             log.info("building the missing Qdrant index of %s", dataset.domain)
             build_dense_index(dataset, store, encoder, progress=progress)
+            if store.embedded:
+                # Local mode searches 3x faster after a reload: points written in this process stay float32
+                # and are upcast on every query, loaded ones are float64 (6 vs 21 ms per query at 30k points).
+                store.close()
+                store = QdrantStore.connect(settings, dataset.domain)
     except BaseException:
         store.close()
         raise
