@@ -129,9 +129,7 @@ def grow(base: list[Item], size: int) -> list[Item]:
         for item in base[: size - len(out)]:
             suffix = f" Copy {copy}."
             out.append(
-                replace(
-                    item, item_id=f"{item.item_id}~{copy}", title=item.title + suffix, text=item.text + suffix
-                )
+                replace(item, item_id=f"{item.item_id}~{copy}", title=item.title + suffix, text=item.text + suffix)
             )
         copy += 1
     return out
@@ -188,9 +186,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     base, counts = base_items()
     texts = [document_text(i) for i in base]
     rng = np.random.default_rng(args.seed)
-    sample = [
-        texts[int(i)] for i in rng.choice(len(texts), size=min(args.encode_sample, len(texts)), replace=False)
-    ]
+    sample = [texts[int(i)] for i in rng.choice(len(texts), size=min(args.encode_sample, len(texts)), replace=False)]
     print(f"encoder throughput on {len(sample)} texts...", flush=True)
     result["encoder"] = encoder_throughput(settings.embedding_model, sample)
     print(result["encoder"], flush=True)
@@ -204,9 +200,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     index_encoder = replace_cache(Encoder.from_settings(settings), cold_cache)
     builds = {}
     for label in ("cold", "warm"):
-        report = build_indexes(
-            scientific, settings, rebuild=True, progress=args.progress, encoder=index_encoder
-        )
+        report = build_indexes(scientific, settings, rebuild=True, progress=args.progress, encoder=index_encoder)
         builds[label] = {
             "items": report.items,
             "seconds": round(report.seconds, 2),
@@ -383,9 +377,7 @@ def findings(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="benchmarks/results/retrieval.json", help="JSON file to write")
     parser.add_argument("--sizes", default="10000,50000,100000", help="catalog sizes, comma-separated")
     parser.add_argument("--queries", type=int, default=60, help="distinct queries per measurement")

@@ -207,8 +207,7 @@ class BM25Store:
         """Tokenise and index `items` (in memory; `save` persists)."""
         backend_cls = _backend_class(backend)
         corpus = [
-            tokenize(document_text(item))
-            for item in tqdm(items, desc="Tokenizing", unit="item", disable=not progress)
+            tokenize(document_text(item)) for item in tqdm(items, desc="Tokenizing", unit="item", disable=not progress)
         ]
         return cls(
             backend_cls.build(corpus, progress=progress),
@@ -269,9 +268,7 @@ class BM25Store:
     def scores_of(self, query: str, rows: IntArray) -> FloatArray:
         return self.backend.scores_of(tokenize(query), rows)
 
-    def top(
-        self, query: str, k: int, allowed: npt.NDArray[np.bool_] | None = None
-    ) -> list[tuple[str, float]]:
+    def top(self, query: str, k: int, allowed: npt.NDArray[np.bool_] | None = None) -> list[tuple[str, float]]:
         """The k best items with a positive score, best first; `allowed` masks rows out (False = excluded).
 
         Equal scores keep row order, so results repeat exactly.

@@ -84,8 +84,7 @@ class IndexManifest:
             why.append(f"tokenizer version {stored.tokenizer}, current {self.tokenizer}")
         if stored.catalog != self.catalog:
             why.append(
-                f"a different catalog ({stored.num_items:,} items then, {self.num_items:,} now,"
-                " or changed items)"
+                f"a different catalog ({stored.num_items:,} items then, {self.num_items:,} now, or changed items)"
             )
         return why
 

@@ -126,9 +126,7 @@ class QdrantStore:
         if settings.qdrant_url:
             url = settings.qdrant_url
             key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-            client = QdrantClient(
-                url=url, api_key=key, timeout=settings.qdrant_timeout, check_compatibility=False
-            )
+            client = QdrantClient(url=url, api_key=key, timeout=settings.qdrant_timeout, check_compatibility=False)
             store = cls(client, domain, url, embedded=False)
             with store._server_errors():
                 client.get_collections()
@@ -258,9 +256,7 @@ class QdrantStore:
             for start in range(0, len(items), _UPSERT_BATCH):
                 batch = items[start : start + _UPSERT_BATCH]
                 points = [
-                    models.PointStruct(
-                        id=point_id(item.item_id), vector=vector.tolist(), payload=payload_of(item)
-                    )
+                    models.PointStruct(id=point_id(item.item_id), vector=vector.tolist(), payload=payload_of(item))
                     for item, vector in zip(batch, vectors[start : start + _UPSERT_BATCH], strict=True)
                 ]
                 with self._server_errors():

@@ -94,9 +94,7 @@ class Retriever(Protocol):
     name: str
     dataset: Dataset
 
-    def search(
-        self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()
-    ) -> SearchResult:
+    def search(self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()) -> SearchResult:
         """The k best items for `query` that pass `filters` and are not in `exclude`."""
         ...
 
@@ -222,9 +220,7 @@ class BM25Retriever:
         """(item id, BM25 score) of the k best items; items with score 0 (no query term) are left out."""
         return self.store.top(check_query(query), k, self.catalog.allowed(filters, exclude))
 
-    def search(
-        self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()
-    ) -> SearchResult:
+    def search(self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()) -> SearchResult:
         pairs = self.ranked(query, k, filters, exclude)
         warnings: tuple[str, ...] = ()
         if not pairs and not tokenize(query):
@@ -270,9 +266,7 @@ class DenseRetriever:
         vector = self.encoder.encode_query(check_query(query))
         return self._map(self.store.search(vector, k, check_filters(filters), exclude))
 
-    def search(
-        self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()
-    ) -> SearchResult:
+    def search(self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()) -> SearchResult:
         pairs = self.ranked(query, k, filters, exclude)
         return SearchResult(tuple(SearchHit(i, s, {self.name: r}) for r, (i, s) in enumerate(pairs, start=1)))
 
@@ -377,9 +371,7 @@ class HybridRetriever:
             hits.append(SearchHit(item_id, score, ranks))
         return SearchResult(tuple(hits), tuple(warnings))
 
-    def search(
-        self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()
-    ) -> SearchResult:
+    def search(self, query: str, k: int, filters: Filters | None = None, exclude: Collection[str] = ()) -> SearchResult:
         query = check_query(query)
         check_filters(filters)
         depth = max(k, self.depth)

@@ -37,9 +37,7 @@ def _default_embedding_model() -> str:
 class DataSettings(BaseSettings):
     """Where datasets are read from and where derived state (caches, indexes, reports) is written."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LLMREC_", env_file=".env", env_ignore_empty=True, extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="LLMREC_", env_file=".env", env_ignore_empty=True, extra="ignore")
 
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("llmrec")),
@@ -53,9 +51,7 @@ class DataSettings(BaseSettings):
         default_factory=_default_external_dir,
         description="Folder holding citeulike/ and movielens-100k/, whose licences forbid bundling.",
     )
-    seed: int = Field(
-        default=2026, description="Seed for every random split and sample, so runs repeat exactly."
-    )
+    seed: int = Field(default=2026, description="Seed for every random split and sample, so runs repeat exactly.")
 
 
 class RetrievalSettings(DataSettings):
@@ -80,9 +76,7 @@ class RetrievalSettings(DataSettings):
     qdrant_url: str | None = Field(
         default=None, description="Qdrant server URL; unset means embedded Qdrant under data_dir/qdrant."
     )
-    qdrant_api_key: SecretStr | None = Field(
-        default=None, description="API key of the Qdrant server, if any."
-    )
+    qdrant_api_key: SecretStr | None = Field(default=None, description="API key of the Qdrant server, if any.")
     qdrant_timeout: int = Field(
         default=10, ge=1, description="Seconds to wait for the Qdrant server before falling back to BM25."
     )

@@ -40,9 +40,7 @@ def report(scientific: Dataset, settings: RetrievalSettings) -> IndexReport:
 
 
 @pytest.fixture(scope="module")
-def retrievers(
-    scientific: Dataset, settings: RetrievalSettings, report: IndexReport
-) -> Iterator[CatalogRetrievers]:
+def retrievers(scientific: Dataset, settings: RetrievalSettings, report: IndexReport) -> Iterator[CatalogRetrievers]:
     with catalog_retrievers(scientific, settings, build_missing=False, progress=False) as r:
         yield r
 
@@ -72,9 +70,7 @@ def test_cli_index_reports_up_to_date(report: IndexReport, session_data_dir: Pat
 def test_cli_unknown_domain_is_one_line(session_data_dir: Path) -> None:
     from ui.cli import app
 
-    result = CliRunner().invoke(
-        app, ["index", "--domain", "nope"], env={"LLMREC_DATA_DIR": str(session_data_dir)}
-    )
+    result = CliRunner().invoke(app, ["index", "--domain", "nope"], env={"LLMREC_DATA_DIR": str(session_data_dir)})
     assert result.exit_code == 1
     assert result.output.strip().startswith("error:")
 
@@ -90,9 +86,7 @@ def test_search_finds_what_was_asked(retrievers: CatalogRetrievers, name: str) -
 def test_filter_by_brand(retrievers: CatalogRetrievers) -> None:
     brand = retrievers.dataset.items["B0000223SI"].attributes["brand"]
     result = retrievers.hybrid.search("sanding", k=5, filters={"brand": brand})
-    assert result.item_ids and all(
-        retrievers.dataset.items[i].attributes["brand"] == brand for i in result.item_ids
-    )
+    assert result.item_ids and all(retrievers.dataset.items[i].attributes["brand"] == brand for i in result.item_ids)
 
 
 def test_history_query_beats_random_on_candidates(retrievers: CatalogRetrievers) -> None:

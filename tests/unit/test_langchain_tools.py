@@ -50,10 +50,7 @@ def test_names_and_model_visible_arguments(tools: dict[str, BaseTool]) -> None:
     assert set(tools["lookup_items"].tool_call_schema.model_json_schema()["properties"]) == {"item_ids"}
     for tool in tools.values():
         assert "Returns:" in tool.description or "returns" in tool.description.lower()
-    assert (
-        "Attributes in this catalog (scientific): brand, category, tags."
-        in tools["search_catalog"].description
-    )
+    assert "Attributes in this catalog (scientific): brand, category, tags." in tools["search_catalog"].description
 
 
 def test_search_catalog_lines_and_artifact(tools: dict[str, BaseTool]) -> None:
@@ -94,9 +91,7 @@ def test_lookup_items_reports_unknown_ids(tools: dict[str, BaseTool]) -> None:
     assert lines[1].startswith("[B00IHCNBAY] Corning Pyrex")
     assert lines[2] == "unknown ids: NOPE1, NOPE2"
     assert [a["known"] for a in message.artifact] == [True, True, False, False]
-    assert _call(tools["lookup_items"], {"item_ids": []}).content.startswith(
-        "error: give at least one item id"
-    )
+    assert _call(tools["lookup_items"], {"item_ids": []}).content.startswith("error: give at least one item id")
 
 
 def test_similar_items(tools: dict[str, BaseTool]) -> None:
@@ -114,9 +109,7 @@ def test_user_history(tools: dict[str, BaseTool]) -> None:
     assert lines[0] == "user u1 has 3 items in their history; the last 2:"
     assert lines[1].startswith("[B001C4ZNT8]") and lines[2].startswith("[B000FP8B8K]")
     assert "B0009XT6FC" not in message.content  # the held-out test item is never shown
-    assert _call(tools["user_history"], {"user_id": "nobody"}).content.startswith(
-        "error: user 'nobody' has no"
-    )
+    assert _call(tools["user_history"], {"user_id": "nobody"}).content.startswith("error: user 'nobody' has no")
     assert _call(tools["user_history"], {}).content.startswith("error: no user is attached")
 
 

@@ -78,9 +78,7 @@ def test_attribute_filters(indexed) -> None:  # type: ignore[no-untyped-def]
     got = _ids(store, dataset, store.search(query, 30, filters={"brand": ["Neiko", "Fluke"]}))
     assert sorted(got) == ["B0002BBV4Q", "B000FP8B8K"]
     # A list-valued attribute matches when any of its values does; several filters must all match.
-    got = _ids(
-        store, dataset, store.search(query, 30, filters={"tags": "stainless", "category": "Fasteners"})
-    )
+    got = _ids(store, dataset, store.search(query, 30, filters={"tags": "stainless", "category": "Fasteners"}))
     assert sorted(got) == ["B000NPPASE", "B0018LU2MO"]
     assert store.search(query, 30, filters={"brand": "No Such Brand"}) == []
 
@@ -140,9 +138,7 @@ def test_staleness(indexed) -> None:  # type: ignore[no-untyped-def]
     store, dataset, _ = indexed
     items = list(dataset.items.values())
     store.check(expected_manifest(items, "scientific", MODEL, DIM))
-    with pytest.raises(
-        StaleIndexError, match=r"embedding model test-model@0, configured other@1.*--rebuild`"
-    ):
+    with pytest.raises(StaleIndexError, match=r"embedding model test-model@0, configured other@1.*--rebuild`"):
         store.check(expected_manifest(items, "scientific", "other@1", DIM))
     with pytest.raises(StaleIndexError, match="8-d vectors, the model gives 384-d"):
         store.check(expected_manifest(items, "scientific", MODEL, 384))

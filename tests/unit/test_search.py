@@ -70,13 +70,9 @@ def test_filters_and_exclude(retrievers: CatalogRetrievers, name: str) -> None:
     retriever = retrievers.get(name)  # type: ignore[arg-type]
     got = retriever.search("caliper", k=10, filters={"brand": ["Neiko", "Starrett"]}).item_ids
     assert set(got) <= {"B0002BBV4Q", "B0009XT6FC"} and "B0002BBV4Q" in got
-    got = retriever.search(
-        "stainless steel", k=10, filters={"tags": "stainless", "category": "Fasteners"}
-    ).item_ids
+    got = retriever.search("stainless steel", k=10, filters={"tags": "stainless", "category": "Fasteners"}).item_ids
     assert set(got) == {"B000NPPASE", "B0018LU2MO"}
-    got = retriever.search(
-        "digital caliper", k=10, exclude=["B0002BBV4Q", "B000GSLKIW", "not-an-id"]
-    ).item_ids
+    got = retriever.search("digital caliper", k=10, exclude=["B0002BBV4Q", "B000GSLKIW", "not-an-id"]).item_ids
     assert "B0002BBV4Q" not in got and "B000GSLKIW" not in got and got
     with pytest.raises(ValueError, match="filter 'brand' must be a string or a list"):
         retriever.search("caliper", k=3, filters={"brand": 3})  # type: ignore[dict-item]
