@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +41,25 @@ def _index(store: QdrantStore, dataset: Dataset, model: str = MODEL) -> np.ndarr
     return vectors
 
 
-@pytest.fixture
-def indexed(tmp_path: Path):  # type: ignore[no-untyped-def]
+SERVER_URL = os.environ.get("LLMREC_TEST_QDRANT_URL")
+
+
+@pytest.fixture(params=["embedded", "server"])
+def indexed(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The small catalog indexed in embedded Qdrant, and on a server when LLMREC_TEST_QDRANT_URL names one."""
     dataset = small_catalog()
-    store = QdrantStore.connect(settings_for(tmp_path), dataset.domain)
+    if request.param == "server":
+        if not SERVER_URL:
+            pytest.skip("no Qdrant server: set LLMREC_TEST_QDRANT_URL (e.g. http://localhost:6333) to run")
+        # A collection of its own, so that a shared server's real collections are never touched.
+        domain = f"test_{uuid.uuid4().hex[:10]}"
+        store = QdrantStore.connect(settings_for(tmp_path, qdrant_url=SERVER_URL), domain)
+    else:
+        store = QdrantStore.connect(settings_for(tmp_path), dataset.domain)
     vectors = _index(store, dataset)
     yield store, dataset, vectors
+    if request.param == "server":
+        store.client.delete_collection(store.collection)
     store.close()
 
 
