@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: setup demo test lint unit integration vllm-env vllm-serve bench clean
+.PHONY: setup demo test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,22 @@ demo: setup
 	$(BIN)/llmrec eval --domain scientific --protocol candidates --systems random,popularity --out $(REPORTS)/scientific-candidates
 	$(BIN)/llmrec eval --domain clothing --protocol candidates --systems random,popularity --out $(REPORTS)/clothing-candidates
 	$(BIN)/llmrec eval --domain redial --protocol conversational --systems random,popularity --out $(REPORTS)/redial-conversational
+
+# The README's retrieval quality table: every baseline and retriever, all test users, three protocols.
+RETRIEVAL_SYSTEMS := random,popularity,bm25,dense,hybrid
+eval-retrieval: setup
+	for d in scientific clothing; do for p in candidates rerank full; do \
+	  $(BIN)/llmrec eval --domain $$d --protocol $$p --systems $(RETRIEVAL_SYSTEMS) --out $(REPORTS)/$$d-$$p || exit 1; \
+	done; done
+	$(BIN)/llmrec eval --domain redial --protocol conversational --systems $(RETRIEVAL_SYSTEMS) --out $(REPORTS)/redial-conversational
+
+# The README's LLM figures: zero-shot SmolLM2 on the candidate protocol (about 9 s a user with a rationale on 2 cores).
+LLM_USERS ?= 100
+eval-llm: setup
+	for d in scientific clothing; do \
+	  $(BIN)/llmrec eval --domain $$d --protocol candidates --systems random,popularity,hybrid,llm-base-direct,llm-base \
+	    --users $(LLM_USERS) --out $(REPORTS)/$$d-candidates-llm || exit 1; \
+	done
 
 lint: setup
 	$(BIN)/ruff check .

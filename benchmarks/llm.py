@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/llm.py --users 5 --out benchmarks/results/llm.json
 
 Per backend: time to first token (streamed), decode tokens/s, ranking latency for 20 candidates (one pass over the
-prompt with an empty rationale; the local backend gets no prefix-cache help here), the rationale-then-rank turn the
+prompt with an empty rationale, right after generating from that prompt: both backends reuse the cached prompt
+prefix, vLLM through its prefix cache, the local backend through its KV cache), the rationale-then-rank turn the
 agent runs, and peak RSS (for vLLM: the server's whole process tree). Prompts are real: scientific test users, their
 histories, 20 candidates of the candidate protocol. Medians over the users; the machine is recorded with them.
 """
@@ -17,6 +18,7 @@ import platform
 import random
 import resource
 import statistics
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -131,7 +133,7 @@ def main(args: argparse.Namespace) -> None:
         "backends": {},
     }
     # vLLM first, so the local model's memory is not yet held while the server measures its own.
-    log_file = Path(args.out).with_suffix(".vllm.log")
+    log_file = Path(tempfile.gettempdir()) / "llmrec-bench-vllm.log"
     with VLLMServer(model_dir, log_file=log_file) as server:
         remote = load_recommender(ModelSettings(model_backend="openai", openai_base_url=server.base_url))
         _measure(remote, requests[:1], 8)  # warm-up: vLLM compiles its first shapes lazily
