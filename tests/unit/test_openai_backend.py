@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,14 +24,15 @@ from agent.prompts import LABELS
 
 
 class _Server:
-    def __init__(self, status: int, body: bytes) -> None:
-        self.status, self.body, self.requests = status, body, 0
+    def __init__(self, status: int, body: bytes, delay_s: float = 0.0) -> None:
+        self.status, self.body, self.requests, self.delay_s = status, body, 0, delay_s
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 outer.requests += 1
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(outer.delay_s)
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(outer.body)))
@@ -65,8 +67,8 @@ def _backend(url: str, tokenizer: Any, retries: int = 1) -> OpenAIRecommender:
 def serve() -> Iterator[Any]:
     servers: list[_Server] = []
 
-    def start(status: int, body: bytes) -> _Server:
-        servers.append(_Server(status, body))
+    def start(status: int, body: bytes, delay_s: float = 0.0) -> _Server:
+        servers.append(_Server(status, body, delay_s))
         return servers[-1]
 
     yield start
@@ -86,6 +88,17 @@ def test_server_down(tokenizer: Any) -> None:
         list(backend.generate("hi", 4))
     with pytest.raises(ModelServerUnavailableError, match="LLMREC_MODEL_BACKEND=local"):
         backend.label_logprobs("hi", LABELS[:3])
+
+
+def test_slow_server_times_out_with_bounded_retries(serve: Any, tokenizer: Any) -> None:
+    server = serve(200, b"{}", delay_s=1.5)
+    client = openai.OpenAI(base_url=server.url, api_key="x", timeout=0.5, max_retries=1)
+    backend = OpenAIRecommender(client, "llmrec", tokenizer, server.url)
+    start = time.monotonic()
+    with pytest.raises(ModelServerUnavailableError, match="APITimeoutError"):
+        list(backend.generate("hi", 4))
+    assert server.requests == 2
+    assert time.monotonic() - start < 10
 
 
 def test_5xx_is_retried_then_reported(serve: Any, tokenizer: Any) -> None:
