@@ -131,9 +131,7 @@ class Dataset:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise DatasetFormatError(
-                meta_path, None, "a meta.json file of a canonical dataset folder"
-            ) from exc
+            raise DatasetFormatError(meta_path, None, "a meta.json file of a canonical dataset folder") from exc
         except json.JSONDecodeError as exc:
             raise DatasetFormatError(meta_path, exc.lineno, "valid JSON", exc.msg) from exc
         if meta.get("format_version") != CANONICAL_FORMAT_VERSION:
@@ -151,9 +149,7 @@ class Dataset:
                 domain=str(row.get("domain") or domain),
             )
             if item.item_id in items:
-                raise DatasetFormatError(
-                    folder / "items.jsonl", line_no, "unique item_id values", item.item_id
-                )
+                raise DatasetFormatError(folder / "items.jsonl", line_no, "unique item_id values", item.item_id)
             items[item.item_id] = item
         users = [
             UserHistory(
@@ -162,9 +158,7 @@ class Dataset:
                 valid=None if row.get("valid") is None else str(row["valid"]),
                 test=None if row.get("test") is None else str(row["test"]),
             )
-            for _, row in _read_jsonl(
-                folder / "users.jsonl", required=("user_id", "history"), optional_file=True
-            )
+            for _, row in _read_jsonl(folder / "users.jsonl", required=("user_id", "history"), optional_file=True)
         ]
         turns = [
             DialogueTurn(
@@ -181,9 +175,7 @@ class Dataset:
             )
         ]
         try:
-            return cls(
-                domain=domain, items=items, users=users, turns=turns, notes=dict(meta.get("notes") or {})
-            )
+            return cls(domain=domain, items=items, users=users, turns=turns, notes=dict(meta.get("notes") or {}))
         except ValueError as exc:
             raise DatasetFormatError(
                 folder, None, "histories and turns that name catalog items only", str(exc)

@@ -58,9 +58,7 @@ def _table(stats: DatasetStats) -> Table:
         table.add_row("context utterances", _distribution(stats.context_length))
         table.add_row("gold items per turn", _distribution(stats.gold_per_turn))
     for key, value in stats.notes.items():
-        shown = (
-            _number(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
-        )
+        shown = _number(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
         table.add_row(f"[dim]{key.replace('_', ' ')}[/dim]", shown)
     return table
 
@@ -75,9 +73,7 @@ def stats(
 ) -> None:
     """Users, items, interactions, turns, history lengths and loading notes per dataset."""
     if domain is not None and domain not in DOMAINS:
-        raise typer.BadParameter(
-            f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}", param_hint="--domain"
-        )
+        raise typer.BadParameter(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}", param_hint="--domain")
     settings = DataSettings()
     console = Console()
     errors = Console(stderr=True)

@@ -28,8 +28,7 @@ __all__ = ["DOMAINS", "REGISTRY", "DatasetSpec", "dataset_cache_dir", "load_data
 logger = logging.getLogger(__name__)
 
 REGISTRY: dict[str, DatasetSpec] = {
-    spec.domain: spec
-    for spec in (scientific.SPEC, clothing.SPEC, redial.SPEC, citeulike.SPEC, movielens.SPEC)
+    spec.domain: spec for spec in (scientific.SPEC, clothing.SPEC, redial.SPEC, citeulike.SPEC, movielens.SPEC)
 }
 DOMAINS: tuple[str, ...] = tuple(REGISTRY)
 
@@ -68,14 +67,10 @@ def load_dataset(domain: str, settings: DataSettings | None = None, *, use_cache
             return cached
     started = time.perf_counter()
     dataset = spec.parse(paths, settings.seed)
-    logger.info(
-        "parsed %s from %s in %.1f s", domain, paths[spec.files[0]].parent, time.perf_counter() - started
-    )
+    logger.info("parsed %s from %s in %.1f s", domain, paths[spec.files[0]].parent, time.perf_counter() - started)
     if use_cache:
         try:
             write_cached(folder, dataset)
         except OSError as exc:
-            logger.warning(
-                "could not cache %s under %s (%s); it will be parsed again next time", domain, folder, exc
-            )
+            logger.warning("could not cache %s under %s (%s); it will be parsed again next time", domain, folder, exc)
     return dataset

@@ -92,14 +92,10 @@ def _read_cdl_papers(path: Path) -> list[dict[str, str]]:
     papers: list[dict[str, str]] = []
     for row in reader:
         if len(row) != len(_CDL_HEADER):
-            raise DatasetFormatError(
-                path, reader.line_num, f"{len(_CDL_HEADER)} comma-separated fields", str(row)
-            )
+            raise DatasetFormatError(path, reader.line_num, f"{len(_CDL_HEADER)} comma-separated fields", str(row))
         paper = dict(zip(_CDL_HEADER, row, strict=True))
         if paper["doc.id"] != str(len(papers)):
-            raise DatasetFormatError(
-                path, reader.line_num, f"doc.id {len(papers)} (rows numbered from 0)", row[0]
-            )
+            raise DatasetFormatError(path, reader.line_num, f"doc.id {len(papers)} (rows numbered from 0)", row[0])
         papers.append(paper)
     return papers
 

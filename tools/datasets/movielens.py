@@ -61,9 +61,7 @@ def _read_movies(path: Path, genres: list[str]) -> dict[str, Item]:
             raise DatasetFormatError(path, line_no, "each movie_id once", movie_id)
         if any(flag not in ("0", "1") for flag in flags):
             raise DatasetFormatError(path, line_no, f"{len(genres)} genre flags of 0 or 1", "|".join(flags))
-        movie_genres = [
-            g for g, flag in zip(genres, flags, strict=True) if flag == "1" and g != UNKNOWN_GENRE
-        ]
+        movie_genres = [g for g, flag in zip(genres, flags, strict=True) if flag == "1" and g != UNKNOWN_GENRE]
         years = _YEAR_IN_TITLE.findall(title) or _YEAR_IN_DATE.findall(release)
         attributes: dict[str, str | list[str]] = {"genres": movie_genres}
         if years:

@@ -97,9 +97,7 @@ def read_json(path: Path) -> Any:
         raise DatasetFormatError(path, exc.lineno, f"valid JSON ({exc.msg})") from exc
 
 
-def iter_lines(
-    path: Path, *, encoding: str = "utf-8", progress: str | None = None
-) -> Iterator[tuple[int, str]]:
+def iter_lines(path: Path, *, encoding: str = "utf-8", progress: str | None = None) -> Iterator[tuple[int, str]]:
     """Yield `(line_number, line)` for the non-blank lines of `path`, line ends stripped.
 
     Lines are split at `\\n` only (a stray `\\r` inside a field stays); `\\r\\n` ends are accepted.
@@ -123,9 +121,7 @@ def iter_lines(
                     blank_at = blank_at or line_no
                     continue
                 if blank_at is not None:
-                    raise DatasetFormatError(
-                        path, blank_at, "no blank lines between records", "an empty line"
-                    )
+                    raise DatasetFormatError(path, blank_at, "no blank lines between records", "an empty line")
                 yield line_no, line
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DatasetFormatError(path, line_no + 1, "a complete gzip file (truncated?)", str(exc)) from exc
@@ -135,12 +131,8 @@ def split_fields(path: Path, line_no: int, line: str, sep: str, names: Sequence[
     """Split `line` at `sep` into exactly `len(names)` fields, or raise naming the fields expected."""
     fields = line.split(sep)
     if len(fields) != len(names):
-        sep_name = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma", " ": "space"}.get(
-            sep, repr(sep)
-        )
-        raise DatasetFormatError(
-            path, line_no, f"{len(names)} {sep_name}-separated fields {', '.join(names)}", line
-        )
+        sep_name = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma", " ": "space"}.get(sep, repr(sep))
+        raise DatasetFormatError(path, line_no, f"{len(names)} {sep_name}-separated fields {', '.join(names)}", line)
     return fields
 
 
@@ -177,7 +169,5 @@ def counted_list(path: Path, line_no: int, line: str, what: str) -> list[int]:
         raise DatasetFormatError(path, line_no, f"a count then {what}", line)
     count, ids = numbers[0], numbers[1:]
     if count != len(ids):
-        raise DatasetFormatError(
-            path, line_no, f"{count} {what} as the leading count says", f"{len(ids)} ids"
-        )
+        raise DatasetFormatError(path, line_no, f"{count} {what} as the leading count says", f"{len(ids)} ids")
     return ids

@@ -97,9 +97,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
     if not isinstance(item_ids, list) or not all(isinstance(x, int) for x in item_ids):
         raise DatasetFormatError(item_path, None, "a JSON list of integer entity ids")
     if len(set(item_ids)) != len(item_ids):
-        raise DatasetFormatError(
-            item_path, None, "each item id once", f"{len(item_ids) - len(set(item_ids))} repeats"
-        )
+        raise DatasetFormatError(item_path, None, "each item id once", f"{len(item_ids) - len(set(item_ids))} repeats")
     unknown = [x for x in item_ids if x not in uri_of]
     if unknown:
         raise DatasetFormatError(item_path, None, f"entity ids present in {ENTITIES}", str(unknown[:5]))
@@ -135,9 +133,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
         context_entities_not_items += len(previous) - len(mentioned)
         dialog_id, turn_id = str(row["dialog_id"]), str(row["turn_id"])
         if (dialog_id, turn_id) in seen:
-            raise DatasetFormatError(
-                turn_path, line_no, "each (dialog_id, turn_id) once", f"{dialog_id}/{turn_id}"
-            )
+            raise DatasetFormatError(turn_path, line_no, "each (dialog_id, turn_id) once", f"{dialog_id}/{turn_id}")
         seen.add((dialog_id, turn_id))
         turns.append(
             DialogueTurn(
@@ -151,9 +147,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
         names = row.get("entity_name") or []
         if not isinstance(names, list):
             raise DatasetFormatError(turn_path, line_no, "'entity_name' as a list of strings", str(names))
-        keyed = [
-            (title_key(m["name"]), m["year"]) for n in names if (m := _NAME_WITH_YEAR.match(str(n).strip()))
-        ]
+        keyed = [(title_key(m["name"]), m["year"]) for n in names if (m := _NAME_WITH_YEAR.match(str(n).strip()))]
         for entity in {*rec, *entities}:
             if entity in recommendable:
                 key = title_key(parse_dbpedia_uri(uri_of[entity])[0])
@@ -161,9 +155,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
         text = "\n".join(context)
         for entity in mentioned:
             name = parse_dbpedia_uri(uri_of[entity])[0]
-            name_years[entity].update(
-                re.findall(re.escape(name) + r"\s*\((\d{4})\)", text, flags=re.IGNORECASE)
-            )
+            name_years[entity].update(re.findall(re.escape(name) + r"\s*\((\d{4})\)", text, flags=re.IGNORECASE))
 
     items: dict[str, Item] = {}
     year_from_uri = year_from_names = year_conflicts = uri_name_disagreements = 0

@@ -135,9 +135,7 @@ def _read_inter(path: Path, n_users: int, n_items: int) -> list[tuple[int, int, 
             raise DatasetFormatError(path, line_no, f"1 to {MAX_HISTORY} history items", hist_s)
         for item in (*history, target):
             if not 0 <= item < n_items:
-                raise DatasetFormatError(
-                    path, line_no, f"item ids in {ITEM_INDEX} (0..{n_items - 1})", str(item)
-                )
+                raise DatasetFormatError(path, line_no, f"item ids in {ITEM_INDEX} (0..{n_items - 1})", str(item))
         rows.append((line_no, user, history, target))
     return rows
 
@@ -152,9 +150,7 @@ def _one_row_per_user(
         by_user[user] = (line_no, history, target)
     if len(by_user) != n_users:
         missing = next(u for u in range(n_users) if u not in by_user)
-        raise DatasetFormatError(
-            path, None, f"a row for each of the {n_users} users", f"none for user {missing}"
-        )
+        raise DatasetFormatError(path, None, f"a row for each of the {n_users} users", f"none for user {missing}")
     return by_user
 
 
@@ -211,9 +207,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
     items = _read_items(paths[TEXT], set(asins), notes)
     if len(items) != len(asins):
         missing = next(a for a in asins if a not in items)
-        raise DatasetFormatError(
-            paths[TEXT], None, f"a text for every item in {ITEM_INDEX}", f"none for {missing}"
-        )
+        raise DatasetFormatError(paths[TEXT], None, f"a text for every item in {ITEM_INDEX}", f"none for {missing}")
 
     n_users, n_items = len(reviewers), len(asins)
     valid = _one_row_per_user(paths[VALID], _read_inter(paths[VALID], n_users, n_items), n_users)
