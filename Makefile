@@ -30,9 +30,12 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/llmrec data stats
-	$(BIN)/llmrec eval --domain scientific --protocol candidates --systems random,popularity --out $(REPORTS)/scientific-candidates
-	$(BIN)/llmrec eval --domain clothing --protocol candidates --systems random,popularity --out $(REPORTS)/clothing-candidates
-	$(BIN)/llmrec eval --domain redial --protocol conversational --systems random,popularity --out $(REPORTS)/redial-conversational
+	$(BIN)/llmrec index --domain scientific
+	$(BIN)/llmrec eval --domain scientific --protocol candidates --systems random,popularity,bm25,dense,hybrid \
+	  --users 2000 --out $(REPORTS)/demo-scientific-candidates
+	$(BIN)/llmrec eval --domain redial --protocol conversational --systems popularity,hybrid --out $(REPORTS)/demo-redial
+	$(BIN)/llmrec eval --domain scientific --protocol candidates --systems random,hybrid,llm-base \
+	  --users 10 --out $(REPORTS)/demo-scientific-llm
 
 # The README's retrieval quality table: every baseline and retriever, all test users, three protocols.
 RETRIEVAL_SYSTEMS := random,popularity,bm25,dense,hybrid
