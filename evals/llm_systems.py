@@ -29,11 +29,14 @@ log = logging.getLogger(__name__)
 class LLMScorer:
     """Scores candidates by the log-probability of their label after the model's own rationale."""
 
-    def __init__(self, name: str, settings: ModelSettings, rationale_tokens: int) -> None:
+    def __init__(
+        self, name: str, settings: ModelSettings, rationale_tokens: int, llm: Recommender | None = None
+    ) -> None:
         self.name = name
         self.settings = settings
         self.rationale_tokens = rationale_tokens
-        self._llm: Recommender | None = None
+        self._llm = llm
+        """Loaded from `settings` on the first `fit` unless given (one model can serve several scorers)."""
         self._items: dict[str, Item] = {}
         self.rationales: dict[str, str] = {}
         """Query key -> the rationale the model wrote, for faithfulness evaluation."""

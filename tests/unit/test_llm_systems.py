@@ -1,0 +1,44 @@
+"""LLM rankers in the evaluation harness, on the tiny random Llama (the real model runs in `make eval-llm`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.local_backend import LocalRecommender
+from agent.settings import ModelSettings
+from evals.errors import EvalConfigError
+from evals.harness import run_eval
+from evals.llm_systems import LLMScorer, _conversation
+from evals.systems import Query
+from tests.evaldata import shop
+
+
+def test_llm_scorer_runs_the_candidate_protocol(tiny_llm: LocalRecommender) -> None:
+    scorer = LLMScorer("llm-tiny", ModelSettings(), rationale_tokens=4, llm=tiny_llm)
+    dataset = shop(num_users=6, num_items=40)
+    result = run_eval(dataset, "candidates", [scorer], seed=1, progress=False)
+    stats = result.systems["llm-tiny"]
+    assert all(0.0 <= s.mean <= 1.0 for s in stats.values())
+    assert len(scorer.rationales) == 6  # one rationale kept per query, for faithfulness evaluation
+
+
+def test_llm_scorer_refuses_catalog_wide_ranking(tiny_llm: LocalRecommender) -> None:
+    scorer = LLMScorer("llm-tiny", ModelSettings(), rationale_tokens=0, llm=tiny_llm)
+    dataset = shop(num_users=3, num_items=40)
+    scorer.fit(dataset)
+    with pytest.raises(EvalConfigError, match="at most 20 candidates"):
+        scorer.score(Query("u", ()), list(dataset.items)[:21])
+
+
+def test_llm_rec_without_an_adapter_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.systems import make_system
+
+    monkeypatch.delenv("LLMREC_ADAPTER_PATH", raising=False)
+    monkeypatch.setenv("LLMREC_MODEL_BACKEND", "local")
+    with pytest.raises(EvalConfigError, match="LLMREC_ADAPTER_PATH"):
+        make_system("llm-rec")
+
+
+def test_dialogue_roles_end_with_the_seeker() -> None:
+    roles = [role for role, _ in _conversation(("hi", "what do you like?", "sci-fi please"))]
+    assert roles == ["user", "assistant", "user"]
