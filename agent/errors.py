@@ -33,3 +33,27 @@ class ModelOutputError(ModelServerError):
 
 class PromptTooLongError(AgentError):
     """Even with history and conversation truncated, the candidates alone do not fit the context."""
+
+
+class ConversationError(AgentError):
+    """A turn cannot start: bad message, unknown user, a thread of another domain."""
+
+
+class EmptyMessageError(ConversationError):
+    """The message has no text once control characters and whitespace are removed."""
+
+
+class UnknownUserError(ConversationError):
+    """The user id is not in the domain's catalog of users."""
+
+
+class ThreadMismatchError(ConversationError):
+    """The thread exists but belongs to another domain or user."""
+
+
+class TurnFailedError(AgentError):
+    """A model or tool failed in the middle of a turn; the thread was rolled back to before the turn."""
+
+
+class CheckpointError(AgentError):
+    """The checkpoint store cannot be opened (locked, unreadable, or its driver is not installed)."""

@@ -42,8 +42,8 @@ ANSWER_PREFIX = "Answer:"
 _ITEM_CHARS = (120, 80, 50)
 # A single user message longer than the context is cut to these lengths, in turn, rather than refused.
 _LAST_MESSAGE_CHARS = (2000, 500, 200)
-# Attributes that are bookkeeping, not facts a rationale should cite.
-_HIDDEN_ATTRIBUTES = frozenset({"variants", "cites", "citeulike_id", "doc_id"})
+# Attributes that are bookkeeping, not facts a rationale should cite (claims.py ignores them too).
+HIDDEN_ATTRIBUTES = frozenset({"variants", "cites", "citeulike_id", "doc_id"})
 
 Role = Literal["user", "assistant"]
 
@@ -110,7 +110,7 @@ def item_line(item: Item, max_chars: int = _ITEM_CHARS[0]) -> str:
     """One line per item: the title, then the attributes a rationale may cite."""
     parts = [item.title.strip() or item.item_id]
     for key, value in item.attributes.items():
-        if key in _HIDDEN_ATTRIBUTES or not value:
+        if key in HIDDEN_ATTRIBUTES or not value:
             continue
         shown = ", ".join(value) if isinstance(value, list) else str(value)
         parts.append(f"{key}: {shown}")
@@ -233,3 +233,53 @@ def render_prompt(
         f"{len(request.candidates)} candidates do not fit in {context_tokens} tokens even with every item line "
         "shortened; raise LLMREC_CONTEXT_TOKENS or rank fewer candidates."
     )
+
+
+# --- The other prompts of the agent: intent, model-written tool calls, free-form replies ---
+
+INTENT_LABELS: dict[str, str] = {"request": "A", "dispute": "B", "accept": "C", "other": "D"}
+"""Intent -> the label the model answers with; single tokens after ANSWER_PREFIX, like the candidate labels."""
+INTENT_SYSTEM_PROMPT = "You sort a shopper's chat messages into one of four kinds."
+INTENT_OPTIONS = (
+    "A. request: asks for recommendations or says what they want\n"
+    "B. dispute: says a recommendation or its explanation is wrong, or rules something out\n"
+    "C. accept: likes a recommendation or will take it\n"
+    "D. other: greetings, thanks, anything else"
+)
+INTENT_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("I need a digital caliper", "A"),
+    ("That's not waterproof, and I said no leather", "B"),
+    ("Great, I'll take the first one", "C"),
+    ("hello there", "D"),
+)
+# The message is cut for this prompt only: intent shows in the first words, and the prompt must stay short
+# (one forward pass of about 200 tokens, 0.3 s on 2 cores).
+_INTENT_MESSAGE_CHARS = 400
+
+
+def render_intent_prompt(tokenizer: ChatTokenizer, message: str, shown: Sequence[str] = ()) -> str:
+    """The constrained-choice intent prompt; the next token after it is one of INTENT_LABELS' letters."""
+    lines = ["Kinds:", INTENT_OPTIONS, "", "Examples:"]
+    lines += [f'"{text}" -> {label}' for text, label in INTENT_EXAMPLES]
+    if shown:
+        lines += ["", "Recommended so far: " + "; ".join(title[:60] for title in shown[:5])]
+    cut = message.strip().replace("\n", " ")[:_INTENT_MESSAGE_CHARS]
+    lines += ["", f'Message: "{cut}"', "Which kind is it? Answer with one letter."]
+    messages = [{"role": "system", "content": INTENT_SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if not isinstance(text, str):
+        raise TypeError("apply_chat_template(tokenize=False) must return text")
+    return text + ANSWER_PREFIX
+
+
+TOOL_SYSTEM_PROMPT = (
+    "You find catalog items for a shopper. Call search_catalog with the words that describe what they want; "
+    "call similar_items for alternatives to an item they like; call user_history to see what they had before. "
+    "Never invent item ids. Items the user rejected are removed for you."
+)
+REPLY_SYSTEM_PROMPT = (
+    "You are LLM-Rec, a friendly shopping assistant for a {domain} catalog. Answer in one or two short sentences. "
+    "Do not name products: recommendations come only from the catalog search."
+)
+DISPUTE_NOTE = "The user disputed the last recommendation: {what}. Do not repeat it."
+"""Added to the conversation the model sees when it re-reasons after a dispute."""

@@ -22,6 +22,33 @@ class Ranking:
     prompt: RenderedPrompt
 
 
+def write_rationale(
+    llm: Recommender, prompt: RenderedPrompt, rationale_tokens: int, on_token: Callable[[str], None] | None = None
+) -> str:
+    """The model's rationale for `prompt`, streamed to `on_token` when given, cut at ANSWER_PREFIX."""
+    pieces: list[str] = []
+    for chunk in llm.generate(prompt.text, rationale_tokens, stop=[ANSWER_PREFIX], stream=on_token is not None):
+        pieces.append(chunk)
+        if on_token is not None:
+            on_token(chunk)
+    return format_rationale("".join(pieces)).strip()
+
+
+def rank_candidates(
+    llm: Recommender, prompt: RenderedPrompt, rationale: str
+) -> tuple[tuple[str, ...], dict[str, float]]:
+    """(candidate ids best first, item id -> label log-probability): one forward pass after the rationale.
+
+    Only the prompt's own labels are scored, so only its candidates can come back: an item the model did not
+    retrieve cannot be ranked, whatever the rationale says.
+    """
+    scores = llm.label_logprobs(prompt.with_rationale(rationale), prompt.labels)
+    by_item = {item_id: scores[label] for label, item_id in zip(prompt.labels, prompt.candidate_ids, strict=True)}
+    # Ties keep candidate order: deterministic, and the caller controls candidate order (the eval shuffles it).
+    order = tuple(sorted(prompt.candidate_ids, key=lambda i: -by_item[i]))
+    return order, by_item
+
+
 def explain_and_rank(
     llm: Recommender,
     request: RecRequest,
@@ -36,14 +63,6 @@ def explain_and_rank(
     the "no chain of thought" ablation.
     """
     prompt = render_prompt(llm.tokenizer, request, context_tokens=context_tokens, reserve_tokens=rationale_tokens)
-    pieces: list[str] = []
-    for chunk in llm.generate(prompt.text, rationale_tokens, stop=[ANSWER_PREFIX], stream=on_token is not None):
-        pieces.append(chunk)
-        if on_token is not None:
-            on_token(chunk)
-    rationale = format_rationale("".join(pieces)).strip()
-    scores = llm.label_logprobs(prompt.with_rationale(rationale), prompt.labels)
-    by_item = {item_id: scores[label] for label, item_id in zip(prompt.labels, prompt.candidate_ids, strict=True)}
-    # Ties keep candidate order: deterministic, and the caller controls candidate order (the eval shuffles it).
-    order = tuple(sorted(prompt.candidate_ids, key=lambda i: -by_item[i]))
+    rationale = write_rationale(llm, prompt, rationale_tokens, on_token)
+    order, by_item = rank_candidates(llm, prompt, rationale)
     return Ranking(rationale=rationale, order=order, logprobs=by_item, prompt=prompt)

@@ -50,3 +50,29 @@ class ModelSettings(BaseSettings):
         default=2048, ge=256, description="Prompt + rationale budget; longer histories are truncated oldest first."
     )
     rationale_max_tokens: int = Field(default=96, ge=0, description="Tokens the model may spend on the rationale.")
+
+
+class AgentSettings(BaseSettings):
+    """How the agent converses and where conversations are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="LLMREC_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    checkpoint_url: str | None = Field(
+        default=None,
+        description="Where conversations are checkpointed: a SQLite file path, or postgresql://... "
+        "(needs the [postgres] extra). Default: LLMREC_DATA_DIR/checkpoints.sqlite.",
+    )
+    tool_calling: Literal["planner", "model"] = Field(
+        default="planner",
+        description="`planner`: deterministic tool calls from the user profile; `model`: the model writes them "
+        "(openai backend, a server started with tool calling enabled).",
+    )
+    search_k: int = Field(default=20, ge=1, le=50, description="Items each catalog search returns.")
+    max_candidates: int = Field(default=10, ge=1, le=20, description="Candidates the model ranks per turn.")
+    commit_top: int = Field(default=3, ge=1, le=10, description="Items recommended per turn.")
+    intent_cue_weight: float = Field(
+        default=2.0, ge=0, description="Nats added to intents whose cue words occur (agent/intent.py)."
+    )
+    max_message_chars: int = Field(
+        default=4000, ge=100, description="Longer user messages are cut to this many characters, with a note."
+    )

@@ -66,3 +66,7 @@ _mount_plugins(app)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The agent's answer text (Markdown): what it recommends and why, how well grounded, and what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.state import Claim, Dispute, Pick, Revision
+
+_WHY = {
+    "owned": "you already own it",
+    "attribute": "it has {attribute}, which you ruled out",
+    "claim": "you disputed “{claim}”",
+    "item": "you rejected it",
+}
+
+
+def revision_record(turn: int, dispute: Dispute, before: Sequence[Pick], after: Sequence[Pick]) -> Revision:
+    """What a revision changed, and a sentence saying why."""
+    old = [p["item_id"] for p in before]
+    new = [p["item_id"] for p in after]
+    removed = [i for i in old if i not in new]
+    added = [i for i in new if i not in old]
+    kept = [i for i in new if i in old]
+    titles = {p["item_id"]: p["title"] for p in [*before, *after]}
+    why = _WHY[dispute["kind"]].format(attribute=dispute["attribute"] or "", claim=_short(dispute["claim"] or ""))
+    parts = [f"You said “{_short(dispute['message'])}”."]
+    disputed_gone = [i for i in dispute["item_ids"] if i in removed]
+    if disputed_gone:
+        parts.append(f"I removed {_names(disputed_gone, titles)} because {why}.")
+    other_gone = [i for i in removed if i not in disputed_gone]
+    if other_gone:
+        parts.append(f"I also dropped {_names(other_gone, titles)} after searching again.")
+    if dispute["kind"] == "attribute" and dispute["attribute"]:
+        parts.append(f"From now on I leave out anything with {dispute['attribute']}.")
+    if added:
+        parts.append(f"New: {_names(added, titles)}.")
+    if not removed and not added:
+        parts.append("The search found nothing better, so the list is unchanged.")
+    return Revision(turn=turn, dispute=dispute, removed=removed, added=added, kept=kept, summary=" ".join(parts))
+
+
+def format_answer(
+    picks: Sequence[Pick],
+    claims: Sequence[Claim],
+    grounding: float | None,
+    revision: Revision | None,
+    notes: Sequence[str],
+) -> str:
+    """Markdown: the revision first (when there is one), then the items with their reasons, then grounding."""
+    lines: list[str] = []
+    if revision is not None:
+        lines += [revision["summary"], ""]
+    if picks:
+        lines.append("I recommend:")
+        for n, pick in enumerate(picks, start=1):
+            mark = "" if pick["grounded"] else " (from its catalog entry)"
+            lines.append(f"{n}. **{pick['title']}** [{pick['item_id']}]: {pick['reason']}{mark}")
+    else:
+        lines.append("I found no catalog items that match. Try other words, or tell me what you are looking for.")
+    if claims:
+        supported = sum(c["supported"] for c in claims)
+        share = f"{grounding:.0%}" if grounding is not None else "n/a"
+        lines += [
+            "",
+            f"Grounding: {supported} of {len(claims)} claims in my reasoning are backed by the catalog ({share}).",
+        ]
+        unsupported = [c["text"] for c in claims if not c["supported"]]
+        if unsupported:
+            lines.append("Not backed, so ignore: " + " | ".join(_short(t) for t in unsupported[:3]))
+    if notes:
+        lines += ["", "Notes: " + "; ".join(notes)]
+    return "\n".join(lines)
+
+
+def summary_line(picks: Sequence[Pick]) -> str:
+    """One line for later prompts: what was recommended."""
+    if not picks:
+        return "I found nothing matching."
+    return "I recommended: " + "; ".join(f"{p['title'][:60]}" for p in picks) + "."
+
+
+def _names(ids: Sequence[str], titles: dict[str, str]) -> str:
+    return ", ".join(f"“{_short(titles.get(i, i), 70)}”" for i in ids)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,59 @@
+"""Run-time knobs and live objects of the agent, read by nodes through `Runtime[Context]`.
+
+Nothing here is checkpointed: the model, the retrievers and the tools are rebuilt by the process that resumes a
+thread, while the conversation itself lives in `AgentState`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agent.profile import Vocabulary
+from agent.runtime import Recommender
+from tools.catalog import Item
+from tools.search import CatalogRetrievers
+
+
+@dataclass
+class Context:
+    """What every node of one agent may use. One Context serves many threads of the same domain."""
+
+    llm: Recommender
+    """The model behind interpret, reason and commit (and free-form replies)."""
+    retrievers: CatalogRetrievers
+    """The domain's catalog, users and search indexes."""
+    vocabulary: Vocabulary | None = None
+    """Attribute values (brands...) the user may name as constraints."""
+    tool_model: Any = None
+    """A LangChain chat model with tools bound (`bind_tools`), when the configured model writes its own tool
+    calls; None: the deterministic planner writes them."""
+    search_k: int = 20
+    """Items each search asks for; candidates are then filtered (history, rejected, unwanted)."""
+    max_candidates: int = 10
+    """Candidates shown to the model, labelled A..; 10 keeps the prompt near 700 tokens (about 1 s of prefill)."""
+    commit_top: int = 3
+    """Items committed per turn."""
+    rationale_tokens: int = 96
+    context_tokens: int = 2048
+    reply_tokens: int = 48
+    """Budget of a free-form reply (greetings, questions that are not requests)."""
+    intent_cue_weight: float = 2.0
+    """Nats added to intents whose cue words occur (see agent/intent.py for why)."""
+    holdout: bool = False
+    """Evaluation mode: the user's history stops before their held-out test item, which stays searchable."""
+
+    @property
+    def domain(self) -> str:
+        return self.retrievers.domain
+
+    def history(self, user_id: str | None) -> list[Item]:
+        """The user's past items, oldest first (empty for a new user)."""
+        if user_id is None:
+            return []
+        user = self.retrievers.user(user_id)
+        if user is None:
+            return []
+        ids = user.test_history if self.holdout else user.all_items
+        items = self.retrievers.dataset.items
+        return [items[i] for i in ids]

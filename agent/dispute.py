@@ -1,0 +1,197 @@
+"""What a disputing user message is about: an item, a ruled-out attribute, a rationale claim, or an item they own.
+
+Deterministic, like `agent.profile`: the default model (SmolLM2-135M) cannot be trusted to parse a complaint, and
+`revise` must record the same negative constraint for the same message on every run.
+
+Rules, in order (the first that applies decides):
+1. Explicit arguments (a UI "That's wrong" button) win: `claim` makes the dispute a claim dispute about that text;
+   `item_id` (one of the picks) becomes the only disputed item whatever the kind.
+2. No picks: kind "item" with no items (the caller says there is nothing to revise).
+3. Owned: "already" or "previously" with own/have/got/bought/purchased/ordered/use ("I already own that", "I have
+   that one already", "already bought it"), or "I own" -> kind "owned", items = the referenced picks.
+4. Attribute: the message rules something out (`profile.extract_preferences`: "I said no leather", "without
+   leather") -> kind "attribute", attribute = the first ruled-out phrase, items = the picks whose item contains any
+   ruled-out phrase (`profile.violation`; possibly none).
+5. Claim: the message negates a property or suitability ("that's not for beginners", "that is not waterproof", "it
+   isn't stainless") or calls something false/untrue/incorrect/misleading, and a claim of the rationale shares a word
+   with it -> kind "claim", claim = the claim sharing the most words (plural-tolerant; ties: the claim about a
+   referenced pick, then the earlier claim), items = that claim's picks, else the referenced picks.
+6. Otherwise an item is rejected ("not that one", "I don't like B", "wrong") -> kind "item", items = the referenced
+   picks.
+
+A referenced pick is found, in this order, by candidate label ("B", "option C"; capitals, as the prompt shows them, so
+"b is wrong" names no label; via `claims.referenced_labels`, which knows "A good choice" from "A is wrong"; in the
+first 2,000 characters), by ordinal ("the second one", "the
+last", "#2"), by the pick whose title shares the most words with the message ("the caliper"); failing all, the top
+pick. Disputed items are always among the picks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from agent.claims import referenced_labels
+from agent.profile import FILLER_WORDS, extract_preferences, find_negations, singular, violation
+from agent.state import Claim, Dispute, Pick
+from tools.catalog import Item
+from tools.tokenize import normalize_text, tokenize
+
+DisputeKind = Literal["item", "attribute", "claim", "owned"]
+
+_ALREADY = re.compile(r"\b(?:already|previously)\b")
+_OWN_VERB = re.compile(r"\b(?:own|owned|have|has|had|got|bought|purchased|ordered|use|using)\b")
+_I_OWN = re.compile(r"\b(?:i|we)\s+(?:already\s+)?own\b")
+_FALSE = re.compile(r"\b(?:false|untrue|incorrect|inaccurate|misleading|nonsense)\b")
+_ORDINALS = {
+    **{word: n for n, word in enumerate(("first", "second", "third", "fourth", "fifth"), start=1)},
+    **{word: n for n, word in enumerate(("sixth", "seventh", "eighth", "ninth", "tenth"), start=6)},
+    **{f"{n}{suffix}": n for n, suffix in zip(range(1, 11), ("st", "nd", "rd", *["th"] * 7), strict=True)},
+    "top": 1,
+    "last": -1,
+}
+_ORDINAL = re.compile(
+    r"\b(the\s+|your\s+|my\s+)?(" + "|".join(_ORDINALS) + r")\b"
+    r"(\s+(?:one|option|pick|item|choice|suggestion|recommendation|product|result)s?\b)?"
+)
+_NUMBERED = re.compile(r"(?:#|\b(?:number|option|pick|item|choice)\s*#?)([0-9]{1,2})\b")
+# claims.referenced_labels takes time quadratic in its input (about 26 s for 100,000 characters, under 0.05 s for
+# 2,000), so labels are looked for in the message's first 2,000 characters; a complaint names its item early.
+_LABEL_WINDOW = 2000
+_NEXT_WORD = re.compile(r"\s*([a-z0-9]+)")
+# Words of a complaint that say nothing about which item or claim is meant.
+_NOISE = FILLER_WORDS | frozenset(
+    {
+        *("already", "previously", "own", "owned", "got", "bought", "purchased", "ordered", "wrong", "true", "false"),
+        *("untrue", "incorrect", "inaccurate", "misleading", "nonsense", "claim", "say", "says", "saying", "dislike"),
+        *("hate", "first", "second", "third", "fourth", "fifth", "last", "top", "pick", "choice", "suggestion"),
+        *("recommendation", "number", "suitable"),
+        # what the lexical tokenizer leaves of "isn't", "don't"...
+        *("isn", "aren", "wasn", "weren", "doesn", "don", "didn", "hasn", "haven", "won", "wouldn", "couldn"),
+    }
+)
+
+
+def find_dispute(
+    message: str,
+    picks: Sequence[Pick],
+    claims: Sequence[Claim],
+    items: Mapping[str, Item],
+    *,
+    item_id: str | None = None,
+    claim: str | None = None,
+) -> Dispute:
+    """What `message` disputes about the previous turn's `picks` (best first) and rationale `claims`.
+
+    `items` maps item ids to catalog items (for attribute disputes; a pick missing from it is judged by its title).
+    `item_id` and `claim` are explicit choices, e.g. from a "That's wrong" button. Raises ValueError when `item_id`
+    is not one of the picks or `claim` is blank. See the module docstring for the rules.
+    """
+    pick_ids = list(dict.fromkeys(pick["item_id"] for pick in picks))
+    if item_id is not None and item_id not in pick_ids:
+        shown = ", ".join(pick_ids) or "none"
+        raise ValueError(f"item {item_id!r} is not one of the recommended items ({shown}), so it cannot be disputed")
+    if claim is not None and not claim.strip():
+        raise ValueError("the disputed claim is empty")
+    if not picks:
+        return _dispute(message, "item", [])
+    explicit = [item_id] if item_id is not None else None
+    text = normalize_text(message)
+
+    if claim is not None:
+        matching = [c for c in claims if c["text"].strip() == claim.strip()]
+        about = _claim_items(matching[0], pick_ids) if matching else []
+        return _dispute(message, "claim", explicit or about or _referenced(message, picks), claim=claim)
+
+    if (_ALREADY.search(text) and _OWN_VERB.search(text)) or _I_OWN.search(text):
+        return _dispute(message, "owned", explicit or _referenced(message, picks))
+
+    profile = extract_preferences(message)
+    if profile["unwanted"]:
+        violating = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
+        ids = explicit if explicit is not None else list(dict.fromkeys(violating))
+        return _dispute(message, "attribute", ids, attribute=profile["unwanted"][0])
+
+    if _FALSE.search(text) or any(not n.ruled_out and _content(n.words) for n in find_negations(message)):
+        referenced = _referenced(message, picks)
+        disputed = _best_claim(message, claims, referenced)
+        if disputed is not None:
+            ids = explicit or _claim_items(disputed, pick_ids) or referenced
+            return _dispute(message, "claim", ids, claim=disputed["text"])
+
+    return _dispute(message, "item", explicit or _referenced(message, picks))
+
+
+def _dispute(
+    message: str, kind: DisputeKind, item_ids: Sequence[str], *, attribute: str | None = None, claim: str | None = None
+) -> Dispute:
+    return {"message": message, "kind": kind, "item_ids": list(item_ids), "attribute": attribute, "claim": claim}
+
+
+def _content(text: str) -> set[str]:
+    """Plural-tolerant content words that could name an item or a claim's subject (labels and noise dropped)."""
+    return {singular(token) for token in tokenize(text) if len(token) > 1 and token not in _NOISE}
+
+
+def _item_of(pick: Pick, items: Mapping[str, Item]) -> Item:
+    return items.get(pick["item_id"]) or Item(item_id=pick["item_id"], title=pick["title"], text=pick["title"])
+
+
+def _claim_items(claim: Claim, pick_ids: Sequence[str]) -> list[str]:
+    return [item_id for item_id in dict.fromkeys(claim["item_ids"]) if item_id in pick_ids]
+
+
+def _best_claim(message: str, claims: Sequence[Claim], referenced: Sequence[str]) -> Claim | None:
+    words = _content(message)
+    best: tuple[int, bool, int] | None = None
+    chosen: Claim | None = None
+    for index, claim in enumerate(claims):
+        overlap = len(words & _content(claim["text"]))
+        if overlap == 0:
+            continue
+        score = (overlap, bool(set(claim["item_ids"]) & set(referenced)), -index)
+        if best is None or score > best:
+            best, chosen = score, claim
+    return chosen
+
+
+def _referenced(message: str, picks: Sequence[Pick]) -> list[str]:
+    """The picks the message points at (by label, ordinal or title words), else the top pick."""
+    by_label = {pick["label"]: pick["item_id"] for pick in reversed(picks)}
+    labels = referenced_labels(unicodedata.normalize("NFKC", message[:_LABEL_WINDOW]), list(by_label))
+    if labels:
+        return list(dict.fromkeys(by_label[label] for label in labels))
+    text = normalize_text(message)
+    positions = _ordinal_positions(text)
+    ordered = [picks[p - 1 if p > 0 else p]["item_id"] for p in positions if p <= len(picks)]
+    if ordered:
+        return list(dict.fromkeys(ordered))
+    words = _content(message)
+    best_overlap, best_id = 0, picks[0]["item_id"]
+    for pick in picks:
+        overlap = len(words & _content(pick["title"]))
+        if overlap > best_overlap:
+            best_overlap, best_id = overlap, pick["item_id"]
+    return [best_id]
+
+
+def _ordinal_positions(text: str) -> list[int]:
+    """1-based positions named by ordinals ("the second one", "the last" -> -1, "#2"), in order of mention.
+
+    An ordinal counts when a word such as "one"/"option"/"pick" follows it, or after "the" when no content word follows
+    ("the second is wrong"), so "the first aid kit" and "last time" are not references.
+    """
+    found: list[tuple[int, int]] = []
+    for match in _ORDINAL.finditer(text):
+        determiner, word, noun = match.groups()
+        if noun is None:
+            following = _NEXT_WORD.match(text, match.end())
+            if determiner is None or determiner.strip() != "the" or word == "top":
+                continue
+            if following is not None and tokenize(following.group(1)):
+                continue
+        found.append((match.start(), _ORDINALS[word]))
+    found.extend((match.start(), int(match.group(1))) for match in _NUMBERED.finditer(text))
+    return [position for _, position in sorted(found) if position != 0]

@@ -1,0 +1,92 @@
+"""Who writes the retrieval tool calls: the model (when it can call tools) or a deterministic planner.
+
+Either way the calls are `AIMessage.tool_calls` run by the same `ToolNode`, so every call is in the transcript.
+The server-side arguments (`exclude`, `user_id`) are filled in here, never by the model: they are hidden from the
+tools' schemas (InjectedToolArg), and a model must not be able to widen what it may recommend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolCall
+
+from agent.profile import search_query
+from agent.prompts import TOOL_SYSTEM_PROMPT
+from agent.state import Profile
+
+log = logging.getLogger(__name__)
+
+TOOL_NAMES = ("search_catalog", "lookup_items", "similar_items", "user_history")
+_EXCLUDING = frozenset({"search_catalog", "similar_items"})
+
+
+def plan_tool_calls(
+    message: str,
+    profile: Profile,
+    *,
+    turn: int,
+    user_id: str | None,
+    exclude: Sequence[str],
+    anchor_item: str | None,
+    search_k: int,
+) -> list[ToolCall]:
+    """The planner's calls for one turn.
+
+    - `search_catalog` with the message's wanted words, then the profile's earlier ones (never unwanted words);
+    - `similar_items` around `anchor_item` (the last pick or history item) when the message names nothing to
+      search for ("something else", "more like that");
+    - `user_history` on a user's first turn, so the transcript shows the history the rationale may cite.
+    """
+    calls: list[ToolCall] = []
+    query = search_query(message, profile)
+    if query:
+        calls.append(_call(turn, "search_catalog", {"query": query, "k": search_k}))
+    elif anchor_item is not None:
+        calls.append(_call(turn, "similar_items", {"item_id": anchor_item, "k": search_k}))
+    if user_id is not None and turn == 0:
+        calls.append(_call(turn, "user_history", {"limit": 10}))
+    return inject_server_args(calls, exclude=exclude, user_id=user_id)
+
+
+def model_tool_calls(
+    tool_model: Any, conversation: Sequence[BaseMessage], *, turn: int, user_id: str | None, exclude: Sequence[str]
+) -> list[ToolCall]:
+    """The calls a tool-calling chat model writes; unknown tools dropped, server-side arguments overwritten.
+
+    Returns [] when the model wrote no usable call, so the caller can fall back to the planner.
+    """
+    reply = tool_model.invoke([SystemMessage(TOOL_SYSTEM_PROMPT), *conversation])
+    calls: list[ToolCall] = []
+    for n, call in enumerate(getattr(reply, "tool_calls", []) or []):
+        if call.get("name") not in TOOL_NAMES:
+            log.warning("the model called an unknown tool %r; ignored", call.get("name"))
+            continue
+        args = {k: v for k, v in dict(call.get("args") or {}).items() if k not in ("exclude", "user_id")}
+        calls.append(ToolCall(name=call["name"], args=args, id=call.get("id") or f"t{turn}-m{n}", type="tool_call"))
+    return inject_server_args(calls, exclude=exclude, user_id=user_id)
+
+
+def inject_server_args(calls: list[ToolCall], *, exclude: Sequence[str], user_id: str | None) -> list[ToolCall]:
+    """Add `exclude` to the searching tools and `user_id` to user_history."""
+    out: list[ToolCall] = []
+    for call in calls:
+        args = dict(call["args"])
+        if call["name"] in _EXCLUDING:
+            args["exclude"] = list(exclude)
+        if call["name"] == "user_history":
+            args["user_id"] = user_id
+        out.append(ToolCall(name=call["name"], args=args, id=call["id"], type="tool_call"))
+    return out
+
+
+def planner_message(calls: list[ToolCall]) -> AIMessage:
+    """The AIMessage that carries the calls into the ToolNode."""
+    return AIMessage(content="", tool_calls=calls, name="planner")
+
+
+def _call(turn: int, name: str, args: dict[str, Any]) -> ToolCall:
+    # Ids unique within a thread (turn number + tool): ToolNode pairs each result with its call by id.
+    return ToolCall(name=name, args=args, id=f"t{turn}-{name}", type="tool_call")

@@ -1,0 +1,164 @@
+"""The agent's state: what one conversation (a LangGraph thread) remembers between turns and nodes.
+
+Records inside the state are TypedDicts, i.e. plain dicts at run time: the checkpointer stores them as JSON-like
+msgpack without importing any of our classes (LangGraph warns on, and can be set to refuse, custom types).
+Reducers are pure functions, unit-tested in tests/unit/test_agent_state.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph import add_messages
+
+Intent = Literal["request", "dispute", "accept", "other"]
+INTENTS: tuple[Intent, ...] = ("request", "dispute", "accept", "other")
+
+
+class Profile(TypedDict):
+    """What the user wants and does not want, accumulated over the conversation."""
+
+    wanted: list[str]
+    """Words and phrases the user asked for ("beginner", "stainless steel")."""
+    unwanted: list[str]
+    """Words and phrases the user ruled out ("leather"); items whose text contains one are never shown."""
+    constraints: dict[str, list[str]]
+    """Exact attribute filters taken from catalog values the user named, e.g. {"brand": ["Gorilla"]}."""
+
+
+class Candidate(TypedDict):
+    """An item the retrieval tools returned this turn."""
+
+    item_id: str
+    title: str
+    score: float
+    """Best fused retrieval score over the tool calls that returned it."""
+    source: str
+    """The tool that found it first (search_catalog, similar_items...)."""
+
+
+class Claim(TypedDict):
+    """One sentence-level claim of a rationale and whether its evidence supports it."""
+
+    text: str
+    item_ids: list[str]
+    """Candidates the claim is about (by label, id or title); empty for claims about the user."""
+    supported: bool
+    support: float
+    """Share of the claim's content words found in its evidence, 0..1."""
+    missing: list[str]
+    """Content words of the claim that no evidence contains."""
+
+
+class Pick(TypedDict):
+    """A committed recommendation."""
+
+    item_id: str
+    title: str
+    label: str
+    """The candidate label (A, B, ...) the model ranked it by."""
+    logprob: float
+    reason: str
+    """A short reason taken from the rationale's supported claims about this item (or from its matching fields)."""
+    grounded: bool
+    """True when the reason comes from a supported claim of the rationale."""
+
+
+class Dispute(TypedDict):
+    """What the user disputed, as found in their message (or given by a "That's wrong" button)."""
+
+    message: str
+    kind: Literal["item", "attribute", "claim", "owned"]
+    item_ids: list[str]
+    """Items the dispute is about (rejected from now on)."""
+    attribute: str | None
+    """A word or phrase the user ruled out ("leather"), recorded as unwanted."""
+    claim: str | None
+    """The rationale claim the user disputed, if one matched."""
+
+
+class Revision(TypedDict):
+    """What a revision changed and why."""
+
+    turn: int
+    dispute: Dispute
+    removed: list[str]
+    added: list[str]
+    kept: list[str]
+    summary: str
+
+
+def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
+    """Union of wanted/unwanted/constraints, order kept. A word the user rules out stops being wanted."""
+    old = old or empty_profile()
+    if new is None:
+        return old
+    unwanted = _union(old["unwanted"], new["unwanted"])
+    wanted = [w for w in _union(old["wanted"], new["wanted"]) if w not in set(unwanted)]
+    constraints = {key: list(values) for key, values in old["constraints"].items()}
+    for key, values in new["constraints"].items():
+        constraints[key] = _union(constraints.get(key, []), values)
+    return {"wanted": wanted, "unwanted": unwanted, "constraints": constraints}
+
+
+def union_ids(old: Sequence[str] | None, new: Sequence[str] | None) -> list[str]:
+    """Append-only set of ids (rejected items), first-seen order kept so transcripts are stable."""
+    return _union(old or [], new or [])
+
+
+def append_records(old: list[Revision] | None, new: list[Revision] | None) -> list[Revision]:
+    """Revisions are a log: appended, never replaced."""
+    return [*(old or []), *(new or [])]
+
+
+def empty_profile() -> Profile:
+    return {"wanted": [], "unwanted": [], "constraints": {}}
+
+
+def _union(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    seen = dict.fromkeys(a)
+    seen.update(dict.fromkeys(b))
+    return list(seen)
+
+
+@dataclass
+class AgentState:
+    """One conversation. Per-turn fields are overwritten by each turn; the others accumulate."""
+
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    """The transcript: user turns, the planner's tool calls, tool results and the agent's answers."""
+    domain: str = ""
+    """The catalog this conversation is about; a thread never changes domain."""
+    user_id: str | None = None
+    """The catalog user whose history grounds the recommendations (None: a new user)."""
+    turn: int = 0
+    """Turns completed so far."""
+    profile: Annotated[Profile, merge_profile] = field(default_factory=empty_profile)
+    """Wanted and unwanted attributes and constraints, accumulated over turns."""
+    rejected: Annotated[list[str], union_ids] = field(default_factory=list)
+    """Items the user rejected or already owns: excluded from every later search."""
+    intent: Intent = "request"
+    """This turn's intent, chosen over INTENTS by label log-probabilities."""
+    intent_scores: dict[str, float] = field(default_factory=dict)
+    """Log-probability of each intent label this turn (normalised over the allowed intents)."""
+    dispute: Dispute | None = None
+    """What this turn disputes, when the intent is `dispute`."""
+    candidates: list[Candidate] = field(default_factory=list)
+    """This turn's retrieved candidates, in the order they were labelled for the model."""
+    rationale: str = ""
+    """This turn's rationale, as the model wrote it."""
+    picks: list[Pick] = field(default_factory=list)
+    """This turn's committed items, best first."""
+    previous_picks: list[Pick] = field(default_factory=list)
+    """The picks of the turn before, to say what changed."""
+    claims: list[Claim] = field(default_factory=list)
+    """This turn's rationale claims and their support."""
+    grounding: float | None = None
+    """Share of this turn's claims that their evidence supports (None: no rationale)."""
+    revisions: Annotated[list[Revision], append_records] = field(default_factory=list)
+    """Every revision made in this conversation."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about this turn (truncation, degraded search...)."""

@@ -1,0 +1,214 @@
+"""The agent end to end on the tiny Llama (real forward passes, random weights), real BM25 and embedded Qdrant,
+and a real SQLite checkpointer: what a turn commits, how disputes revise, and how failures roll back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.errors import (
+    EmptyMessageError,
+    ModelServerError,
+    ThreadMismatchError,
+    TurnFailedError,
+    UnknownUserError,
+)
+from agent.session import Event, RecommenderAgent
+from agent.settings import AgentSettings, ModelSettings
+from tests.retrievaldata import settings_for, small_catalog
+from tools.embeddings import Encoder
+from tools.search import CatalogRetrievers, catalog_retrievers
+from tools.settings import RetrievalSettings
+
+
+@pytest.fixture(scope="module")
+def retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogRetrievers]:
+    data_dir = tmp_path_factory.mktemp("agent")
+    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
+    with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as r:
+        yield r
+
+
+class FlakyLLM:
+    """The tiny model, failing on purpose in label_logprobs once `fail` is set (a server dying mid-turn)."""
+
+    def __init__(self, llm: Any) -> None:
+        self.inner = llm
+        self.name = llm.name
+        self.tokenizer = llm.tokenizer
+        self.fail_after = -1
+        self.calls = 0
+
+    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+        return self.inner.generate(prompt, max_tokens, stop, stream)
+
+    def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
+        self.calls += 1
+        if self.fail_after >= 0 and self.calls > self.fail_after:
+            raise ModelServerError("the model server answered 503")
+        result: dict[str, float] = self.inner.label_logprobs(prompt, labels)
+        return result
+
+
+@pytest.fixture
+def make_agent(retrievers: CatalogRetrievers, tmp_path: Path) -> Iterator[Any]:
+    opened: list[RecommenderAgent] = []
+
+    def make(llm: Any, **settings: Any) -> RecommenderAgent:
+        agent = RecommenderAgent.open(
+            "scientific",
+            llm=llm,
+            retrievers=retrievers,
+            model_settings=ModelSettings(rationale_max_tokens=12),
+            agent_settings=AgentSettings(checkpoint_url=str(tmp_path / "checkpoints.sqlite"), **settings),
+        )
+        opened.append(agent)
+        return agent
+
+    yield make
+    for agent in opened:
+        agent.close()
+
+
+def test_request_commits_retrieved_items_and_streams(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    events: list[Event] = []
+    result = agent.turn("t1", "a digital caliper", user_id="u2", on_event=events.append)
+    state = agent.values("t1")
+    candidates = [c["item_id"] for c in state["candidates"]]
+    assert result.intent == "request"
+    assert 1 <= len(result.items) <= 3
+    assert {i["item_id"] for i in result.items} <= set(candidates)
+    assert not {i["item_id"] for i in result.items} & {"B001QEBAE8", "B0030MIDY0", "B00IHCNBAY"}, "history excluded"
+    calls = [payload["name"] for kind, payload in events if kind == "tool_call"]
+    assert calls == ["search_catalog", "user_history"]
+    tokens = "".join(payload for kind, payload in events if kind == "token")
+    assert tokens.strip() == result.rationale
+    assert result.grounding is None or 0.0 <= result.grounding <= 1.0
+    assert all(item["reason"] for item in result.items)
+    assert result.new_thread
+
+
+def test_conversation_survives_a_new_agent(make_agent: Any, tiny_llm: Any) -> None:
+    first = make_agent(tiny_llm)
+    result = first.turn("t-restart", "a digital caliper")
+    first.close()
+    second = make_agent(tiny_llm)
+    assert second.thread_exists("t-restart")
+    assert [p["item_id"] for p in second.values("t-restart")["picks"]] == [i["item_id"] for i in result.items]
+    follow = second.turn("t-restart", "I already own that")
+    assert not follow.new_thread
+    assert follow.intent == "dispute"
+
+
+def test_dispute_of_owned_item_removes_it_and_says_so(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    first = agent.turn("t2", "digital caliper or multimeter")
+    top = first.items[0]["item_id"]
+    second = agent.turn("t2", "I already own that")
+    assert second.intent == "dispute"
+    assert second.revision is not None
+    assert top in second.revision["removed"]
+    assert top not in [i["item_id"] for i in second.items]
+    assert "removed" in second.revision["summary"] and "already own" in second.revision["summary"]
+    assert top in agent.values("t2")["rejected"]
+    third = agent.turn("t2", "show me more calipers")
+    assert top not in [i["item_id"] for i in third.items], "a rejected item never comes back"
+
+
+def test_button_dispute_of_a_given_item(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    first = agent.turn("t3", "glue or tape")
+    target = first.items[-1]["item_id"]
+    second = agent.turn("t3", "That's wrong.", dispute_item=target)
+    assert second.revision is not None and second.revision["dispute"]["item_ids"] == [target]
+    assert target not in [i["item_id"] for i in second.items]
+
+
+def test_attribute_dispute_filters_every_later_candidate(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    agent.turn("t4", "stainless steel caliper or thermometer")
+    second = agent.turn("t4", "I said no stainless")
+    state = agent.values("t4")
+    assert "stainless" in state["profile"]["unwanted"]
+    items = agent.context.retrievers.dataset.items
+    for candidate in state["candidates"]:
+        assert "stainless" not in items[candidate["item_id"]].text.lower()
+    assert second.revision is not None
+
+
+def test_failure_mid_turn_rolls_back_and_next_turn_works(make_agent: Any, tiny_llm: Any) -> None:
+    llm = FlakyLLM(tiny_llm)
+    agent = make_agent(llm)
+    agent.turn("t5", "a digital caliper")
+    before = agent.values("t5")
+    llm.calls, llm.fail_after = 0, 1  # interpret's call passes, commit's fails
+    with pytest.raises(TurnFailedError, match="undone"):
+        agent.turn("t5", "a multimeter instead")
+    after = agent.values("t5")
+    assert after["turn"] == before["turn"] and len(after["messages"]) == len(before["messages"])
+    assert after["picks"] == before["picks"]
+    llm.fail_after = -1
+    again = agent.turn("t5", "a multimeter instead")
+    assert again.items
+
+
+def test_failure_on_a_new_thread_leaves_no_thread(make_agent: Any, tiny_llm: Any) -> None:
+    llm = FlakyLLM(tiny_llm)
+    llm.fail_after = 0
+    agent = make_agent(llm)
+    with pytest.raises(TurnFailedError):
+        agent.turn("t6", "a digital caliper")
+    assert not agent.thread_exists("t6")
+
+
+def test_bad_input_is_refused_before_anything_runs(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    with pytest.raises(EmptyMessageError):
+        agent.turn("t7", " \x00 ")
+    with pytest.raises(UnknownUserError, match="not in the scientific catalog"):
+        agent.turn("t7", "a caliper", user_id="nobody")
+    with pytest.raises(ThreadMismatchError, match="Thread ids"):
+        agent.turn("bad id with spaces", "a caliper")
+    assert not agent.thread_exists("t7")
+    result = agent.turn("t7", "caliper 🔧 \x1b" + "x" * 100_000)
+    assert any("100,0" in note for note in result.notes)
+
+
+def test_other_intent_gets_a_reply_without_items(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    result = agent.turn("t8", "hi")
+    assert result.intent == "other"
+    assert result.items == [] and result.answer
+
+
+class PushyLLM:
+    """A model that names a non-candidate in its rationale and puts all its probability on one label; routing test."""
+
+    name = "pushy"
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+        return iter(["Buy [B000NPPASE] the Hillman Stainless Steel Hex Bolt; it is the best. Answer: Z"])
+
+    def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
+        scores = {label: -10.0 for label in labels}
+        if "Which kind is it?" in prompt:  # the intent prompt: no opinion, the cue prior decides
+            return scores
+        scores["Z"] = 0.0  # a label with no candidate behind it
+        scores[labels[-1]] = -1.0
+        return scores
+
+
+def test_an_item_outside_the_candidates_can_never_be_committed(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(PushyLLM(tiny_llm.tokenizer))
+    result = agent.turn("t9", "a digital caliper")
+    candidates = [c["item_id"] for c in agent.values("t9")["candidates"]]
+    assert "B000NPPASE" not in candidates
+    assert result.items[0]["item_id"] == candidates[-1]
+    assert {i["item_id"] for i in result.items} <= set(candidates)
