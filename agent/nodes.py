@@ -86,21 +86,21 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
     calls = []
     if ctx.tool_model is not None:
         recent = [m for m in state.messages if isinstance(m, HumanMessage)][-4:]
-        calls = model_tool_calls(ctx.tool_model, recent, turn=state.turn, user_id=state.user_id, exclude=exclude)
+        calls = model_tool_calls(ctx.tool_model, recent, turn=state.turn)
     if not calls:
-        anchor = state.picks[0]["item_id"] if state.picks else (exclude[0] if exclude else None)
-        if state.picks and state.picks[0]["item_id"] in state.rejected:
-            anchor = next((p["item_id"] for p in state.picks if p["item_id"] not in state.rejected), None)
+        # "Something else" searches around the best pick still standing, or else the latest history item.
+        standing = [p["item_id"] for p in state.picks if p["item_id"] not in state.rejected]
+        history = _history_ids(state, ctx)
+        anchor = standing[0] if standing else (history[-1] if history else None)
         calls = plan_tool_calls(
             message,
             state.profile,
             turn=state.turn,
             user_id=state.user_id,
-            exclude=exclude,
             anchor_item=anchor,
             search_k=ctx.search_k,
         )
-    return {"messages": [planner_message(calls)]}
+    return {"messages": [planner_message(calls)], "exclude": exclude}
 
 
 def reason(state: AgentState, runtime: Runtime[Context]) -> Update:

@@ -1,8 +1,8 @@
 """Who writes the retrieval tool calls: the model (when it can call tools) or a deterministic planner.
 
 Either way the calls are `AIMessage.tool_calls` run by the same `ToolNode`, so every call is in the transcript.
-The server-side arguments (`exclude`, `user_id`) are filled in here, never by the model: they are hidden from the
-tools' schemas (InjectedToolArg), and a model must not be able to widen what it may recommend.
+The server-side arguments (`exclude`, `user_id`) are not in any call: they are hidden from the tools' schemas
+(`InjectedState`), and the ToolNode fills them from the agent state, so a model cannot widen what it may recommend.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from agent.state import Profile
 log = logging.getLogger(__name__)
 
 TOOL_NAMES = ("search_catalog", "lookup_items", "similar_items", "user_history")
-_EXCLUDING = frozenset({"search_catalog", "similar_items"})
 
 
 def plan_tool_calls(
@@ -29,7 +28,6 @@ def plan_tool_calls(
     *,
     turn: int,
     user_id: str | None,
-    exclude: Sequence[str],
     anchor_item: str | None,
     search_k: int,
 ) -> list[ToolCall]:
@@ -48,13 +46,11 @@ def plan_tool_calls(
         calls.append(_call(turn, "similar_items", {"item_id": anchor_item, "k": search_k}))
     if user_id is not None and turn == 0:
         calls.append(_call(turn, "user_history", {"limit": 10}))
-    return inject_server_args(calls, exclude=exclude, user_id=user_id)
+    return calls
 
 
-def model_tool_calls(
-    tool_model: Any, conversation: Sequence[BaseMessage], *, turn: int, user_id: str | None, exclude: Sequence[str]
-) -> list[ToolCall]:
-    """The calls a tool-calling chat model writes; unknown tools dropped, server-side arguments overwritten.
+def model_tool_calls(tool_model: Any, conversation: Sequence[BaseMessage], *, turn: int) -> list[ToolCall]:
+    """The calls a tool-calling chat model writes; unknown tools dropped, server-side arguments removed.
 
     Returns [] when the model wrote no usable call, so the caller can fall back to the planner.
     """
@@ -66,20 +62,7 @@ def model_tool_calls(
             continue
         args = {k: v for k, v in dict(call.get("args") or {}).items() if k not in ("exclude", "user_id")}
         calls.append(ToolCall(name=call["name"], args=args, id=call.get("id") or f"t{turn}-m{n}", type="tool_call"))
-    return inject_server_args(calls, exclude=exclude, user_id=user_id)
-
-
-def inject_server_args(calls: list[ToolCall], *, exclude: Sequence[str], user_id: str | None) -> list[ToolCall]:
-    """Add `exclude` to the searching tools and `user_id` to user_history."""
-    out: list[ToolCall] = []
-    for call in calls:
-        args = dict(call["args"])
-        if call["name"] in _EXCLUDING:
-            args["exclude"] = list(exclude)
-        if call["name"] == "user_history":
-            args["user_id"] = user_id
-        out.append(ToolCall(name=call["name"], args=args, id=call["id"], type="tool_call"))
-    return out
+    return calls
 
 
 def planner_message(calls: list[ToolCall]) -> AIMessage:

@@ -138,6 +138,9 @@ class AgentState:
     """Turns completed so far."""
     profile: Annotated[Profile, merge_profile] = field(default_factory=empty_profile)
     """Wanted and unwanted attributes and constraints, accumulated over turns."""
+    exclude: list[str] = field(default_factory=list)
+    """What this turn's searches leave out (history and rejected items): the tools read it from here, never from
+    the model's tool call (LangGraph's ToolNode fills `InjectedState` arguments)."""
     rejected: Annotated[list[str], union_ids] = field(default_factory=list)
     """Items the user rejected or already owns: excluded from every later search."""
     intent: Intent = "request"

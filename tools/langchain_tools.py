@@ -1,14 +1,16 @@
 """The agent's catalog tools: `search_catalog`, `lookup_items`, `similar_items`, `user_history`.
 
     tools = catalog_tools(catalog_retrievers(dataset))
-    # the agent fills the injected arguments before the call runs:
+    # outside a graph, pass the injected arguments yourself:
     tools[0].invoke({"query": "digital caliper", "k": 5, "exclude": history_ids})
 
 Each docstring below is the contract the model reads. Results are compact text, one line per item:
 `[B000XYZ] Title | brand: X | categories: Y`, with the structured hits as the tool's artifact.
 
 Server-side arguments never appear in the schema sent to the model: `exclude` (items already in the history or
-rejected) and `user_id` are `InjectedToolArg`s that the agent adds to each call; the retrievers are bound when
+rejected) and `user_id` are `InjectedState` arguments. Inside the agent, LangGraph's ToolNode fills them from the
+agent state's `exclude` and `user_id` fields and discards any value a tool call itself carries, so a model cannot
+widen its own search; outside a graph the caller passes them. The retrievers are bound when
 the tools are made, because a live index object cannot travel inside a tool call that the checkpointer
 stores. Errors (empty query, unknown ids, bad filters) come back as a text starting with "error:" that the
 agent can show; they never raise out of the tool.
@@ -20,7 +22,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from langchain_core.tools import BaseTool, InjectedToolArg, ToolException, tool
+from langchain_core.tools import BaseTool, ToolException, tool
+from langgraph.prebuilt import InjectedState
 
 from tools.catalog import Item
 from tools.errors import ToolsError
@@ -95,7 +98,7 @@ def catalog_tools(retrievers: CatalogRetrievers) -> list[BaseTool]:
         query: str,
         k: int = 10,
         filters: dict[str, str | list[str]] | None = None,
-        exclude: Annotated[list[str] | None, InjectedToolArg] = None,
+        exclude: Annotated[list[str] | None, InjectedState("exclude")] = None,
     ) -> tuple[str, Artifact]:
         """Search the product catalog with words describing what the user wants.
 
@@ -152,7 +155,7 @@ def catalog_tools(retrievers: CatalogRetrievers) -> list[BaseTool]:
     def similar_items(
         item_id: str,
         k: int = 10,
-        exclude: Annotated[list[str] | None, InjectedToolArg] = None,
+        exclude: Annotated[list[str] | None, InjectedState("exclude")] = None,
     ) -> tuple[str, Artifact]:
         """Find catalog items similar to one item (by its text and by meaning).
 
@@ -177,7 +180,7 @@ def catalog_tools(retrievers: CatalogRetrievers) -> list[BaseTool]:
     @tool(response_format="content_and_artifact")
     def user_history(
         limit: int = 20,
-        user_id: Annotated[str | None, InjectedToolArg] = None,
+        user_id: Annotated[str | None, InjectedState("user_id")] = None,
     ) -> tuple[str, Artifact]:
         """List the items the current user interacted with before, most recent last.
 

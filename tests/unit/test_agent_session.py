@@ -212,3 +212,32 @@ def test_an_item_outside_the_candidates_can_never_be_committed(make_agent: Any, 
     assert "B000NPPASE" not in candidates
     assert result.items[0]["item_id"] == candidates[-1]
     assert {i["item_id"] for i in result.items} <= set(candidates)
+
+
+class ForgingToolModel:
+    """A tool-calling model that tries to read another user's history and to search items it should not see."""
+
+    def invoke(self, messages: Any) -> Any:
+        from langchain_core.messages import AIMessage
+
+        return AIMessage(
+            "",
+            tool_calls=[
+                {"name": "search_catalog", "args": {"query": "caliper", "exclude": []}, "id": "m1"},
+                {"name": "user_history", "args": {"user_id": "u1"}, "id": "m2"},
+                {"name": "delete_everything", "args": {}, "id": "m3"},
+            ],
+        )
+
+
+def test_model_written_calls_cannot_forge_server_side_arguments(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    agent.context.tool_model = ForgingToolModel()
+    events: list[Event] = []
+    agent.turn("t10", "a caliper", user_id="u2", on_event=events.append)
+    calls = [payload["name"] for kind, payload in events if kind == "tool_call"]
+    assert calls == ["search_catalog", "user_history"], "unknown tools are dropped"
+    results = {payload["name"]: payload["content"] for kind, payload in events if kind == "tool_result"}
+    assert "u2 has" in results["user_history"], "the state's user, not the forged u1"
+    searched = agent.values("t10")["messages"][2].artifact
+    assert not {hit["item_id"] for hit in searched} & {"B001QEBAE8", "B0030MIDY0", "B00IHCNBAY"}
