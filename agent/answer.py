@@ -31,6 +31,8 @@ def revision_record(turn: int, dispute: Dispute, before: Sequence[Pick], after: 
     if other_gone:
         parts.append(f"I also dropped {_names(other_gone, titles)} after searching again.")
     if dispute["kind"] == "attribute" and dispute["attribute"]:
+        if not dispute["item_ids"]:
+            parts.append(f"None of my recommendations has {dispute['attribute']}.")
         parts.append(f"From now on I leave out anything with {dispute['attribute']}.")
     if added:
         parts.append(f"New: {_names(added, titles)}.")

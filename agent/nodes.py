@@ -126,6 +126,8 @@ def commit(state: AgentState, runtime: Runtime[Context]) -> Update:
     ctx = runtime.context
     prompt = _prompt(state, ctx, state.candidates)
     order, logprobs = rank_candidates(ctx.llm, prompt, state.rationale)
+    if state.dispute is not None:
+        order = _stable_revision(order, state)
     items = ctx.retrievers.dataset.items
     sentences = split_claims(state.rationale)
     picks: list[Pick] = []
@@ -201,6 +203,13 @@ def _reply(state: AgentState, ctx: Context) -> str:
         writer({"reply": chunk.text})
     text = "".join(pieces).strip() or "I can recommend items from the catalog."
     return text + "\n\nTell me what you are looking for and I will search the catalog."
+
+
+def _stable_revision(order: tuple[str, ...], state: AgentState) -> tuple[str, ...]:
+    """A revision changes what was disputed, not the rest: undisputed picks that are still candidates keep their
+    places at the top (in their old order), and the new ranking fills the freed slots."""
+    kept = [p["item_id"] for p in state.picks if p["item_id"] in order and p["item_id"] not in state.rejected]
+    return (*kept, *(i for i in order if i not in kept))
 
 
 def _history_ids(state: AgentState, ctx: Context) -> list[str]:

@@ -1,6 +1,8 @@
 """Agent latency benchmark: whole turns through the LangGraph agent on the CPU with the default model.
 
-    .venv/bin/python benchmarks/agent.py --threads 8 --out benchmarks/results/agent.json
+    .venv/bin/python -m benchmarks.agent --threads 8 --out benchmarks/results/agent.json
+
+(Run it as a module: as a script, this file would shadow the `agent` package.)
 
 Each conversation is a real scientific test user: a request made of words from the category of their held-out
 item ("I am looking for digital calipers"), then a dispute of the top pick ("I already own that"). Measured per

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.tools import tool
+from langchain_core.tools import BaseTool, StructuredTool
 
 from agent.graph import build_graph
 from agent.routing import route_candidates, route_intent, route_plan
@@ -16,17 +16,30 @@ from agent.state import AgentState
 SNAPSHOT = Path(__file__).parent / "snapshots" / "agent_graph.mmd"
 
 
-@tool
-def search_catalog(query: str) -> str:
-    """stand-in with the real tool's name, for drawing only"""
-    return query
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _stand_in(name: str) -> BaseTool:
+    def run(query: str) -> str:
+        return query
+
+    return StructuredTool.from_function(run, name=name, description="stand-in with a real tool's name, for drawing")
+
+
+TOOLS = [_stand_in(name) for name in ("search_catalog", "lookup_items", "similar_items", "user_history")]
+search_catalog = TOOLS[0]
 
 
 def test_graph_shape_matches_snapshot() -> None:
-    drawn = build_graph([search_catalog]).get_graph().draw_mermaid()
+    drawn = build_graph(TOOLS).get_graph().draw_mermaid()
     if os.environ.get("LLMREC_UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(drawn)
     assert drawn == SNAPSHOT.read_text(), "graph changed: review, then rerun with LLMREC_UPDATE_SNAPSHOTS=1"
+
+
+def test_readme_shows_the_current_graph() -> None:
+    """The README's picture is LangGraph's own drawing of this graph (GitHub renders the mermaid block)."""
+    assert "```mermaid\n" + SNAPSHOT.read_text().rstrip("\n") + "\n```" in README.read_text()
 
 
 def test_graph_edges() -> None:

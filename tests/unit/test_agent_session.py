@@ -241,3 +241,13 @@ def test_model_written_calls_cannot_forge_server_side_arguments(make_agent: Any,
     assert "u2 has" in results["user_history"], "the state's user, not the forged u1"
     searched = agent.values("t10")["messages"][2].artifact
     assert not {hit["item_id"] for hit in searched} & {"B001QEBAE8", "B0030MIDY0", "B00IHCNBAY"}
+
+
+def test_a_dispute_that_hits_no_pick_keeps_the_picks(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    first = agent.turn("t11", "digital caliper")
+    second = agent.turn("t11", "I said no leather")
+    assert second.revision is not None
+    assert [i["item_id"] for i in second.items] == [i["item_id"] for i in first.items]
+    assert "None of my recommendations has leather" in second.revision["summary"]
+    assert second.revision["removed"] == [] and second.revision["added"] == []
