@@ -16,7 +16,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: setup demo test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
+CHAT_DOMAIN ?= scientific
+CHAT_USER ?=
+
+.PHONY: setup chat demo test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +30,11 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The main job: chat with the agent in the terminal (the catalog's indexes are built on first use, with progress
+# bars). CHAT_DOMAIN=clothing, CHAT_USER=<a user id of that catalog> to ground it in their history.
+chat: setup
+	$(BIN)/llmrec chat --domain $(CHAT_DOMAIN) $(if $(CHAT_USER),--user $(CHAT_USER))
 
 demo: setup
 	$(BIN)/llmrec data stats
@@ -72,6 +80,7 @@ vllm-serve: setup vllm-env
 
 bench: setup vllm-env
 	$(BIN)/python benchmarks/llm.py --out benchmarks/results/llm.json
+	$(BIN)/python -m benchmarks.agent --threads 8 --out benchmarks/results/agent.json
 
 test: lint vllm-env
 	$(BIN)/pytest tests

@@ -15,7 +15,7 @@ from ui import cli
 def test_help_lists_the_stable_commands() -> None:
     result = CliRunner().invoke(cli.app, ["--help"])
     assert result.exit_code == 0, result.output
-    for command in ("data", "eval"):
+    for command in ("data", "eval", "index", "chat", "ask"):
         assert command in result.output
         assert "(unavailable" not in result.output.split(command, 1)[1].splitlines()[0]
 

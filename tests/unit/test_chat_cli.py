@@ -1,0 +1,102 @@
+"""`llmrec chat` and `llmrec ask` as a user runs them: piped input, /dispute, JSON, clear errors and exit codes.
+The agent behind them is real (tiny Llama, BM25, embedded Qdrant, SQLite checkpoints); only `open` is redirected
+to it, so these tests do not load the 135M model (tests/integration/test_agent_real.py does)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.session import RecommenderAgent
+from agent.settings import AgentSettings, ModelSettings
+from tests.retrievaldata import settings_for, small_catalog
+from tools.embeddings import Encoder
+from tools.search import CatalogRetrievers, catalog_retrievers
+from tools.settings import RetrievalSettings
+from ui import cli
+
+
+@pytest.fixture(scope="module")
+def retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogRetrievers]:
+    data_dir = tmp_path_factory.mktemp("chat-cli")
+    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
+    with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as r:
+        yield r
+
+
+@pytest.fixture
+def tiny_agent(monkeypatch: pytest.MonkeyPatch, tiny_llm: Any, retrievers: CatalogRetrievers, tmp_path: Path) -> None:
+    real_open = RecommenderAgent.open.__func__  # type: ignore[attr-defined]
+
+    def fake_open(cls: type[RecommenderAgent], domain: str, **_: Any) -> RecommenderAgent:
+        if domain != "scientific":
+            return real_open(cls, domain)  # type: ignore[no-any-return]
+        return real_open(  # type: ignore[no-any-return]
+            cls,
+            domain,
+            llm=tiny_llm,
+            retrievers=retrievers,
+            model_settings=ModelSettings(rationale_max_tokens=8),
+            agent_settings=AgentSettings(checkpoint_url=str(tmp_path / "cli.sqlite")),
+        )
+
+    monkeypatch.setattr(RecommenderAgent, "open", classmethod(fake_open))
+
+
+def test_chat_with_piped_input_and_a_button_dispute(tiny_agent: None) -> None:
+    lines = "a digital caliper\n/dispute 1\n/dispute 9\n/quit\n"
+    result = CliRunner().invoke(cli.app, ["chat", "--domain", "scientific", "--thread", "c1"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert "-> search_catalog(query='digital caliper'" in result.output
+    assert "Rationale:" in result.output
+    assert "You said “That's wrong.”. I removed" in result.output.replace("\n", " ")
+    assert "Use /dispute N with N from 1 to 3" in result.output
+    assert "resume it with --thread c1" in result.output
+
+
+def test_chat_resumes_a_thread(tiny_agent: None) -> None:
+    CliRunner().invoke(cli.app, ["chat", "-d", "scientific", "-t", "c2"], input="a multimeter\n")
+    again = CliRunner().invoke(cli.app, ["chat", "-d", "scientific", "-t", "c2"], input="")
+    assert "Resuming conversation c2" in again.output
+    assert "user: a multimeter" in again.output
+
+
+def test_chat_reports_bad_turns_and_goes_on(tiny_agent: None) -> None:
+    lines = "\x00\n/dispute\na caliper\n"
+    result = CliRunner().invoke(cli.app, ["chat", "-d", "scientific", "-t", "c3", "-u", "nobody"], input=lines)
+    assert result.exit_code == 0
+    assert "Please type a message" in result.output
+    assert "There is no recommendation to dispute yet" in result.output
+    assert "not in the scientific catalog" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ask_json_and_dispute(tiny_agent: None) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli.app, ["ask", "-d", "scientific", "-m", "a digital caliper", "-t", "a1", "--json"])
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    assert {"thread", "intent", "rationale", "items", "grounding", "revision"} <= set(data)
+    assert data["thread"] == "a1" and data["items"] and data["revision"] is None
+    target = data["items"][0]["item_id"]
+    second = runner.invoke(
+        cli.app, ["ask", "-d", "scientific", "-m", "no", "-t", "a1", "--dispute-item", target, "--json"]
+    )
+    revised = json.loads(second.stdout)
+    assert revised["revision"]["dispute"]["item_ids"] == [target]
+    assert target not in [i["item_id"] for i in revised["items"]]
+
+
+def test_ask_errors_are_sentences_with_exit_codes(tiny_agent: None) -> None:
+    runner = CliRunner()
+    empty = runner.invoke(cli.app, ["ask", "-d", "scientific", "-m", "   ", "--json"])
+    assert empty.exit_code == 1
+    assert "Please type a message" in json.loads(empty.stdout)["error"]
+    unknown = runner.invoke(cli.app, ["ask", "-d", "nope", "-m", "hi"])
+    assert unknown.exit_code == 2
+    assert "nope" in unknown.output and "Traceback" not in unknown.output
