@@ -54,3 +54,17 @@ def tiny_llm(smollm2_dir: Path) -> Any:
 
     model, tokenizer = build_tiny_llama(smollm2_dir)
     return LocalRecommender(model, tokenizer, name="tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def small_retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """BM25 + embedded Qdrant over the 24-item catalog of tests/retrievaldata.py (read-only: shared by modules)."""
+    from tests.retrievaldata import settings_for, small_catalog
+    from tools.embeddings import Encoder
+    from tools.search import catalog_retrievers
+    from tools.settings import RetrievalSettings
+
+    data_dir = tmp_path_factory.mktemp("small-retrievers")
+    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
+    with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as retrievers:
+        yield retrievers

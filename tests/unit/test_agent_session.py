@@ -18,18 +18,12 @@ from agent.errors import (
 )
 from agent.session import Event, RecommenderAgent
 from agent.settings import AgentSettings, ModelSettings
-from tests.retrievaldata import settings_for, small_catalog
-from tools.embeddings import Encoder
-from tools.search import CatalogRetrievers, catalog_retrievers
-from tools.settings import RetrievalSettings
+from tools.search import CatalogRetrievers
 
 
 @pytest.fixture(scope="module")
-def retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogRetrievers]:
-    data_dir = tmp_path_factory.mktemp("agent")
-    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
-    with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as r:
-        yield r
+def retrievers(small_retrievers: CatalogRetrievers) -> CatalogRetrievers:
+    return small_retrievers
 
 
 class FlakyLLM:

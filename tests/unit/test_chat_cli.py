@@ -5,7 +5,6 @@ to it, so these tests do not load the 135M model (tests/integration/test_agent_r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,13 @@ from typer.testing import CliRunner
 
 from agent.session import RecommenderAgent
 from agent.settings import AgentSettings, ModelSettings
-from tests.retrievaldata import settings_for, small_catalog
-from tools.embeddings import Encoder
-from tools.search import CatalogRetrievers, catalog_retrievers
-from tools.settings import RetrievalSettings
+from tools.search import CatalogRetrievers
 from ui import cli
 
 
 @pytest.fixture(scope="module")
-def retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogRetrievers]:
-    data_dir = tmp_path_factory.mktemp("chat-cli")
-    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
-    with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as r:
-        yield r
+def retrievers(small_retrievers: CatalogRetrievers) -> CatalogRetrievers:
+    return small_retrievers
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,13 @@ from langchain_core.tools import BaseTool
 
 from tests.retrievaldata import settings_for, small_catalog
 from tests.unit.test_qdrant_store import closed_port
-from tools.embeddings import Encoder
 from tools.langchain_tools import catalog_tools, format_item
 from tools.search import CatalogRetrievers, catalog_retrievers
-from tools.settings import RetrievalSettings
 
 
 @pytest.fixture(scope="module")
-def retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogRetrievers]:
-    data_dir = tmp_path_factory.mktemp("tools")
-    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
-    with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as r:
-        yield r
+def retrievers(small_retrievers: CatalogRetrievers) -> CatalogRetrievers:
+    return small_retrievers
 
 
 @pytest.fixture(scope="module")
