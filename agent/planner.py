@@ -33,19 +33,25 @@ def plan_tool_calls(
 ) -> list[ToolCall]:
     """The planner's calls for one turn.
 
-    - `search_catalog` with the message's wanted words, then the profile's earlier ones (never unwanted words);
+    - `search_catalog` with the message's wanted words, then the profile's earlier ones (never unwanted words),
+      first filtered by the brands the user named, if any;
     - `similar_items` around `anchor_item` (the last pick or history item) when the message names nothing to
       search for ("something else", "more like that");
     - `user_history` on a user's first turn, so the transcript shows the history the rationale may cite.
     """
     calls: list[ToolCall] = []
     query = search_query(message, profile)
+    if query and profile["constraints"]:
+        # Brands the user named filter a first search; the unfiltered one after it keeps a wrongly read brand
+        # (a brand that is also a word, "Keeper") from emptying the candidate list.
+        args = {"query": query, "k": search_k, "filters": dict(profile["constraints"])}
+        calls.append(_call(turn, len(calls), "search_catalog", args))
     if query:
-        calls.append(_call(turn, "search_catalog", {"query": query, "k": search_k}))
+        calls.append(_call(turn, len(calls), "search_catalog", {"query": query, "k": search_k}))
     elif anchor_item is not None:
-        calls.append(_call(turn, "similar_items", {"item_id": anchor_item, "k": search_k}))
+        calls.append(_call(turn, len(calls), "similar_items", {"item_id": anchor_item, "k": search_k}))
     if user_id is not None and turn == 0:
-        calls.append(_call(turn, "user_history", {"limit": 10}))
+        calls.append(_call(turn, len(calls), "user_history", {"limit": 10}))
     return calls
 
 
@@ -70,6 +76,6 @@ def planner_message(calls: list[ToolCall]) -> AIMessage:
     return AIMessage(content="", tool_calls=calls, name="planner")
 
 
-def _call(turn: int, name: str, args: dict[str, Any]) -> ToolCall:
-    # Ids unique within a thread (turn number + tool): ToolNode pairs each result with its call by id.
-    return ToolCall(name=name, args=args, id=f"t{turn}-{name}", type="tool_call")
+def _call(turn: int, index: int, name: str, args: dict[str, Any]) -> ToolCall:
+    # Ids unique within a thread (turn, position, tool): ToolNode pairs each result with its call by id.
+    return ToolCall(name=name, args=args, id=f"t{turn}-{index}-{name}", type="tool_call")

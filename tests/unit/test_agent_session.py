@@ -245,3 +245,21 @@ def test_a_dispute_that_hits_no_pick_keeps_the_picks(make_agent: Any, tiny_llm: 
     assert [i["item_id"] for i in second.items] == [i["item_id"] for i in first.items]
     assert "None of my recommendations has leather" in second.revision["summary"]
     assert second.revision["removed"] == [] and second.revision["added"] == []
+
+
+def test_a_tool_crash_mid_turn_rolls_back(
+    make_agent: Any, tiny_llm: Any, retrievers: CatalogRetrievers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = make_agent(tiny_llm)
+    agent.turn("t12", "a digital caliper")
+    before = agent.values("t12")
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the index file vanished")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(retrievers.hybrid, "search", crash)
+        with pytest.raises(TurnFailedError, match="the index file vanished"):
+            agent.turn("t12", "a multimeter")
+    assert len(agent.values("t12")["messages"]) == len(before["messages"])
+    assert agent.turn("t12", "a multimeter").items
