@@ -2,21 +2,28 @@
 
 A protocol turns a dataset into `Case`s; the harness scores every case with every system. Built in:
 
-- `candidates` (the paper's and RecLM-eval's): per test user, the held-out test item plus 19 negatives drawn
+- `candidates` (the paper's and RecLM-eval's): per evaluation user, the held-out test item plus 19 negatives drawn
   uniformly without replacement from catalog items the user never interacted with (`all_items`), shuffled;
   the query history is `test_history`. NDCG@10, HR@1/5/10, MRR.
-- `full`: per test user, the whole catalog minus the user's `test_history` (the test item itself always stays
+- `full`: per evaluation user, the whole catalog minus the user's `test_history` (the test item itself always stays
   in, even when the user bought it before). Recall@20/50, NDCG@10, HR@10, MRR.
 - `conversational` (ReDial): per recommendation turn, the whole catalog given the dialogue context. As in
   CRSLab and the KBRD / KGSF / UniCRS papers, each (turn, gold item) pair is one sample, a hit at k when that
   item is in the top k: a turn naming two movies counts twice, and Recall@k is the share of samples hit.
   Items already mentioned in the context stay rankable (CRSLab does the same); whether a gold item repeated
   from the context counts is the loader's choice of `DialogueTurn.gold`. Recall@1/10/50, NDCG@10, MRR.
-- `rerank` is planned, not built: it needs the hybrid retriever (see `PLANNED_PROTOCOLS`).
+- `rerank` (evals/rerank.py): per evaluation user, the hybrid retriever's top 20 with the held-out item put in.
+
+Users: the user protocols ask only evaluation users, the test users on the evaluation side of the fixed user
+split of `tools.splits` (a quarter of them, `EVAL_SHARE`); training takes its examples only from the other side.
+The split seed is the project seed (`DataSettings().seed`: LLMREC_SEED, else 2026), read when a protocol is made
+unless given as `split_seed`; it is not the run seed of `cases` and `select_units`, so `--seed` changes negatives,
+subsamples and tie-breaks but never lets a training user into an evaluation.
 
 Randomness: a user's negatives and order come from a generator seeded by (seed, user id), and `select_units`
-keeps the N units with the smallest (seed, unit id) hash, so a user's candidates never depend on which other
-users are evaluated, the same N and seed give the same units, and a smaller N gives a subset of a larger one.
+keeps the N units (of the evaluation users) with the smallest (seed, unit id) hash, so a user's candidates never
+depend on which other users are evaluated, the same N and seed give the same units, and a smaller N gives a subset
+of a larger one.
 
 Registering a protocol (what the retrieval issue does for `rerank`)::
 
@@ -42,6 +49,8 @@ from evals.errors import (
 from evals.seeding import derive_seed, derived_random
 from evals.systems import Query
 from tools.catalog import Dataset, UserHistory
+from tools.settings import DataSettings
+from tools.splits import EVAL_SHARE, is_eval_user
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,17 @@ def select_units(unit_ids: Sequence[str], n: int | None, seed: int) -> list[str]
 
 
 class _UserProtocol(EvalProtocol):
+    split_seed: int
+    """Seed of the training / evaluation user split (`tools.splits`): the project seed unless given."""
+
+    def __init__(self, *, split_seed: int | None = None) -> None:
+        self.split_seed = DataSettings().seed if split_seed is None else split_seed
+
+    def _per_user(self) -> str:
+        return f"per evaluation user (split seed {self.split_seed})"
+
     def unit_ids(self, dataset: Dataset) -> list[str]:
+        """The evaluation users (`tools.splits.is_eval_user`) among the users with a held-out test item."""
         users = dataset.test_users()
         if not users:
             hint = " (it has dialogue turns: use --protocol conversational)" if dataset.turns else ""
@@ -105,7 +124,13 @@ class _UserProtocol(EvalProtocol):
                 f"protocol {self.name!r} needs users with a held-out test item; domain {dataset.domain!r} "
                 f"has none{hint}"
             )
-        return [u.user_id for u in users]
+        ids = [u.user_id for u in users if is_eval_user(u.user_id, self.split_seed)]
+        if not ids:
+            raise ProtocolNotApplicableError(
+                f"domain {dataset.domain!r} has no evaluation users: none of its {len(users)} test users falls "
+                f"in the {EVAL_SHARE:.0%} held out from training at split seed {self.split_seed}"
+            )
+        return ids
 
     @staticmethod
     def _users(dataset: Dataset, unit_ids: Sequence[str]) -> Iterator[UserHistory]:
@@ -124,14 +149,15 @@ class CandidateProtocol(_UserProtocol):
     name = "candidates"
     metrics = ("ndcg@10", "hr@1", "hr@5", "hr@10", "mrr")
 
-    def __init__(self, num_negatives: int = 19) -> None:
+    def __init__(self, num_negatives: int = 19, *, split_seed: int | None = None) -> None:
+        super().__init__(split_seed=split_seed)
         if num_negatives < 1:
             raise EvalConfigError(f"num_negatives must be at least 1, got {num_negatives}")
         self.num_negatives = num_negatives
         self.num_candidates = num_negatives + 1
 
     def describe(self) -> str:
-        return f"1 held-out item + {self.num_negatives} sampled negatives per user"
+        return f"1 held-out item + {self.num_negatives} sampled negatives {self._per_user()}"
 
     def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
         catalog = sorted(dataset.items)  # sorted: the draw must not depend on the loader's item order
@@ -169,7 +195,7 @@ class FullRankingProtocol(_UserProtocol):
     metrics = ("recall@20", "recall@50", "ndcg@10", "hr@10", "mrr")
 
     def describe(self) -> str:
-        return "the whole catalog minus each user's history"
+        return f"the whole catalog minus the user's history, {self._per_user()}"
 
     def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
         catalog = tuple(sorted(dataset.items))

@@ -1,9 +1,9 @@
 """The `rerank` protocol: the stage the LLM actually serves in the agent (DESIGN.md, "Evaluation").
 
-Per test user, the hybrid retriever's top 20 for the user's history titles (history excluded), with the held-out
-item put in place of the 20th when the retriever missed it, as LlamaRec evaluates. Random negatives are too easy
-to show a re-ranker's value; retrieved ones are the hard, realistic case. How often the first stage found the
-held-out item by itself is reported beside the metrics (`first_stage_recall@20`).
+Per evaluation user (`tools.splits`), the hybrid retriever's top 20 for the user's history titles (history
+excluded), with the held-out item put in place of the 20th when the retriever missed it, as LlamaRec evaluates.
+Random negatives are too easy to show a re-ranker's value; retrieved ones are the hard, realistic case. How often
+the first stage found the held-out item by itself is reported beside the metrics (`first_stage_recall@20`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from tools.catalog import Dataset
 class RerankProtocol(CandidateProtocol):
     name = "rerank"
 
-    def __init__(self, num_candidates: int = 20) -> None:
-        super().__init__(num_negatives=num_candidates - 1)
+    def __init__(self, num_candidates: int = 20, *, split_seed: int | None = None) -> None:
+        super().__init__(num_negatives=num_candidates - 1, split_seed=split_seed)
         self.first_stage_hits = 0
         self.first_stage_total = 0
 
@@ -32,7 +32,10 @@ class RerankProtocol(CandidateProtocol):
             if self.first_stage_total
             else ""
         )
-        return f"the hybrid retriever's top {self.num_candidates}, held-out item put in when missed{found}"
+        return (
+            f"the hybrid retriever's top {self.num_candidates}, held-out item put in when missed, "
+            f"{self._per_user()}{found}"
+        )
 
     def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
         retrievers = shared_retrievers(dataset)

@@ -17,7 +17,7 @@ from tools.settings import DataSettings
 
 cli = pytest.importorskip("evals.cli", reason="evals.cli needs tools.datasets, which has not landed yet")
 
-FAKE = {"tiny": shop(), "chat": chats()}
+FAKE = {"tiny": shop(), "chat": chats(), "one": shop(num_users=1, domain="one")}  # u000: a training user
 
 
 def _app() -> typer.Typer:
@@ -52,12 +52,12 @@ def _invoke(*args: str) -> tuple[int, str, str]:
 def test_eval_writes_the_report_and_prints_the_table(tmp_path: Path) -> None:
     out = tmp_path / "report"
     code, stdout, _ = _invoke(
-        "--domain", "tiny", "--protocol", "candidates", "--systems", "random, popularity", "--users", "50",
+        "--domain", "tiny", "--protocol", "candidates", "--systems", "random, popularity", "--users", "30",
         "--seed", "7", "--out", str(out),
     )  # fmt: skip
     assert code == 0, stdout
     data = json.loads((out / "results.json").read_text())
-    assert (data["domain"], data["protocol"], data["users"], data["seed"]) == ("tiny", "candidates", 50, 7)
+    assert (data["domain"], data["protocol"], data["users"], data["seed"]) == ("tiny", "candidates", 30, 7)
     assert list(data["systems"]) == ["random", "popularity"]
     assert (out / "results.md").is_file() and (out / "ndcg.png").is_file()
     assert "popularity" in stdout and "ndcg@10" in stdout
@@ -84,6 +84,7 @@ def test_seed_defaults_to_the_settings(tmp_path: Path, monkeypatch: pytest.Monke
         (("tiny", "loo", "random"), "unknown protocol 'loo'"),
         (("tiny", "conversational", "random"), "needs dialogue turns"),
         (("chat", "candidates", "random"), "needs users with a held-out test item"),
+        (("one", "candidates", "random"), "domain 'one' has no evaluation users"),
         (("books", "candidates", "random"), "unknown domain 'books'"),
         (("unconfigured", "full", "random"), "not found under /nowhere"),
         (("tiny", "full", " , "), "names no system"),

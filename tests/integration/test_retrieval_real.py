@@ -30,8 +30,14 @@ def scientific(shared_data: Path) -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def settings(session_data_dir: Path) -> RetrievalSettings:
-    return RetrievalSettings(data_dir=session_data_dir)
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this module's own: the build measured here is a cold one, whatever other modules built."""
+    return tmp_path_factory.mktemp("retrieval-real")
+
+
+@pytest.fixture(scope="module")
+def settings(index_dir: Path) -> RetrievalSettings:
+    return RetrievalSettings(data_dir=index_dir)
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +61,11 @@ def test_index_report(report: IndexReport) -> None:
 # The CLI tests run before any test opens `retrievers`: embedded Qdrant allows one client per folder.
 
 
-def test_cli_index_reports_up_to_date(report: IndexReport, session_data_dir: Path) -> None:
+def test_cli_index_reports_up_to_date(report: IndexReport, index_dir: Path) -> None:
     from ui.cli import app
 
     result = CliRunner().invoke(
-        app, ["index", "--domain", "scientific"], env={"LLMREC_DATA_DIR": str(session_data_dir)}
+        app, ["index", "--domain", "scientific"], env={"LLMREC_DATA_DIR": str(index_dir)}
     )
     assert result.exit_code == 0, result.output
     assert "indexed scientific: 4,385 items" in result.output

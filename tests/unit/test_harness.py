@@ -17,6 +17,7 @@ from evals.protocols import ConversationalProtocol
 from evals.systems import Query, Scorer, SystemContext, known_systems, make_system, register_system
 from tests.evaldata import chats, shop
 from tools.catalog import Dataset
+from tools.splits import is_eval_user
 
 
 class Recorder:
@@ -74,9 +75,11 @@ def test_baselines_satisfy_the_scorer_protocol() -> None:
 
 
 def test_random_and_popularity_on_candidates() -> None:
-    result = run_eval(shop(), "candidates", ["random", "popularity"], seed=3, progress=False)
+    data = shop(num_users=360)  # 109 of them are evaluation users at the project seed
+    evaluated = sum(is_eval_user(u.user_id, 2026) for u in data.test_users())
+    result = run_eval(data, "candidates", ["random", "popularity"], seed=3, progress=False)
     assert isinstance(result, EvalResult)
-    assert (result.protocol, result.users, result.samples, result.seed) == ("candidates", 120, 120, 3)
+    assert (result.protocol, result.users, result.samples, result.seed) == ("candidates", evaluated, evaluated, 3)
     assert result.num_candidates == 20
     assert list(result.systems) == ["random", "popularity"]
     for summaries in result.systems.values():
@@ -84,7 +87,7 @@ def test_random_and_popularity_on_candidates() -> None:
         for s in summaries.values():
             assert 0.0 <= s.mean <= 1.0
             assert s.stderr is not None and 0.0 < s.stderr < 0.1
-            assert s.n == 120
+            assert s.n == evaluated
     random_ndcg = result.systems["random"]["ndcg@10"]
     assert random_ndcg.stderr is not None
     assert abs(random_ndcg.mean - analytic_random_ndcg(20, 10)) < 4 * random_ndcg.stderr
@@ -101,9 +104,9 @@ def test_constant_scorer_scores_like_random() -> None:
 def test_every_system_sees_the_same_cases_and_only_the_training_view() -> None:
     data = shop()
     a, b = Recorder("a"), Recorder("b")
-    run_eval(data, "candidates", [a, b], users=40, progress=False)
+    run_eval(data, "candidates", [a, b], users=20, progress=False)  # 20 of the 40 evaluation users
     assert a.seen == b.seen
-    assert len(a.seen) == 40
+    assert len(a.seen) == 20
     for recorder in (a, b):
         assert recorder.fitted_on is not None
         assert all(u.test is None for u in recorder.fitted_on.users)
@@ -147,10 +150,20 @@ def test_conversational_counts_each_gold_item() -> None:
 
 def test_runs_repeat_exactly_and_subsample() -> None:
     data = shop()
-    first = run_eval(data, "candidates", ["random", "popularity"], users=50, seed=9, progress=False)
-    again = run_eval(data, "candidates", ["random", "popularity"], users=50, seed=9, progress=False)
+    first = run_eval(data, "candidates", ["random", "popularity"], users=30, seed=9, progress=False)
+    again = run_eval(data, "candidates", ["random", "popularity"], users=30, seed=9, progress=False)
     assert first.systems == again.systems
-    assert first.users == 50
+    assert first.users == 30
+
+
+def test_the_run_seed_changes_the_cases_but_not_the_users() -> None:
+    data = shop()
+    one, two = Recorder("one"), Recorder("two")
+    run_eval(data, "candidates", [one], seed=1, progress=False)
+    run_eval(data, "candidates", [two], seed=2, progress=False)
+    evaluation = [u.user_id for u in data.test_users() if is_eval_user(u.user_id, 2026)]
+    assert [key for key, _ in one.seen] == [key for key, _ in two.seen] == evaluation
+    assert [c for _, c in one.seen] != [c for _, c in two.seen]
 
 
 def test_bad_system_output_is_named() -> None:

@@ -19,7 +19,7 @@ def test_llm_scorer_runs_the_candidate_protocol(tiny_llm: LocalRecommender) -> N
     result = run_eval(dataset, "candidates", [scorer], seed=1, progress=False)
     stats = result.systems["llm-tiny"]
     assert all(0.0 <= s.mean <= 1.0 for s in stats.values())
-    assert len(scorer.rationales) == 6  # one rationale kept per query, for faithfulness evaluation
+    assert len(scorer.rationales) == result.users == 3  # one rationale kept per query (3 evaluation users)
 
 
 def test_llm_scorer_refuses_catalog_wide_ranking(tiny_llm: LocalRecommender) -> None:

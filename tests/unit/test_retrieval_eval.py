@@ -14,6 +14,7 @@ from evals.rerank import RerankProtocol
 from evals.systems import Query, make_system
 from tests.retrievaldata import small_catalog
 from tools.catalog import Dataset, Item
+from tools.splits import is_eval_user
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,12 @@ def catalog() -> Dataset:
     # A domain name of its own: shared retrievers are cached per domain for the whole process.
     ds = small_catalog(domain="evalrerank")
     return replace(ds, items={k: replace(v, domain="evalrerank") for k, v in ds.items.items()})
+
+
+@pytest.fixture(scope="module")
+def split_seed(catalog: Dataset) -> int:
+    """A split seed that puts both of the catalog's two users on the evaluation side (the project seed puts none)."""
+    return next(s for s in range(1000) if all(is_eval_user(u.user_id, s) for u in catalog.users))
 
 
 def test_query_text_uses_recent_titles_most_recent_first() -> None:
@@ -37,12 +44,13 @@ def test_query_text_for_dialogues_keeps_the_latest_context() -> None:
     assert query_text(Query("d", ()), {}) == ""
 
 
-def test_rerank_cases_hold_the_retrieved_top_20_and_the_target(catalog: Dataset) -> None:
-    protocol = make_protocol("rerank")
+def test_rerank_cases_hold_the_retrieved_top_20_and_the_target(catalog: Dataset, split_seed: int) -> None:
+    protocol = make_protocol("rerank", split_seed=split_seed)
     assert isinstance(protocol, RerankProtocol)
     ids = protocol.unit_ids(catalog)
+    assert ids == ["u1", "u2"]
     cases = list(protocol.cases(catalog, ids, seed=7))
-    again = list(make_protocol("rerank").cases(catalog, ids, seed=7))
+    again = list(make_protocol("rerank", split_seed=split_seed).cases(catalog, ids, seed=7))
     assert [c.candidates for c in cases] == [c.candidates for c in again]  # deterministic
     users = {u.user_id: u for u in catalog.users}
     for case in cases:
@@ -72,8 +80,10 @@ def test_empty_query_ties_every_candidate(catalog: Dataset) -> None:
     assert (scores == 0).all()
 
 
-def test_rerank_runs_through_the_harness(catalog: Dataset) -> None:
-    result = run_eval(catalog, "rerank", ["random", "popularity", "bm25", "hybrid"], seed=3, progress=False)
+def test_rerank_runs_through_the_harness(catalog: Dataset, split_seed: int) -> None:
+    protocol = make_protocol("rerank", split_seed=split_seed)
+    result = run_eval(catalog, protocol, ["random", "popularity", "bm25", "hybrid"], seed=3, progress=False)
+    assert result.users == 2
     for metrics in result.systems.values():
         for stat in metrics.values():
             assert 0.0 <= stat.mean <= 1.0
