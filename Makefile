@@ -45,7 +45,7 @@ demo: setup
 	$(BIN)/llmrec eval --domain scientific --protocol candidates --systems random,hybrid,llm-base \
 	  --users 10 --out $(REPORTS)/demo-scientific-llm
 
-# The README's retrieval quality table: every baseline and retriever, all test users, three protocols.
+# The README's retrieval quality table: every baseline and retriever, all evaluation users, three protocols.
 RETRIEVAL_SYSTEMS := random,popularity,bm25,dense,hybrid
 eval-retrieval: setup
 	for d in scientific clothing; do for p in candidates rerank full; do \

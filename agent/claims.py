@@ -90,7 +90,7 @@ _BOILERPLATE_WORDS = """
     fit fits fitting good great best better nice excellent perfect ideal suitable suit suits strong solid
     listed list attribute attributes based match matches matching also would could may might must make makes
     well one ones seem seems similar related relevant consistent overall therefore thus since given
-    especially particularly really likely probably definitely choose chosen consider considering think believe
+    especially particularly really likely probably definitely choose chose chosen consider considering think believe
     mention mentioned say said cite cited show shows align aligns made use used work works help helps get
     provide provides offer offers feature features include includes come comes kind something anything
 """
