@@ -56,7 +56,7 @@ def eval_command(
         int | None,
         typer.Option(
             min=1,
-            help="Evaluate N test users (dialogue turns on ReDial) chosen by the seed; the same N and seed "
+            help="Evaluate N evaluation users (dialogue turns on ReDial) chosen by the seed; the same N and seed "
             "always give the same users. Default: all.",
         ),
     ] = None,
