@@ -283,3 +283,43 @@ REPLY_SYSTEM_PROMPT = (
 )
 DISPUTE_NOTE = "The user disputed the last recommendation: {what}. Do not repeat it."
 """Added to the conversation the model sees when it re-reasons after a dispute."""
+
+
+# --- The teacher prompt of self-annotation (training/annotate.py) ---
+
+TEACHER_SYSTEM_PROMPT = (
+    "You explain why a shopper chose an item. You cite only the listed attributes of the items; you never invent facts."
+)
+TEACHER_INSTRUCTION = (
+    "The user chose the item above. In 2 to 4 sentences, explain why this user would choose an item like it: "
+    "connect attributes of their history to attributes of that item (its kind, category, brand, material, size). "
+    "Cite only attributes listed above. Do not write the item's title, its brand with its model number, or its id; "
+    "describe the kind of item instead."
+)
+# A teacher sees one target and up to 10 history items (about 500 tokens): no truncation ladder is needed.
+_TEACHER_HISTORY_ITEMS = 10
+
+
+def render_teacher_prompt(tokenizer: ChatTokenizer, history: Sequence[Item], target: Item) -> str:
+    """The self-annotation prompt: the user's most recent history items and the item they chose (the target).
+
+    It ends with RATIONALE_PREFIX, like the serving prompt, so the teacher's continuation is a rationale in the
+    serving format. The rationale becomes a training target where the item is one of 20 labelled candidates,
+    hence the instruction to describe the kind of item rather than name it.
+    """
+    shown = list(history)[-_TEACHER_HISTORY_ITEMS:]
+    lines: list[str] = []
+    if shown:
+        lines.append("The user's history, oldest first:")
+        lines += [f"- {item_line(item)}" for item in shown]
+    else:
+        lines.append("The user has no history yet.")
+    lines += ["", "The item the user chose next:", f"- {item_line(target)}", "", TEACHER_INSTRUCTION]
+    messages = [
+        {"role": "system", "content": TEACHER_SYSTEM_PROMPT},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if not isinstance(text, str):
+        raise TypeError("apply_chat_template(tokenize=False) must return text")
+    return text + RATIONALE_PREFIX

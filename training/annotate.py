@@ -1,0 +1,626 @@
+"""Self-annotation: a teacher writes a rationale for each (history -> known target) pair; a filter keeps the good ones.
+
+    llmrec train annotate --domain scientific --teacher default --out runs/annotations/scientific.jsonl --limit 200
+    llmrec train annotate --domain scientific --teacher teachers/qwen7b.yaml \\
+        --out runs/annotations/scientific.jsonl --max-tokens 160 --min-grounding 0.6
+
+Pairs come from training users only (`tools.splits`: evaluation users are never read): per user, (history -> valid)
+and (history + valid -> test), the most recent HISTORY_ITEMS items shown. They are shuffled with the project seed,
+so `--limit N` takes a fair sample and a larger N extends it. The teacher (training/teacher.py) sees the history and
+the target and writes 2-4 sentences (agent/prompts.py, `render_teacher_prompt`); `judge` accepts or rejects each
+rationale for the first of REASONS that applies.
+
+Output: one JSON row per pair, appended and flushed as it is written:
+
+    {"domain", "user_id", "target", "history": [ids], "rationale", "accepted", "reason": null | str,
+     "grounding": float | null, "teacher", "prompt_version", "seconds"}
+
+Running the same command again resumes: pairs already in the file are skipped; a last line cut short by an
+interruption is dropped (with a warning); rows of teacher errors are dropped and their pairs asked again. Each run
+ends by regenerating FILE.card.json and FILE.card.md from the whole file (counts, rejections by reason, lengths).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import re
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from tqdm.auto import tqdm
+
+from agent.claims import BOILERPLATE, Evidence, check_claims, grounding_score, normalize_word
+from agent.errors import AgentError
+from agent.prompts import (
+    ANSWER_PREFIX,
+    HIDDEN_ATTRIBUTES,
+    TEACHER_INSTRUCTION,
+    TEACHER_SYSTEM_PROMPT,
+    render_teacher_prompt,
+)
+from agent.runtime import Recommender
+from tools.catalog import Dataset, Item
+from tools.datasets import DOMAINS, load_dataset
+from tools.errors import ToolsError
+from tools.settings import DataSettings
+from tools.splits import split_users
+from tools.tokenize import tokenize
+from training.teacher import TeacherConfigError, load_teacher, teacher_settings
+
+log = logging.getLogger(__name__)
+
+HISTORY_ITEMS = 10
+"""History items shown to the teacher, the most recent ones (the serving prompt shows as many)."""
+PROMPT_VERSION = "teacher-" + hashlib.sha256((TEACHER_SYSTEM_PROMPT + TEACHER_INSTRUCTION).encode()).hexdigest()[:8]
+"""Changes whenever the teacher prompt's text does, so rows written with another prompt can be told apart."""
+CLAIM_THRESHOLD = 0.6
+"""Share of a claim's content words its evidence must contain (agent/claims.py; the serving verifier's default)."""
+MIN_CONTENT_WORDS = 6
+"""Fewer distinct content words than this cannot connect a history to an item: degenerate."""
+MAX_REPEATS = 3
+"""A line or a 4-word sequence occurring this often is a loop (the 135M model repeats its prompt's lines)."""
+MAX_REPEATED_SHARE = 0.25
+"""Share of 4-word sequences that repeat an earlier one above which a text is a near-loop: the 135M teacher often
+writes a sentence twice with a word changed (0.33-0.69 in 4 of its first 10 rationales); a fluent 2-4 sentence
+rationale scores near 0."""
+TEACHER_ATTEMPTS = 2
+"""Attempts per pair when the teacher raises; then the pair is rejected as a teacher error."""
+MAX_CONSECUTIVE_FAILURES = 10
+"""Pairs in a row whose teacher calls all failed before the run stops: the server is most likely down."""
+
+REASONS: dict[str, str] = {
+    "empty": "the teacher wrote no text (nothing but whitespace or punctuation)",
+    "degenerate": f"a line or a 4-word sequence repeated {MAX_REPEATS}+ times, over {MAX_REPEATED_SHARE:.0%} of its "
+    f"4-word sequences repeats, or fewer than {MIN_CONTENT_WORDS} distinct content words",
+    "names_target": "names the target: its id, most of its title's distinctive words (those not in its attributes "
+    "or the history), or its brand with a model number from its title",
+    "unsupported": "the verifier (agent/claims.py, evidence = the target and the history) supports fewer claims "
+    "than --min-grounding, or finds no claim at all",
+    "no_target_claim": "no supported claim mentions a word of the target's title or attributes",
+    "teacher_error": f"the teacher raised on {TEACHER_ATTEMPTS} attempts (the message follows the colon); such "
+    "rows are asked again when the run is resumed",
+}
+"""Why a rationale is rejected: `judge` applies them in this order and records the first that holds."""
+
+
+class AnnotationError(Exception):
+    """Base class of the errors self-annotation raises on purpose; the message is a sentence a user can act on."""
+
+
+class AnnotationFileError(AnnotationError):
+    """The output file cannot be read back (a corrupt row, another domain's rows) or written (disk full)."""
+
+
+class TeacherUnavailableError(AnnotationError):
+    """MAX_CONSECUTIVE_FAILURES pairs in a row failed in the teacher: the run stops, written rows are kept."""
+
+
+# --- pairs ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training example to annotate: a training user's recent history and the item they chose next."""
+
+    user_id: str
+    target: str
+    history: tuple[str, ...]
+    """At most HISTORY_ITEMS item ids, oldest first."""
+
+
+def training_pairs(dataset: Dataset, seed: int) -> list[Pair]:
+    """Every (history -> valid) and (history + valid -> test) pair of the training users, in a seeded order.
+
+    Users are taken in dataset order, then the pairs are shuffled with `seed`: the first N are a fair sample, and the
+    first N of a larger limit include them. Pairs with an empty history (nothing to ground a rationale in) are left out.
+    """
+    training_users, _ = split_users(dataset.users, seed)
+    pairs: list[Pair] = []
+    seen: set[tuple[str, str]] = set()
+    for user in training_users:
+        for history, target in ((user.history, user.valid), (user.test_history, user.test)):
+            if target is None or not history or (user.user_id, target) in seen:
+                continue
+            seen.add((user.user_id, target))
+            pairs.append(Pair(user.user_id, target, tuple(history[-HISTORY_ITEMS:])))
+    random.Random(seed).shuffle(pairs)
+    return pairs
+
+
+# --- the filter ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    reason: str | None
+    """None when accepted, else a key of REASONS."""
+    grounding: float | None
+    """Share of supported claims (agent/claims.py); None for an empty rationale or one without claims."""
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
+# A model number: 4+ letters and digits with at least one digit ("dw4524", "01407", "2090"); "1.75" and "1/2" are not.
+_MODEL_CODE = re.compile(r"(?=[a-z]*\d)[a-z0-9]{4,}")
+_WORD = re.compile(r"\w+")
+
+
+def clean_rationale(text: str) -> str:
+    """The teacher's text as a training target: stripped, cut before a stray "Answer:", and without an unfinished
+    last sentence (generation stops at --max-tokens, often mid-sentence) when a finished one precedes it."""
+    text = text.split(ANSWER_PREFIX, 1)[0].strip()
+    if not text or _SENTENCE_END.search(text[-3:] + " "):
+        return text
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()].strip() if ends else text
+
+
+def _terms(text: str) -> set[str]:
+    return {normalize_word(token) for token in tokenize(text)}
+
+
+def _attribute_terms(item: Item) -> set[str]:
+    words: set[str] = set()
+    for key, value in item.attributes.items():
+        if key in HIDDEN_ATTRIBUTES:
+            continue
+        for part in [value] if isinstance(value, str) else value:
+            words |= _terms(str(part))
+    return words
+
+
+def is_degenerate(text: str) -> bool:
+    lines = Counter(" ".join(line.lower().split()) for line in text.splitlines() if line.strip())
+    if lines and max(lines.values()) >= MAX_REPEATS:
+        return True
+    words = _WORD.findall(text.lower())
+    grams = Counter(tuple(words[i : i + 4]) for i in range(len(words) - 3))
+    if grams and max(grams.values()) >= MAX_REPEATS:
+        return True
+    repeats = sum(count - 1 for count in grams.values())
+    if grams and repeats / sum(grams.values()) > MAX_REPEATED_SHARE:
+        return True
+    return len(_terms(text) - BOILERPLATE) < MIN_CONTENT_WORDS
+
+
+def names_target(text: str, history: Sequence[Item], target: Item) -> bool:
+    """Whether the rationale names the target outright (REASONS["names_target"]).
+
+    Title words that are also the target's attribute values or words of the history are not distinctive: "digital
+    caliper" may be said of a caliper bought by someone who owns calipers; "Neiko 01407" may not.
+    """
+    if re.search(rf"(?<!\w){re.escape(target.item_id)}(?!\w)", text, re.IGNORECASE):
+        return True
+    words = _terms(text)
+    history_terms: set[str] = set()
+    for item in history:
+        history_terms |= _terms(item.title) | _attribute_terms(item)
+    distinctive = _terms(target.title) - BOILERPLATE - _attribute_terms(target) - history_terms
+    if len(distinctive) >= 2 and len(distinctive & words) >= max(2, math.ceil(0.6 * len(distinctive))):
+        return True
+    brand = target.attributes.get("brand")
+    brand_terms = _terms(brand) if isinstance(brand, str) else set()
+    codes = {token for token in tokenize(target.title) if _MODEL_CODE.fullmatch(token)} - history_terms
+    return bool(brand_terms) and brand_terms <= words and bool(codes & set(tokenize(text)))
+
+
+def judge(rationale: str, history: Sequence[Item], target: Item, min_grounding: float = 0.6) -> Verdict:
+    """Accept a rationale or give the first reason of REASONS that rejects it (teacher errors are decided earlier)."""
+    text = rationale.strip()
+    if not any(ch.isalnum() for ch in text):
+        return Verdict(False, "empty", None)
+    claims = check_claims(text, Evidence(candidates={"A": target}, history=history), threshold=CLAIM_THRESHOLD)
+    grounding = grounding_score(claims)
+    if is_degenerate(text):
+        return Verdict(False, "degenerate", grounding)
+    if names_target(text, history, target):
+        return Verdict(False, "names_target", grounding)
+    if grounding is None or grounding < min_grounding:
+        return Verdict(False, "unsupported", grounding)
+    target_terms = (_terms(target.title) | _attribute_terms(target)) - BOILERPLATE
+    if not any(claim["supported"] and _terms(claim["text"]) & target_terms for claim in claims):
+        return Verdict(False, "no_target_claim", grounding)
+    return Verdict(True, None, grounding)
+
+
+# --- the output file -----------------------------------------------------------------------------------------------
+
+_ROW_KEYS = ("domain", "user_id", "target", "accepted", "reason")
+
+
+def card_paths(out: Path) -> tuple[Path, Path]:
+    """(FILE.card.json, FILE.card.md) beside the annotations FILE."""
+    return out.with_name(out.name + ".card.json"), out.with_name(out.name + ".card.md")
+
+
+def _scan(out: Path, domain: str) -> tuple[list[tuple[bytes, dict[str, Any]]], bytes]:
+    """(every complete row with its line as written, the unfinished last line or b"")."""
+    try:
+        raw = out.read_bytes()
+    except OSError as exc:
+        raise AnnotationFileError(f"cannot read {out}: {exc.strerror or exc}") from exc
+    lines = raw.split(b"\n")
+    partial = lines.pop()  # b"" when the file ends with a newline
+    rows: list[tuple[bytes, dict[str, Any]]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        row = _parse_row(line, out, number)
+        if row["domain"] != domain:
+            raise AnnotationFileError(
+                f"{out} holds annotations for the {row['domain']!r} domain (line {number}), not {domain!r}; "
+                "write each domain to its own --out file"
+            )
+        rows.append((line, row))
+    return rows, partial
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str, str]:
+    return str(row["domain"]), str(row["user_id"]), str(row["target"])
+
+
+def load_annotations(out: Path, domain: str) -> list[dict[str, Any]]:
+    """Every complete row of `out`, teacher errors included, the first row of a pair only; changes nothing."""
+    if not out.exists():
+        return []
+    rows, _ = _scan(out, domain)
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for _, row in rows:
+        if _key(row) not in seen:
+            seen.add(_key(row))
+            unique.append(row)
+    return unique
+
+
+def read_annotations(out: Path, domain: str) -> list[dict[str, Any]]:
+    """The rows of `out` to resume from, after repairing what an interrupted run leaves behind.
+
+    A last line without its newline (the run was killed mid-write) is dropped with a warning; rows of teacher errors
+    are dropped so their pairs are asked again; a repeated pair keeps its first row. The file is then rewritten
+    (atomically) without them. A row that is not JSON anywhere else, or rows of another domain, raise
+    AnnotationFileError: those are not what this command writes, so the file is left alone.
+    """
+    if not out.exists():
+        return []
+    rows, partial = _scan(out, domain)
+    if partial.strip():
+        log.warning("%s: dropping its last line, cut short by an interrupted run (%d bytes)", out, len(partial))
+    kept: list[tuple[bytes, dict[str, Any]]] = []
+    seen: set[tuple[str, str, str]] = set()
+    retried = duplicates = 0
+    for line, row in rows:
+        if _key(row) in seen:
+            duplicates += 1
+        elif str(row["reason"] or "").startswith("teacher_error"):
+            retried += 1
+        else:
+            seen.add(_key(row))
+            kept.append((line, row))
+    if retried:
+        log.info("%s: %d pairs that failed in the teacher will be asked again", out, retried)
+    if duplicates:
+        log.warning("%s: dropping %d repeated rows of pairs already annotated", out, duplicates)
+    if partial or retried or duplicates:
+        _rewrite(out, [line for line, _ in kept])
+    return [row for _, row in kept]
+
+
+def _parse_row(line: bytes, out: Path, number: int) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AnnotationFileError(
+            f"{out}, line {number} is not a JSON row ({exc}); only the last line may be cut short by an "
+            "interruption, so this file was changed by something else: fix or remove that line"
+        ) from exc
+    if not isinstance(row, dict) or any(key not in row for key in _ROW_KEYS):
+        raise AnnotationFileError(
+            f"{out}, line {number} is not an annotation row (it needs the keys {', '.join(_ROW_KEYS)})"
+        )
+    return row
+
+
+def _rewrite(out: Path, lines: Iterable[bytes]) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_bytes(b"".join(line + b"\n" for line in lines))
+        tmp.replace(out)
+    except OSError as exc:
+        raise AnnotationFileError(f"cannot rewrite {out} to resume it: {exc.strerror or exc}") from exc
+
+
+def _append(out: Path, row: dict[str, Any]) -> None:
+    # Opened per row: a row costs seconds of generation, and a failing close (disk full) then surfaces here.
+    with out.open("ab") as file:
+        file.write((json.dumps(row, ensure_ascii=False) + "\n").encode())
+        file.flush()
+
+
+# --- the run -------------------------------------------------------------------------------------------------------
+
+
+def _ask_teacher(teacher: Recommender, prompt: str, max_tokens: int) -> tuple[str, str | None]:
+    """(text, None), or ("", "teacher_error: ...") after TEACHER_ATTEMPTS failures."""
+    error: Exception | None = None
+    for attempt in range(1, TEACHER_ATTEMPTS + 1):
+        try:
+            return "".join(teacher.generate(prompt, max_tokens, stop=(ANSWER_PREFIX,))), None
+        except (AgentError, RuntimeError) as exc:  # a server error, or e.g. CUDA out of memory; anything else is a bug
+            log.warning("teacher failed (attempt %d of %d): %s", attempt, TEACHER_ATTEMPTS, exc, exc_info=exc)
+            error = exc
+    message = " ".join(str(error).split())[:200]
+    return "", f"teacher_error: {type(error).__name__}: {message}"
+
+
+def annotate_pair(
+    teacher: Recommender, dataset: Dataset, pair: Pair, *, max_tokens: int, min_grounding: float
+) -> dict[str, Any]:
+    """Ask the teacher about one pair and judge its rationale: the row to write."""
+    history = [dataset.items[item_id] for item_id in pair.history]
+    target = dataset.items[pair.target]
+    started = time.perf_counter()
+    text, error = _ask_teacher(teacher, render_teacher_prompt(teacher.tokenizer, history, target), max_tokens)
+    seconds = time.perf_counter() - started
+    rationale = clean_rationale(text)
+    verdict = Verdict(False, error, None) if error else judge(rationale, history, target, min_grounding)
+    return {
+        "domain": dataset.domain,
+        "user_id": pair.user_id,
+        "target": pair.target,
+        "history": list(pair.history),
+        "rationale": rationale,
+        "accepted": verdict.accepted,
+        "reason": verdict.reason,
+        "grounding": None if verdict.grounding is None else round(verdict.grounding, 4),
+        "teacher": teacher.name,
+        "prompt_version": PROMPT_VERSION,
+        "seconds": round(seconds, 3),
+    }
+
+
+def annotate(
+    dataset: Dataset,
+    teacher: Recommender,
+    out: Path,
+    *,
+    teacher_info: dict[str, Any] | None = None,
+    seed: int | None = None,
+    limit: int | None = None,
+    max_tokens: int = 96,
+    min_grounding: float = 0.6,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Annotate the first `limit` training pairs of `dataset` into `out` (resuming it), then write its card.
+
+    Returns the card. Raises AnnotationFileError when `out` cannot be read back or written (rows before a failed
+    write are kept), TeacherUnavailableError after MAX_CONSECUTIVE_FAILURES teacher errors in a row. The card is
+    written in every case, also after an interruption, so it always describes what the file holds.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    seed = DataSettings().seed if seed is None else seed
+    pairs = training_pairs(dataset, seed)
+    available = len(pairs)
+    pairs = pairs[:limit]
+    rows = read_annotations(out, dataset.domain)
+    done = {(row["user_id"], row["target"]) for row in rows}
+    todo = [pair for pair in pairs if (pair.user_id, pair.target) not in done]
+    log.info("%s: %d of %d pairs to annotate (%d training pairs in all)", out, len(todo), len(pairs), available)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnnotationFileError(f"cannot create the folder of {out}: {exc.strerror or exc}") from exc
+    run = {
+        "pairs_available": available,
+        "limit": limit,
+        "max_tokens": max_tokens,
+        "min_grounding": min_grounding,
+        "seed": seed,
+        "teacher": teacher_info or {"name": teacher.name},
+    }
+    started = time.perf_counter()
+    written = failures = 0
+    try:
+        with tqdm(
+            total=len(pairs), initial=len(pairs) - len(todo), desc="annotate", unit="pair", disable=not progress
+        ) as bar:
+            for pair in todo:
+                row = annotate_pair(teacher, dataset, pair, max_tokens=max_tokens, min_grounding=min_grounding)
+                try:
+                    _append(out, row)
+                except OSError as exc:
+                    raise AnnotationFileError(
+                        f"cannot write to {out} ({exc.strerror or exc}; is the disk full?). The {written} rows "
+                        "written before are kept: free some space and run the same command to resume"
+                    ) from exc
+                written += 1
+                bar.update(1)
+                failures = failures + 1 if str(row["reason"]).startswith("teacher_error") else 0
+                if failures >= MAX_CONSECUTIVE_FAILURES:
+                    raise TeacherUnavailableError(
+                        f"the teacher failed on {failures} pairs in a row (last: {row['reason']}); it is probably "
+                        f"down. {written} rows are kept in {out}: run the same command again to resume"
+                    )
+    finally:
+        run["run_seconds"] = round(time.perf_counter() - started, 3)
+        run["rows_written"] = written
+        card = _write_card_after_run(out, dataset.domain, run)
+    return card
+
+
+def _write_card_after_run(out: Path, domain: str, run: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return write_card(out, domain, run)
+    except (OSError, AnnotationFileError) as exc:
+        # Not raised: the run's own outcome (success, or the error already on its way) is what the user must see.
+        log.warning("could not write the dataset card of %s: %s", out, exc, exc_info=exc)
+        return {}
+
+
+# --- the dataset card ----------------------------------------------------------------------------------------------
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def build_card(rows: Sequence[dict[str, Any]], domain: str, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Counts and means over every row of the file (so they hold after resumes), plus the last run's settings."""
+    accepted = [row for row in rows if row["accepted"]]
+    reasons = Counter(str(row["reason"]).split(":", 1)[0] for row in rows if not row["accepted"])
+    lengths = [len(str(row.get("rationale") or "").split()) for row in rows if row.get("rationale")]
+    accepted_lengths = [len(str(row.get("rationale") or "").split()) for row in accepted]
+    seconds = [float(row.get("seconds") or 0.0) for row in rows]
+    return {
+        "domain": domain,
+        "pairs": len(rows),
+        "accepted": len(accepted),
+        "rejected": len(rows) - len(accepted),
+        "acceptance_rate": round(len(accepted) / len(rows), 4) if rows else None,
+        "rejected_by_reason": {reason: reasons.get(reason, 0) for reason in REASONS}
+        | {reason: count for reason, count in reasons.items() if reason not in REASONS},
+        "users": len({row["user_id"] for row in rows}),
+        "users_accepted": len({row["user_id"] for row in accepted}),
+        "mean_rationale_words": _mean(lengths),
+        "mean_rationale_words_accepted": _mean(accepted_lengths),
+        "mean_grounding_accepted": _mean([float(row["grounding"]) for row in accepted if row["grounding"] is not None]),
+        "teachers": dict(Counter(str(row.get("teacher")) for row in rows)),
+        "prompt_versions": dict(Counter(str(row.get("prompt_version")) for row in rows)),
+        "elapsed_seconds": round(sum(seconds), 3),
+        "mean_seconds_per_pair": _mean(seconds),
+        "reasons": REASONS,
+        "last_run": run or {},
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_card(out: Path, domain: str, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Regenerate FILE.card.json and FILE.card.md from the whole of `out`; returns the card."""
+    rows = load_annotations(out, domain)
+    card = build_card(rows, domain, run)
+    json_path, md_path = card_paths(out)
+    json_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md_path.write_text(card_markdown(card, rows, out.name), encoding="utf-8")
+    return card
+
+
+def card_markdown(card: dict[str, Any], rows: Sequence[dict[str, Any]], file_name: str, examples: int = 3) -> str:
+    def shown(value: Any) -> str:
+        return "n/a" if value is None else str(value)
+
+    lines = [
+        f"# Self-annotated rationales: {card['domain']}",
+        "",
+        f"`{file_name}`: rationales written by a teacher that saw each training user's history and the item they "
+        "chose next, kept only when the claim verifier supports them and they do not name the item. "
+        "Generated by `llmrec train annotate` (training/annotate.py) from the whole file.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| pairs | {card['pairs']} |",
+        f"| accepted | {card['accepted']} ({shown(card['acceptance_rate'])}) |",
+        f"| rejected | {card['rejected']} |",
+        f"| users | {card['users']} ({card['users_accepted']} with an accepted rationale) |",
+        f"| mean rationale length, words (all / accepted) | {shown(card['mean_rationale_words'])} / "
+        f"{shown(card['mean_rationale_words_accepted'])} |",
+        f"| mean grounding of accepted | {shown(card['mean_grounding_accepted'])} |",
+        f"| teacher time, s (mean per pair) | {card['elapsed_seconds']} ({shown(card['mean_seconds_per_pair'])}) |",
+        f"| teachers | {', '.join(f'{name} ({n})' for name, n in card['teachers'].items()) or 'n/a'} |",
+        f"| prompt versions | {', '.join(f'{v} ({n})' for v, n in card['prompt_versions'].items()) or 'n/a'} |",
+        "",
+        "## Rejections",
+        "",
+        "| reason | rows | meaning |",
+        "|---|---|---|",
+    ]
+    for reason, count in card["rejected_by_reason"].items():
+        lines.append(f"| {reason} | {count} | {REASONS.get(reason, '')} |")
+    run = card.get("last_run") or {}
+    if run:
+        lines += ["", "## Last run", "", "```json", json.dumps(run, indent=2, ensure_ascii=False), "```"]
+    accepted = [row for row in rows if row["accepted"]][:examples]
+    if accepted:
+        lines += ["", "## Examples (accepted)", ""]
+        lines += [
+            f"- `{row['user_id']}` -> `{row['target']}`: {' '.join(row['rationale'].split())}" for row in accepted
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# --- the command ---------------------------------------------------------------------------------------------------
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    log.debug("llmrec train annotate failed", exc_info=exc)
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=2)
+
+
+def annotate_command(
+    domain: Annotated[str, typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}.")],
+    teacher: Annotated[
+        str,
+        typer.Option(
+            metavar="SETTINGS",
+            help="'default' (the LLMREC_* model settings) or a YAML/JSON file of ModelSettings fields.",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="JSONL file of annotations; an existing one is resumed. Cards go beside it.")
+    ],
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Annotate the first N training pairs of the seeded order. Default: all.")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens the teacher may write per rationale.")] = 96,
+    min_grounding: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of claims the verifier must support to keep a rationale.")
+    ] = 0.6,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Have a teacher write rationales for training users' (history -> target) pairs; keep the grounded ones."""
+    try:
+        teacher_settings(teacher)  # a bad teacher file fails before the dataset or a model is loaded
+        settings = DataSettings()
+        dataset = load_dataset(domain, settings)
+        read_annotations(out, dataset.domain)  # and an unusable --out before the model is
+        model, info = load_teacher(teacher)
+        card = annotate(
+            dataset,
+            model,
+            out,
+            teacher_info=info,
+            seed=settings.seed,
+            limit=limit,
+            max_tokens=max_tokens,
+            min_grounding=min_grounding,
+            progress=progress,
+        )
+    except (AnnotationError, TeacherConfigError, ToolsError, AgentError, OSError) as exc:
+        raise _fail(exc) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise _fail(ValueError(f"invalid LLMREC_* setting {where}: {first['msg']}")) from exc
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: the rows written so far are kept in {out}; run the same command to resume", err=True)
+        raise typer.Exit(code=130) from None
+    rejected = ", ".join(f"{reason} {n}" for reason, n in card["rejected_by_reason"].items() if n)
+    typer.echo(
+        f"{card['pairs']} pairs in {out}: {card['accepted']} accepted, {card['rejected']} rejected"
+        + (f" ({rejected})" if rejected else "")
+    )
+    json_path, md_path = card_paths(out)
+    typer.echo(f"wrote {json_path} and {md_path}")
