@@ -64,9 +64,7 @@ def test_index_report(report: IndexReport) -> None:
 def test_cli_index_reports_up_to_date(report: IndexReport, index_dir: Path) -> None:
     from ui.cli import app
 
-    result = CliRunner().invoke(
-        app, ["index", "--domain", "scientific"], env={"LLMREC_DATA_DIR": str(index_dir)}
-    )
+    result = CliRunner().invoke(app, ["index", "--domain", "scientific"], env={"LLMREC_DATA_DIR": str(index_dir)})
     assert result.exit_code == 0, result.output
     assert "indexed scientific: 4,385 items" in result.output
     assert "bm25 (bm25s): up to date" in result.output

@@ -1,0 +1,300 @@
+"""SFT: examples rendered as serving renders them, loss on the completion only, LoRA training, resume, refusals."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from agent.local_backend import ADAPTER_META, model_fingerprint
+from agent.prompts import LABELS, RecRequest, render_prompt
+from tools.datasets import load_dataset
+from tools.splits import is_eval_user
+from training import sft
+from training.config import ConfigError, SFTConfig, load_config, parse_config
+from training.sft_data import (
+    IGNORE_INDEX,
+    SFTDataError,
+    build_sft_examples,
+    data_hash,
+    read_annotations,
+    sample_candidates,
+    split_by_user,
+    tokenize_example,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "training" / "configs" / "tiny.yaml"
+SAMPLE = ROOT / "training" / "data" / "scientific_sample.jsonl"
+SEED = 2026
+
+
+@pytest.fixture(scope="module")
+def tokenizer(smollm2_dir: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(smollm2_dir))
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, Any]]:
+    return read_annotations([SAMPLE])
+
+
+@pytest.fixture(scope="module")
+def scientific() -> Any:
+    return load_dataset("scientific")
+
+
+def tiny_config(out: Path, annotations: Path = SAMPLE, *extra: str) -> SFTConfig:
+    """The shipped tiny recipe, made smaller and faster for a unit test (5 candidates, short context)."""
+    overrides = [
+        f"output_dir={out}",
+        f"data.annotations=[{annotations}]",
+        "data.num_negatives=4",
+        "max_length=768",
+        "max_steps=3",
+        "logging_steps=1",
+        *extra,
+    ]
+    return load_config(TINY, overrides)
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+# --- examples ------------------------------------------------------------------------------------------------------
+
+
+def test_sft_text_is_byte_identical_to_serving(rows: Any, scientific: Any, tokenizer: Any) -> None:
+    examples = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+    accepted = [r for r in rows if r["accepted"]]
+    assert len(examples) == len(accepted) == 40  # the 4 rejected rows are left out
+    for row, ex in zip(accepted, examples, strict=True):
+        request = RecRequest(
+            history=[scientific.items[i] for i in row["history"]],
+            candidates=[scientific.items[i] for i in ex["candidate_ids"]],
+            domain="scientific",
+        )
+        served = render_prompt(tokenizer, request, context_tokens=2048, reserve_tokens=96)
+        label = served.label_of(row["target"])
+        # What the agent reads labels after (ranking) and what the model is trained to write, byte for byte.
+        assert served.with_rationale(row["rationale"]) + " " + label == ex["prompt"] + ex["completion"]
+        assert ex["prompt"] == served.text
+        assert ex["completion"].endswith(f"\nAnswer: {label}") and ex["label"] == label
+        assert ex["user_id"] == row["user_id"] and ex["target"] == row["target"]
+
+
+def test_candidates_are_unseen_items_seeded_and_the_label_uniform(rows: Any, scientific: Any, tokenizer: Any) -> None:
+    users = {u.user_id: u for u in scientific.users}
+    examples = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+    for row, ex in zip([r for r in rows if r["accepted"]], examples, strict=True):
+        seen = set(users[row["user_id"]].all_items) | set(row["history"])
+        negatives = [c for c in ex["candidate_ids"] if c != row["target"]]
+        assert len(ex["candidate_ids"]) == 20 and len(set(ex["candidate_ids"])) == 20
+        assert row["target"] in ex["candidate_ids"] and not seen & set(negatives)
+    again = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+    assert [e["prompt"] for e in again] == [e["prompt"] for e in examples]
+    other = build_sft_examples(rows, scientific, tokenizer, seed=SEED + 1)
+    assert data_hash(other) != data_hash(examples)
+
+    positions: Counter[int] = Counter()
+    for n in range(4000):
+        candidates = sample_candidates(scientific, set(), "B00TNNWMXI", seed=SEED, user_id=f"u{n}", num_negatives=19)
+        positions[candidates.index("B00TNNWMXI")] += 1
+    # 200 expected per position; a binomial(4000, 0.05) stays within 200 +- 60 (4.4 sd) in practice.
+    assert sorted(positions) == list(range(20)) and all(140 <= c <= 260 for c in positions.values()), positions
+
+
+def test_loss_mask_covers_exactly_the_completion(rows: Any, scientific: Any, tokenizer: Any) -> None:
+    ex = build_sft_examples(rows[:1], scientific, tokenizer, seed=SEED)[0]
+    tokens = tokenize_example(tokenizer, ex["prompt"], ex["completion"])
+    ids, labels = tokens["input_ids"], tokens["labels"]
+    assert ids == tokenizer.encode(ex["prompt"] + ex["completion"], add_special_tokens=False)
+    n_prompt = len(tokenizer.encode(ex["prompt"], add_special_tokens=False))
+    assert labels[:n_prompt] == [IGNORE_INDEX] * n_prompt
+    assert labels[n_prompt:] == ids[n_prompt:] and IGNORE_INDEX not in labels[n_prompt:]
+    assert tokenizer.decode(ids[n_prompt:]) == ex["completion"]
+    # The last trained token is the answer label, exactly as ranking reads it after "Answer:".
+    assert tokenizer.decode(labels[-1:]) == " " + ex["label"]
+
+
+def test_padded_batch_loss_equals_the_loss_of_each_example_alone(
+    rows: Any, scientific: Any, tokenizer: Any, smollm2_dir: Path
+) -> None:
+    from training.tiny_model import build_tiny_llama
+
+    model, _ = build_tiny_llama(smollm2_dir)
+    examples = build_sft_examples(rows[:3], scientific, tokenizer, seed=SEED, num_negatives=4, context_tokens=768)
+    tokens = [tokenize_example(tokenizer, e["prompt"], e["completion"]) for e in examples]
+    assert len({len(t["input_ids"]) for t in tokens}) > 1  # uneven lengths, so padding happens
+    batch = sft.collate(tokenizer.pad_token_id)(tokens)
+    labels = batch.pop("labels")
+    with torch.no_grad():
+        out = model(**batch)
+        assert out.logits.shape[1] == batch["logits_to_keep"] < labels.shape[1]  # the prompt's logits are skipped
+        batched = float(sft.completion_loss(out, labels))
+        total = count = 0.0
+        for t in tokens:
+            alone = model(input_ids=torch.tensor([t["input_ids"]]), labels=torch.tensor([t["labels"]]))
+            n = sum(x != IGNORE_INDEX for x in t["labels"])
+            total, count = total + float(alone.loss) * n, count + n
+    assert batched == pytest.approx(total / count, abs=1e-5)
+
+
+def test_split_keeps_every_user_on_one_side() -> None:
+    examples = [{"user_id": f"u{i % 30}", "prompt": str(i), "completion": ""} for i in range(90)]
+    train, val = split_by_user(examples, val_share=0.2, seed=SEED)
+    train_users, val_users = {e["user_id"] for e in train}, {e["user_id"] for e in val}
+    assert not train_users & val_users and len(val_users) == 6 and len(train) + len(val) == 90
+    assert split_by_user(examples, val_share=0.2, seed=SEED) == (train, val)
+    assert split_by_user(examples, val_share=0.0, seed=SEED) == (examples, [])
+    two_users = [e for e in examples if e["user_id"] in ("u1", "u2")]
+    train, val = split_by_user(two_users, val_share=0.9, seed=SEED)
+    assert len({e["user_id"] for e in train}) == len({e["user_id"] for e in val}) == 1
+
+
+def test_an_evaluation_users_row_is_refused(rows: Any, scientific: Any, tokenizer: Any) -> None:
+    assert not any(is_eval_user(r["user_id"], SEED) for r in rows)  # the shipped sample is training users only
+    user = next(u for u in scientific.users if is_eval_user(u.user_id, SEED) and u.valid not in u.history)
+    leak = dict(rows[0], user_id=user.user_id, history=list(user.history), target=user.valid)
+    with pytest.raises(SFTDataError, match="evaluation users"):
+        build_sft_examples([*rows, leak], scientific, tokenizer, seed=SEED, split_seed=SEED)
+    # Rejected rows are checked too: an evaluation user should never have been annotated.
+    with pytest.raises(SFTDataError, match=user.user_id):
+        build_sft_examples([dict(leak, accepted=False)], scientific, tokenizer, seed=SEED, split_seed=SEED)
+    # The split seed is the project's (LLMREC_SEED), not the recipe's: another training seed changes nothing.
+    with pytest.raises(SFTDataError, match="evaluation users"):
+        build_sft_examples([leak], scientific, tokenizer, seed=SEED + 1, split_seed=SEED)
+
+
+def test_rows_of_unknown_items_or_another_domain_are_refused(rows: Any, scientific: Any, tokenizer: Any) -> None:
+    with pytest.raises(SFTDataError, match="not in the scientific catalog"):
+        build_sft_examples([dict(rows[0], target="NOT-AN-ITEM")], scientific, tokenizer, seed=SEED)
+    with pytest.raises(SFTDataError, match="clothing"):
+        build_sft_examples([dict(rows[0], domain="clothing")], scientific, tokenizer, seed=SEED)
+
+
+# --- the recipe ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("lr=0.001", "lr: unknown key (did you mean learning_rate?)"),
+        ("learning_rate=0", "learning_rate: Input should be greater than 0"),
+        ("learning_rate=-1e-4", "learning_rate: Input should be greater than 0"),
+        ("lora.rank=8", "lora.rank: unknown key"),
+        ("max_steps=null", "give epochs or max_steps"),
+        ("data.annotations=[/no/such/file.jsonl]", "/no/such/file.jsonl does not exist"),
+        ("base_model=./no-such-model", "base_model:"),
+        ("data.domains=[books]", "unknown domain 'books'"),
+        ("batch_size=0", "batch_size: Input should be greater than or equal to 1"),
+    ],
+)
+def test_an_impossible_recipe_is_refused_naming_the_key(override: str, named: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid SFT config") as err:
+        load_config(TINY, [f"data.annotations=[{SAMPLE}]", f"output_dir={tmp_path}", override])
+    assert named in str(err.value)
+
+
+def test_the_shipped_recipes_are_valid(tmp_path: Path) -> None:
+    for name in ("tiny", "cpu-default", "gpu"):
+        raw = yaml.safe_load((ROOT / "training" / "configs" / f"{name}.yaml").read_text())
+        raw["data"]["annotations"] = [str(SAMPLE)]  # the real annotation files are made by `train annotate`
+        config = parse_config(raw, name)
+        assert config.output_dir.parts[0] == "runs"
+
+
+def test_a_bad_recipe_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_work(*args: object) -> None:
+        raise AssertionError("training started despite an invalid config")
+
+    monkeypatch.setattr(sft, "load_base", no_work)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text() + "learning_rat: 0.1\n")
+    app = typer.Typer()
+    app.command()(sft.sft_command)
+    result = CliRunner().invoke(app, ["--config", str(bad), "--set", f"output_dir={tmp_path / 'out'}"])
+    assert result.exit_code == 2
+    assert "learning_rat: unknown key (did you mean learning_rate?)" in result.output
+    assert sft.main(["--config", str(bad)]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+# --- training ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> sft.SFTResult:
+    return sft.train(tiny_config(tmp_path_factory.mktemp("tiny") / "run"))
+
+
+def test_tiny_recipe_trains_lora_and_leaves_the_base_alone(tiny_run: sft.SFTResult) -> None:
+    from transformers import AutoModelForCausalLM
+
+    out = tiny_run.output_dir
+    base = AutoModelForCausalLM.from_pretrained(str(out / sft.TINY_BASE_DIR))
+    trained = dict(tiny_run.model.named_parameters())
+    lora_b = [v for k, v in trained.items() if "lora_B" in k]
+    assert len(lora_b) == 2 * 4 + 1  # q, k, v, o in 2 layers, and lm_head
+    assert all(v.abs().max() > 0 for v in lora_b)  # peft starts B at zero: nonzero means trained
+    assert all(v.requires_grad for k, v in trained.items() if "lora_" in k)
+    frozen = {
+        k.removeprefix("base_model.model.").replace(".base_layer", ""): v
+        for k, v in trained.items()
+        if "lora_" not in k
+    }
+    assert frozen.keys() == dict(base.named_parameters()).keys()
+    for name, weight in base.named_parameters():
+        assert torch.equal(frozen[name].detach(), weight.detach()), name
+        assert not frozen[name].requires_grad
+
+    run = json.loads((out / sft.RUN_FILE).read_text())
+    assert run["global_step"] == 3 and run["final_train_loss"] > 0 and run["final_val_loss"] > 0
+    assert run["counts"]["examples"] == 40 and run["counts"]["train"] + run["counts"]["val"] == 40
+    assert run["data_hash"] == tiny_run.run["data_hash"] and len(run["data_hash"]) == 64
+    assert run["config"]["learning_rate"] == 5e-3 and run["versions"]["peft"]
+    assert (out / "loss.png").stat().st_size > 1000
+    meta = json.loads((tiny_run.adapter_dir / ADAPTER_META).read_text())
+    assert meta["base_fingerprint"] == model_fingerprint(base.config)
+    assert meta["base_model"] == str((out / sft.TINY_BASE_DIR).resolve()) and meta["labels"] == list(LABELS)
+    assert (tiny_run.adapter_dir / "adapter_model.safetensors").is_file()
+
+
+def test_loss_falls_on_a_memorised_batch(rows: Any, tmp_path: Path) -> None:
+    two = write_rows(tmp_path / "two.jsonl", [r for r in rows if r["accepted"]][:2])
+    steps = ("max_steps=20", "max_length=512", "learning_rate=0.01", "lr_scheduler=constant", "data.val_share=0")
+    config = tiny_config(tmp_path / "run", two, *steps)
+    result = sft.train(config)
+    losses = [h["loss"] for h in result.log_history if "loss" in h]
+    assert len(losses) == 20
+    # From ln(49152) = 10.8 (a random model) to about 3.9 in 20 steps: far enough to rule out noise, and a rank-8
+    # lm_head update cannot memorise 88 completion tokens much further.
+    assert losses[0] > 10 and losses[-1] < 0.5 * losses[0], losses
+    assert result.run["counts"]["val"] == 0 and result.run["final_val_loss"] is None
+
+
+def test_a_rerun_resumes_from_the_last_checkpoint(rows: Any, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = sft.train(tiny_config(out, SAMPLE, "max_steps=2", "save_steps=2"))
+    assert first.run["resumed_from"] is None and (out / "checkpoints" / "checkpoint-2").is_dir()
+    second = sft.train(tiny_config(out, SAMPLE, "max_steps=4", "save_steps=2"))
+    assert second.run["resumed_from"] == "checkpoint-2" and second.run["global_step"] == 4
+    steps = [h["step"] for h in json.loads((out / sft.RUN_FILE).read_text())["loss_log"] if "loss" in h]
+    assert steps == [1, 2, 3, 4]  # steps 1-2 restored from the checkpoint, 3-4 trained now
+
+    with pytest.raises(ConfigError, match="resume is false"):
+        sft.train(tiny_config(out, SAMPLE, "max_steps=6", "resume=false"))
+    other = write_rows(tmp_path / "other.jsonl", rows[:10])
+    with pytest.raises(ConfigError, match="other data_hash"):
+        sft.train(tiny_config(out, other, "max_steps=6"))

@@ -1,0 +1,22 @@
+"""`llmrec train`: annotate rationales, fine-tune a LoRA adapter, export it.
+
+    llmrec train annotate --domain scientific --teacher default --out runs/annotations/scientific.jsonl
+    llmrec train sft --config training/configs/cpu-default.yaml
+    llmrec train export --adapter runs/cpu-default/adapter --out adapters/llmrec
+
+Each command lives in the module that does its work; this file only mounts them (ui/cli.py mounts `app` through
+the `llmrec.commands` entry point, so the CLI root never imports training/).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from training.annotate import annotate_command
+from training.export import export_command
+from training.sft import sft_command
+
+app = typer.Typer(help="Self-annotated rationales, LoRA instruction tuning, export for vLLM.", no_args_is_help=True)
+app.command("annotate")(annotate_command)
+app.command("sft")(sft_command)
+app.command("export")(export_command)
