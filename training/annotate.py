@@ -235,6 +235,25 @@ def judge(rationale: str, history: Sequence[Item], target: Item, min_grounding: 
     return Verdict(True, None, grounding)
 
 
+def salvage(rationale: str, history: Sequence[Item], target: Item) -> str:
+    """The claims of a rejected rationale worth keeping: supported, not naming the target, each said once.
+
+    Filtering claim by claim instead of rationale by rationale: the 135M teacher's texts mix true statements about
+    the history and the target with loops and invented praise, so a whole-text filter rejected all of its first
+    10 rationales. The kept claims are judged again as a rationale of their own (`judge`), so the same bar holds.
+    """
+    claims = check_claims(rationale, Evidence(candidates={"A": target}, history=history), threshold=CLAIM_THRESHOLD)
+    kept: list[str] = []
+    seen: set[frozenset[str]] = set()
+    for claim in claims:
+        key = frozenset(_terms(claim["text"]) - BOILERPLATE)
+        if not claim["supported"] or not key or key in seen or names_target(claim["text"], history, target):
+            continue
+        seen.add(key)
+        kept.append(claim["text"].strip())
+    return " ".join(kept)
+
+
 # --- the output file -----------------------------------------------------------------------------------------------
 
 _ROW_KEYS = ("domain", "user_id", "target", "accepted", "reason")
@@ -366,9 +385,19 @@ def _ask_teacher(teacher: Recommender, prompt: str, max_tokens: int) -> tuple[st
 
 
 def annotate_pair(
-    teacher: Recommender, dataset: Dataset, pair: Pair, *, max_tokens: int, min_grounding: float
+    teacher: Recommender,
+    dataset: Dataset,
+    pair: Pair,
+    *,
+    max_tokens: int,
+    min_grounding: float,
+    salvage_claims: bool = True,
 ) -> dict[str, Any]:
-    """Ask the teacher about one pair and judge its rationale: the row to write."""
+    """Ask the teacher about one pair and judge its rationale: the row to write.
+
+    With `salvage_claims`, a rejected rationale is cut down to its supported claims (`salvage`) and kept if that
+    passes `judge`; the teacher's whole text is then kept in `salvaged_from`.
+    """
     history = [dataset.items[item_id] for item_id in pair.history]
     target = dataset.items[pair.target]
     started = time.perf_counter()
@@ -376,6 +405,12 @@ def annotate_pair(
     seconds = time.perf_counter() - started
     rationale = clean_rationale(text)
     verdict = Verdict(False, error, None) if error else judge(rationale, history, target, min_grounding)
+    salvaged_from = None
+    if salvage_claims and not verdict.accepted and not error and verdict.reason != "empty":
+        kept = salvage(rationale, history, target)
+        second = judge(kept, history, target, min_grounding) if kept else verdict
+        if second.accepted:
+            rationale, verdict, salvaged_from = kept, second, rationale
     return {
         "domain": dataset.domain,
         "user_id": pair.user_id,
@@ -388,6 +423,7 @@ def annotate_pair(
         "teacher": teacher.name,
         "prompt_version": PROMPT_VERSION,
         "seconds": round(seconds, 3),
+        "salvaged_from": salvaged_from,
     }
 
 
@@ -401,6 +437,7 @@ def annotate(
     limit: int | None = None,
     max_tokens: int = 96,
     min_grounding: float = 0.6,
+    salvage_claims: bool = True,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Annotate the first `limit` training pairs of `dataset` into `out` (resuming it), then write its card.
@@ -428,6 +465,7 @@ def annotate(
         "limit": limit,
         "max_tokens": max_tokens,
         "min_grounding": min_grounding,
+        "salvage_claims": salvage_claims,
         "seed": seed,
         "teacher": teacher_info or {"name": teacher.name},
     }
@@ -438,7 +476,14 @@ def annotate(
             total=len(pairs), initial=len(pairs) - len(todo), desc="annotate", unit="pair", disable=not progress
         ) as bar:
             for pair in todo:
-                row = annotate_pair(teacher, dataset, pair, max_tokens=max_tokens, min_grounding=min_grounding)
+                row = annotate_pair(
+                    teacher,
+                    dataset,
+                    pair,
+                    max_tokens=max_tokens,
+                    min_grounding=min_grounding,
+                    salvage_claims=salvage_claims,
+                )
                 try:
                     _append(out, row)
                 except OSError as exc:
@@ -490,6 +535,7 @@ def build_card(rows: Sequence[dict[str, Any]], domain: str, run: dict[str, Any] 
         "accepted": len(accepted),
         "rejected": len(rows) - len(accepted),
         "acceptance_rate": round(len(accepted) / len(rows), 4) if rows else None,
+        "accepted_salvaged": sum(1 for row in accepted if row.get("salvaged_from")),
         "rejected_by_reason": {reason: reasons.get(reason, 0) for reason in REASONS}
         | {reason: count for reason, count in reasons.items() if reason not in REASONS},
         "users": len({row["user_id"] for row in rows}),
@@ -588,6 +634,9 @@ def annotate_command(
     min_grounding: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of claims the verifier must support to keep a rationale.")
     ] = 0.6,
+    salvage_claims: Annotated[
+        bool, typer.Option(help="Keep a rejected rationale's supported claims when they pass the filter on their own.")
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Have a teacher write rationales for training users' (history -> target) pairs; keep the grounded ones."""
@@ -606,6 +655,7 @@ def annotate_command(
             limit=limit,
             max_tokens=max_tokens,
             min_grounding=min_grounding,
+            salvage_claims=salvage_claims,
             progress=progress,
         )
     except (AnnotationError, TeacherConfigError, ToolsError, AgentError, OSError) as exc:

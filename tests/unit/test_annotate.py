@@ -578,3 +578,31 @@ def test_tiny_llm_end_to_end_writes_judged_rows(tiny_llm: Any, tmp_path: Path, n
         assert isinstance(row["rationale"], str)
         assert row["accepted"] or row["reason"] in REASONS  # garbage text: judged, not crashed
     assert card["pairs"] == 3 and card["accepted"] + card["rejected"] == 3
+
+
+# --- claim-level salvage ---------------------------------------------------------------------------------------------
+
+
+def test_salvage_keeps_supported_claims_that_do_not_name_the_target() -> None:
+    items = small_catalog().items
+    history = [items[NEIKO], items[FOWLER]]
+    text = GOOD + " " + UNSUPPORTED + " " + UNSUPPORTED + " " + NAMES_TARGET
+    assert judge(text, history, items[MITUTOYO]).reason == "names_target"
+    kept = ann.salvage(text, history, items[MITUTOYO])
+    assert kept == GOOD, "the invented kayak claims and the one naming the target are dropped, the rest kept once"
+    assert judge(kept, history, items[MITUTOYO]).accepted
+
+
+def test_salvaged_rows_keep_the_teacher_text_and_are_counted(tmp_path: Path, no_split: None) -> None:
+    noisy = GOOD + " " + UNSUPPORTED + " " + UNSUPPORTED
+    dataset = catalog_with(many_users(1))
+    target = training_pairs(dataset, SEED)[0].target
+    out = tmp_path / "ann.jsonl"
+    card = annotate(dataset, FakeTeacher(dataset, {target: noisy}), out, seed=SEED, limit=1)
+    row = read_rows(out)[0]
+    assert target == MITUTOYO
+    assert row["accepted"] and row["rationale"] == GOOD and row["salvaged_from"] == noisy
+    assert card["accepted_salvaged"] == 1
+    off = tmp_path / "off.jsonl"
+    annotate(dataset, FakeTeacher(dataset, {target: noisy}), off, seed=SEED, limit=1, salvage_claims=False)
+    assert not read_rows(off)[0]["accepted"] and read_rows(off)[0]["salvaged_from"] is None
