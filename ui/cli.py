@@ -8,10 +8,17 @@ An entry point names either a `typer.Typer` (mounted as a command group) or a pl
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
 import typer
+
+if not sys.stderr.isatty():
+    # Progress bars redraw about 10 times a second; in a log file (CI, nohup) every redraw is kept, so one
+    # evaluation wrote megabytes of bars. tqdm reads TQDM_* defaults when it is imported: before the plugins below.
+    os.environ.setdefault("TQDM_MININTERVAL", "30")
 
 app = typer.Typer(
     name="llmrec",
