@@ -30,6 +30,10 @@ def revision_record(turn: int, dispute: Dispute, before: Sequence[Pick], after: 
     other_gone = [i for i in removed if i not in disputed_gone]
     if other_gone:
         parts.append(f"I also dropped {_names(other_gone, titles)} after searching again.")
+    if dispute["kind"] == "claim" and not dispute["item_ids"]:
+        parts.append(
+            f"That claim was about none of my recommendations; I set it aside: “{_short(dispute['claim'] or '')}”."
+        )
     if dispute["kind"] == "attribute" and dispute["attribute"]:
         if not dispute["item_ids"]:
             parts.append(f"None of my recommendations has {dispute['attribute']}.")

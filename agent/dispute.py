@@ -103,7 +103,8 @@ def find_dispute(
     if claim is not None:
         matching = [c for c in claims if c["text"].strip() == claim.strip()]
         about = _claim_items(matching[0], pick_ids) if matching else []
-        return _dispute(message, "claim", explicit or about or _referenced(message, picks), claim=claim)
+        # A claim about no pick (e.g. about the user's history) rejects nothing: no unrelated item is punished.
+        return _dispute(message, "claim", explicit or about, claim=claim)
 
     if (_ALREADY.search(text) and _OWN_VERB.search(text)) or _I_OWN.search(text):
         return _dispute(message, "owned", explicit or _referenced(message, picks))

@@ -73,6 +73,9 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         claim=hints.get("claim"),
     )
     profile = extract_preferences(message, ctx.vocabulary)
+    if dispute["kind"] == "claim":
+        # "That's not true: <claim>" names what the user rejects; searching for its words would bring it back.
+        profile["wanted"] = []
     if dispute["attribute"]:
         profile["unwanted"] = [*profile["unwanted"], dispute["attribute"]]
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile}
@@ -92,6 +95,8 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
         standing = [p["item_id"] for p in state.picks if p["item_id"] not in state.rejected]
         history = _history_ids(state, ctx)
         anchor = standing[0] if standing else (history[-1] if history else None)
+        if state.dispute is not None and state.dispute["kind"] == "claim":
+            message = ""  # search for what the user wanted before, not for the words of the claim they reject
         calls = plan_tool_calls(
             message,
             state.profile,

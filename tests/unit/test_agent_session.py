@@ -263,3 +263,18 @@ def test_a_tool_crash_mid_turn_rolls_back(
             agent.turn("t12", "a multimeter")
     assert len(agent.values("t12")["messages"]) == len(before["messages"])
     assert agent.turn("t12", "a multimeter").items
+
+
+def test_disputing_a_claim_about_no_pick_rejects_nothing_and_never_searches_its_words(
+    make_agent: Any, tiny_llm: Any
+) -> None:
+    agent = make_agent(tiny_llm)
+    first = agent.turn("t13", "a digital caliper")
+    claim = "The user's history shows Kimwipes delicate task wipers."
+    second = agent.turn("t13", f"That's not true: {claim}", dispute_claim=claim)
+    assert second.revision is not None and second.revision["dispute"]["item_ids"] == []
+    assert "set it aside" in second.revision["summary"]
+    state = agent.values("t13")
+    assert state["rejected"] == []
+    assert "kimwipes" not in state["profile"]["wanted"] and "wipers" not in state["profile"]["wanted"]
+    assert {i["item_id"] for i in second.items} == {i["item_id"] for i in first.items}

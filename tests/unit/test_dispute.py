@@ -185,9 +185,10 @@ def test_an_explicit_item_wins_whatever_the_kind() -> None:
 def test_an_explicit_claim_wins() -> None:
     text = CLAIMS[2]["text"]
     assert dispute("I already own that", claim=text) == ("claim", [SECOND], None, text)
+    # A claim about none of the picks rejects no pick (the top one used to be punished for it).
     assert dispute("wrong", claim="Some claim the rationale never made.") == (
         "claim",
-        [TOP],
+        [],
         None,
         "Some claim the rationale never made.",
     )
