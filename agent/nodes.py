@@ -32,7 +32,7 @@ from agent.prompts import (
     render_prompt,
 )
 from agent.ranking import rank_candidates, write_rationale
-from agent.state import AgentState, Candidate, Pick
+from agent.state import AgentState, Candidate, Pick, empty_profile
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 
 Update = dict[str, Any]
@@ -74,8 +74,9 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
     )
     profile = extract_preferences(message, ctx.vocabulary)
     if dispute["kind"] == "claim":
-        # "That's not true: <claim>" names what the user rejects; searching for its words would bring it back.
-        profile["wanted"] = []
+        # "That's not true: <claim>" names what the user rejects: its words and brands are not wishes, and
+        # searching for them brought the disputed subject back (the revision simulator saw it).
+        profile = empty_profile()
     if dispute["attribute"]:
         profile["unwanted"] = [*profile["unwanted"], dispute["attribute"]]
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile}

@@ -270,11 +270,12 @@ def test_disputing_a_claim_about_no_pick_rejects_nothing_and_never_searches_its_
 ) -> None:
     agent = make_agent(tiny_llm)
     first = agent.turn("t13", "a digital caliper")
-    claim = "The user's history shows Kimwipes delicate task wipers."
+    claim = "The user's history shows Kimwipes wipers and Hillman hex bolts."
     second = agent.turn("t13", f"That's not true: {claim}", dispute_claim=claim)
     assert second.revision is not None and second.revision["dispute"]["item_ids"] == []
     assert "set it aside" in second.revision["summary"]
     state = agent.values("t13")
     assert state["rejected"] == []
     assert "kimwipes" not in state["profile"]["wanted"] and "wipers" not in state["profile"]["wanted"]
+    assert state["profile"]["constraints"] == {}, "a brand named in a disputed claim is not a wish"
     assert {i["item_id"] for i in second.items} == {i["item_id"] for i in first.items}
