@@ -19,7 +19,7 @@ export RAGAS_DO_NOT_TRACK := true
 CHAT_DOMAIN ?= scientific
 CHAT_USER ?=
 
-.PHONY: setup system-deps chat demo test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
+.PHONY: setup system-deps chat demo evals test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ eval-llm: setup
 	  $(BIN)/llmrec eval --domain $$d --protocol candidates --systems random,popularity,hybrid,llm-base-direct,llm-base \
 	    --users $(LLM_USERS) --out $(REPORTS)/$$d-candidates-llm || exit 1; \
 	done
+
+# The eval engineers' suite: `pytest evals/` (quick by default; EVAL_ARGS="--eval-users all --eval-llm-users all").
+EVAL_ARGS ?=
+evals: setup
+	$(BIN)/pytest evals/ -s $(EVAL_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

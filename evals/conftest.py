@@ -1,6 +1,6 @@
 """`pytest evals/`: the eval engineers' entry point. Options, shared fixtures and the report folder.
 
-    pytest evals/                                    # quick: 200 users per domain (LLM systems: 30), minutes on CPU
+    pytest evals/                                    # quick: 200 users per domain (LLM systems: 15), minutes on CPU
     pytest evals/ --eval-users all --eval-llm-users all
     pytest evals/ --eval-domains clothing --eval-backend vllm   # LLM systems behind LLMREC_OPENAI_BASE_URL
 
@@ -24,8 +24,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 QUICK_USERS = 200
 """Users per domain of the quick run: standard error of NDCG@10 about 0.02-0.03 (tools/splits.py)."""
-QUICK_LLM_USERS = 30
-"""Users per domain for the LLM systems in the quick run: about 9 s a user with a rationale on 2 CPU cores."""
+QUICK_LLM_USERS = 15
+"""Users per domain for the LLM systems in the quick run. A rationale-first ranking costs about 9 s a user on 2
+CPU cores and a scripted dispute about 18 s, so 15 users keep the LLM part (quality in two protocols, disputes,
+faithfulness, two domains) near 25 minutes; NDCG@10 then has a standard error near 0.07, so quick-run LLM figures
+are a smoke test and `--eval-llm-users all` (hours on CPU, minutes on a GPU) gives the real ones."""
 
 
 def _count(value: str) -> int | None:
@@ -41,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmrec evals")
     group.addoption("--eval-users", default=str(QUICK_USERS), help="Users per domain, or 'all' (default 200).")
     group.addoption(
-        "--eval-llm-users", default=str(QUICK_LLM_USERS), help="Users per domain for LLM systems, or 'all' (30)."
+        "--eval-llm-users", default=str(QUICK_LLM_USERS), help="Users per domain for LLM systems, or 'all' (15)."
     )
     group.addoption("--eval-domains", default="scientific,clothing", help="Comma-separated domains.")
     group.addoption(
