@@ -39,6 +39,7 @@ from evals.faithfulness import (
     write_report,
 )
 from evals.protocols import make_protocol, select_units
+from evals.server_check import vllm_models
 from tools.datasets import load_dataset
 from tools.errors import DatasetNotFoundError
 
@@ -58,20 +59,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _server(monkeypatch: pytest.MonkeyPatch) -> tuple[ModelSettings, str]:
     """(settings pointing at the vLLM server, its model id), or skip with the reason when it does not answer."""
-    monkeypatch.setenv("LLMREC_MODEL_BACKEND", "openai")
-    settings = ModelSettings()
-    try:
-        import openai
-
-        client = openai.OpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key.get_secret_value(),
-            timeout=10.0,
-            max_retries=0,
-        )
-        models = [m.id for m in client.models.list()]
-    except Exception as exc:  # noqa: BLE001 - any failure to answer is a skip with its reason
-        pytest.skip(f"no model server answers at {settings.openai_base_url}: {type(exc).__name__}: {exc}")
+    settings, models = vllm_models(monkeypatch)
     model = settings.openai_model or (models[0] if models else "")
     if not model:
         pytest.skip(f"the server at {settings.openai_base_url} lists no model")

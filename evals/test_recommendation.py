@@ -34,6 +34,7 @@ from evals.conftest import EvalOptions
 from evals.harness import EvalResult, MetricSummary, run_eval
 from evals.metrics import analytic_random_ndcg
 from evals.report import markdown_table, write_report
+from evals.server_check import vllm_models
 from evals.suite_report import SuiteReport, write_summary
 from tools.catalog import Dataset
 from tools.datasets import load_dataset
@@ -159,28 +160,11 @@ def test_redial_conversational(
     check_sanity(result)
 
 
-def _check_server(settings: ModelSettings) -> list[str]:
-    """The model names the OpenAI-compatible server lists; skips the test when it does not answer."""
-    import openai
-
-    client = openai.OpenAI(
-        base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key.get_secret_value(),
-        timeout=5.0,
-        max_retries=0,
-    )
-    try:
-        return [m.id for m in client.models.list()]
-    except openai.APIError as exc:
-        pytest.skip(f"vLLM server at {settings.openai_base_url} unreachable: {exc}; start it with `make vllm-serve`")
-
-
 def _llm_setup(options: EvalOptions, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Point the LLM systems at the chosen backend (skips if its server is down); whether llm-rec can run."""
     if options.backend == "vllm":
-        monkeypatch.setenv("LLMREC_MODEL_BACKEND", "openai")
-        settings = ModelSettings()
-        return settings.openai_adapter_model in _check_server(settings)
+        settings, models = vllm_models(monkeypatch)
+        return settings.openai_adapter_model in models
     monkeypatch.setenv("LLMREC_MODEL_BACKEND", "local")
     return ModelSettings().adapter_path is not None
 

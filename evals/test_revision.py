@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from agent.session import RecommenderAgent
-from agent.settings import AgentSettings, ModelSettings
+from agent.settings import AgentSettings
 from evals.revision import CRITERIA, ON_REQUEST, sample_users, simulate_disputes
+from evals.server_check import vllm_models
 from tools.datasets import load_dataset
 from tools.errors import DatasetNotFoundError, ToolsError
 from tools.settings import DataSettings
@@ -31,24 +32,6 @@ if TYPE_CHECKING:
     from evals.conftest import EvalOptions
 
 SKIPPED_DOMAINS = {"redial": "revision needs user histories with a held-out item; redial has dialogues only"}
-
-
-def _check_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the agent at the vLLM server, or skip with the reason when it does not answer."""
-    monkeypatch.setenv("LLMREC_MODEL_BACKEND", "openai")
-    settings = ModelSettings()
-    try:
-        import openai
-
-        client = openai.OpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key.get_secret_value(),
-            timeout=10.0,
-            max_retries=0,
-        )
-        client.models.list()
-    except Exception as exc:  # noqa: BLE001 - any failure to answer is a skip with its reason
-        pytest.skip(f"no model server answers at {settings.openai_base_url}: {type(exc).__name__}: {exc}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -65,7 +48,7 @@ def test_revision(domain: str, eval_options: EvalOptions, monkeypatch: pytest.Mo
     except DatasetNotFoundError as exc:
         pytest.skip(f"{domain} dataset missing: {exc}")
     if eval_options.backend == "vllm":
-        _check_server(monkeypatch)
+        vllm_models(monkeypatch)
     evaluation = split_users(dataset.users, DataSettings().seed)[1]
     users = sample_users(evaluation, eval_options.llm_users, eval_options.seed)
     if eval_options.llm_users is None:
