@@ -24,6 +24,7 @@ from rich.table import Table
 from agent.errors import AgentError, ConversationError, TurnFailedError
 from agent.session import Event, RecommenderAgent, TurnResult
 from tools.errors import ToolsError
+from ui.turn_format import grounding_summary, tool_call_text
 
 _OPEN_ERRORS = (AgentError, ToolsError, OSError)
 
@@ -69,12 +70,9 @@ def _print_result(console: Console, result: TurnResult) -> None:
         console.print(f"[bold]{escape(result.revision['summary'])}[/bold]")
     if result.items:
         _print_items(console, result)
-        if result.grounding is not None:
-            supported = sum(c["supported"] for c in result.claims)
-            console.print(
-                f"[dim]grounding {result.grounding:.0%}: {supported} of {len(result.claims)} claims backed "
-                "by the catalog[/dim]"
-            )
+        summary = grounding_summary(result)
+        if summary is not None:
+            console.print(f"[dim]{summary}[/dim]")
     else:
         console.print(result.answer, markup=False)
     for note in result.notes:
@@ -91,9 +89,7 @@ class _Streamer:
     def __call__(self, event: Event) -> None:
         kind, payload = event
         if kind == "tool_call":
-            args = {k: v for k, v in payload["args"].items() if k not in ("exclude", "user_id")}
-            shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
-            self.console.print(f"[dim]-> {payload['name']}({escape(shown)})[/dim]")
+            self.console.print(f"[dim]-> {escape(tool_call_text(payload['name'], payload['args']))}[/dim]")
         elif kind in ("token", "reply"):
             if not self.writing:
                 self.console.print("[bold]Rationale:[/bold] " if kind == "token" else "", end="")
