@@ -19,7 +19,7 @@ export RAGAS_DO_NOT_TRACK := true
 CHAT_DOMAIN ?= scientific
 CHAT_USER ?=
 
-.PHONY: setup system-deps chat demo evals test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
+.PHONY: setup system-deps chat serve demo evals test lint unit integration vllm-env vllm-serve bench eval-retrieval eval-llm clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ setup: $(STAMP)
 # bars). CHAT_DOMAIN=clothing, CHAT_USER=<a user id of that catalog> to ground it in their history.
 chat: setup
 	$(BIN)/llmrec chat --domain $(CHAT_DOMAIN) $(if $(CHAT_USER),--user $(CHAT_USER))
+
+# The web chat (Chainlit) on http://127.0.0.1:8000; SERVE_ARGS="--host 0.0.0.0 --port 8080 --headless" to change it.
+SERVE_ARGS ?=
+serve: setup
+	$(BIN)/llmrec serve --domain $(CHAT_DOMAIN) $(SERVE_ARGS)
 
 demo: setup
 	$(BIN)/llmrec data stats
@@ -87,7 +92,7 @@ bench: setup vllm-env
 	$(BIN)/python benchmarks/llm.py --out benchmarks/results/llm.json
 	$(BIN)/python -m benchmarks.agent --threads 8 --out benchmarks/results/agent.json
 
-# System packages of some tests (a PostgreSQL server), installed with apt when missing.
+# System packages of some tests (a PostgreSQL server, Chromium for the web app), installed with apt when missing.
 system-deps:
 	bash .ci/system-deps.sh
 
