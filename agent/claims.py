@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from agent.prompts import HIDDEN_ATTRIBUTES
-from agent.state import Claim
+from agent.records import Claim
 from tools.catalog import AttributeValue, Item
 from tools.tokenize import ENGLISH_STOPWORDS, tokenize
 

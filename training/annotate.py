@@ -384,6 +384,24 @@ def _ask_teacher(teacher: Recommender, prompt: str, max_tokens: int) -> tuple[st
     return "", f"teacher_error: {type(error).__name__}: {message}"
 
 
+def judge_rationale(
+    text: str, history: Sequence[Item], target: Item, *, min_grounding: float, salvage_claims: bool = True
+) -> tuple[str, Verdict, str | None]:
+    """(the rationale to keep, its verdict, the teacher's whole text when only its supported claims were kept).
+
+    With `salvage_claims`, a rejected rationale is cut down to its supported claims (`salvage`) and kept if that
+    passes `judge`.
+    """
+    rationale = clean_rationale(text)
+    verdict = judge(rationale, history, target, min_grounding)
+    if salvage_claims and not verdict.accepted and verdict.reason != "empty":
+        kept = salvage(rationale, history, target)
+        second = judge(kept, history, target, min_grounding) if kept else verdict
+        if second.accepted:
+            return kept, second, rationale
+    return rationale, verdict, None
+
+
 def annotate_pair(
     teacher: Recommender,
     dataset: Dataset,
@@ -393,26 +411,33 @@ def annotate_pair(
     min_grounding: float,
     salvage_claims: bool = True,
 ) -> dict[str, Any]:
-    """Ask the teacher about one pair and judge its rationale: the row to write.
-
-    With `salvage_claims`, a rejected rationale is cut down to its supported claims (`salvage`) and kept if that
-    passes `judge`; the teacher's whole text is then kept in `salvaged_from`.
-    """
+    """Ask the teacher about one pair and judge its rationale (`judge_rationale`): the row to write."""
     history = [dataset.items[item_id] for item_id in pair.history]
     target = dataset.items[pair.target]
     started = time.perf_counter()
     text, error = _ask_teacher(teacher, render_teacher_prompt(teacher.tokenizer, history, target), max_tokens)
     seconds = time.perf_counter() - started
-    rationale = clean_rationale(text)
-    verdict = Verdict(False, error, None) if error else judge(rationale, history, target, min_grounding)
-    salvaged_from = None
-    if salvage_claims and not verdict.accepted and not error and verdict.reason != "empty":
-        kept = salvage(rationale, history, target)
-        second = judge(kept, history, target, min_grounding) if kept else verdict
-        if second.accepted:
-            rationale, verdict, salvaged_from = kept, second, rationale
+    if error:
+        rationale, verdict, salvaged_from = clean_rationale(text), Verdict(False, error, None), None
+    else:
+        rationale, verdict, salvaged_from = judge_rationale(
+            text, history, target, min_grounding=min_grounding, salvage_claims=salvage_claims
+        )
+    return _row(dataset.domain, pair, rationale, verdict, teacher.name, seconds, salvaged_from)
+
+
+def _row(
+    domain: str,
+    pair: Pair,
+    rationale: str,
+    verdict: Verdict,
+    teacher: str,
+    seconds: float,
+    salvaged_from: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
-        "domain": dataset.domain,
+        "domain": domain,
         "user_id": pair.user_id,
         "target": pair.target,
         "history": list(pair.history),
@@ -420,11 +445,11 @@ def annotate_pair(
         "accepted": verdict.accepted,
         "reason": verdict.reason,
         "grounding": None if verdict.grounding is None else round(verdict.grounding, 4),
-        "teacher": teacher.name,
+        "teacher": teacher,
         "prompt_version": PROMPT_VERSION,
         "seconds": round(seconds, 3),
         "salvaged_from": salvaged_from,
-    }
+    } | extra
 
 
 def annotate(
@@ -449,17 +474,7 @@ def annotate(
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     seed = DataSettings().seed if seed is None else seed
-    pairs = training_pairs(dataset, seed)
-    available = len(pairs)
-    pairs = pairs[:limit]
-    rows = read_annotations(out, dataset.domain)
-    done = {(row["user_id"], row["target"]) for row in rows}
-    todo = [pair for pair in pairs if (pair.user_id, pair.target) not in done]
-    log.info("%s: %d of %d pairs to annotate (%d training pairs in all)", out, len(todo), len(pairs), available)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AnnotationFileError(f"cannot create the folder of {out}: {exc.strerror or exc}") from exc
+    pairs, todo, available = _pending(dataset, out, seed, limit)
     run = {
         "pairs_available": available,
         "limit": limit,
@@ -504,6 +519,162 @@ def annotate(
         run["rows_written"] = written
         card = _write_card_after_run(out, dataset.domain, run)
     return card
+
+
+def _pending(dataset: Dataset, out: Path, seed: int, limit: int | None) -> tuple[list[Pair], list[Pair], int]:
+    """(the first `limit` training pairs, those of them not yet in `out`, the number of training pairs in all)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    pairs = training_pairs(dataset, seed)
+    available = len(pairs)
+    pairs = pairs[:limit]
+    done = {(row["user_id"], row["target"]) for row in read_annotations(out, dataset.domain)}
+    todo = [pair for pair in pairs if (pair.user_id, pair.target) not in done]
+    log.info("%s: %d of %d pairs to annotate (%d training pairs in all)", out, len(todo), len(pairs), available)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnnotationFileError(f"cannot create the folder of {out}: {exc.strerror or exc}") from exc
+    return pairs, todo, available
+
+
+# --- batched teachers (training/generate.py): export the prompts, judge the samples -----------------------------
+
+
+def export_prompts(
+    dataset: Dataset, tokenizer: Any, out: Path, prompts: Path, *, seed: int, limit: int | None = None
+) -> int:
+    """Write the teacher prompt of every pair not yet in `out` to `prompts` (for `llmrec train generate`)."""
+    _, todo, _ = _pending(dataset, out, seed, limit)
+    try:
+        prompts.parent.mkdir(parents=True, exist_ok=True)
+        with prompts.open("w", encoding="utf-8") as file:
+            for pair in todo:
+                history = [dataset.items[item_id] for item_id in pair.history]
+                row = {
+                    "domain": dataset.domain,
+                    "user_id": pair.user_id,
+                    "target": pair.target,
+                    "history": list(pair.history),
+                    "prompt": render_teacher_prompt(tokenizer, history, dataset.items[pair.target]),
+                    "prompt_version": PROMPT_VERSION,
+                }
+                file.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise AnnotationFileError(f"cannot write the prompts to {prompts}: {exc.strerror or exc}") from exc
+    return len(todo)
+
+
+def best_sample(
+    samples: Sequence[str], history: Sequence[Item], target: Item, *, min_grounding: float, salvage_claims: bool
+) -> tuple[int, str, Verdict, str | None]:
+    """(index, rationale, verdict, salvaged_from) of the sample to keep: a whole accepted rationale before a
+    salvaged one, then the higher grounding, then the earlier sample; when none passes, the first sample's
+    verdict (its reason is what the card counts)."""
+    judged = [
+        (i, *judge_rationale(text, history, target, min_grounding=min_grounding, salvage_claims=salvage_claims))
+        for i, text in enumerate(samples)
+    ]
+    accepted = [j for j in judged if j[2].accepted]
+    if not accepted:
+        return judged[0]
+    return max(accepted, key=lambda j: (j[3] is None, j[2].grounding or 0.0, -j[0]))
+
+
+def judge_samples(
+    dataset: Dataset,
+    samples_path: Path,
+    out: Path,
+    *,
+    seed: int,
+    min_grounding: float = 0.6,
+    salvage_claims: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Append a row to `out` for every sampled pair not yet in it (`best_sample`), then write the card.
+
+    Rows of another domain, of evaluation users, or naming items the catalog lacks raise AnnotationFileError
+    before anything is written: a samples file is checked as strictly as the annotations it becomes.
+    """
+    rows = _read_samples(samples_path, dataset, seed)
+    _, _, available = _pending(dataset, out, seed, None)
+    done = {(row["user_id"], row["target"]) for row in read_annotations(out, dataset.domain)}
+    todo = [row for row in rows if (str(row["user_id"]), str(row["target"])) not in done]
+    started = time.perf_counter()
+    written = 0
+    try:
+        for sampled in tqdm(todo, desc="judge", unit="pair", disable=not progress):
+            pair = Pair(str(sampled["user_id"]), str(sampled["target"]), tuple(map(str, sampled["history"])))
+            history = [dataset.items[item_id] for item_id in pair.history]
+            index, rationale, verdict, salvaged_from = best_sample(
+                [str(text) for text in sampled["samples"]] or [""],
+                history,
+                dataset.items[pair.target],
+                min_grounding=min_grounding,
+                salvage_claims=salvage_claims,
+            )
+            row = _row(
+                dataset.domain,
+                pair,
+                rationale,
+                verdict,
+                str(sampled.get("teacher") or "unknown"),
+                float(sampled.get("seconds") or 0.0),
+                salvaged_from,
+                samples=len(sampled["samples"]),
+                sample_index=index,
+            )
+            try:
+                _append(out, row)
+            except OSError as exc:
+                raise AnnotationFileError(
+                    f"cannot write to {out} ({exc.strerror or exc}; is the disk full?). The {written} rows "
+                    "written before are kept: free some space and run the same command to resume"
+                ) from exc
+            written += 1
+    finally:
+        run = {
+            "pairs_available": available,
+            "samples_file": str(samples_path),
+            "min_grounding": min_grounding,
+            "salvage_claims": salvage_claims,
+            "seed": seed,
+            "run_seconds": round(time.perf_counter() - started, 3),
+            "rows_written": written,
+        }
+        card = _write_card_after_run(out, dataset.domain, run)
+    return card
+
+
+_SAMPLE_KEYS = ("domain", "user_id", "target", "history", "samples")
+
+
+def _read_samples(path: Path, dataset: Dataset, seed: int) -> list[dict[str, Any]]:
+    from tools.splits import is_eval_user
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnnotationFileError(f"cannot read the samples file {path}: {exc}") from exc
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnnotationFileError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
+        if not isinstance(row, dict) or any(k not in row for k in _SAMPLE_KEYS):
+            raise AnnotationFileError(f"{path}:{number}: not a row of `llmrec train generate`")
+        if row["domain"] != dataset.domain:
+            raise AnnotationFileError(f"{path}:{number}: a {row['domain']!r} row, not {dataset.domain!r}")
+        if is_eval_user(str(row["user_id"]), seed):
+            raise AnnotationFileError(f"{path}:{number}: user {row['user_id']} is an evaluation user")
+        missing = [i for i in [row["target"], *row["history"]] if str(i) not in dataset.items]
+        if missing or not isinstance(row["samples"], list):
+            raise AnnotationFileError(f"{path}:{number}: unknown item ids {missing[:3]} or samples not a list")
+        rows.append(row)
+    return rows
 
 
 def _write_card_after_run(out: Path, domain: str, run: dict[str, Any]) -> dict[str, Any]:
@@ -617,16 +788,16 @@ def _fail(exc: BaseException) -> typer.Exit:
 
 def annotate_command(
     domain: Annotated[str, typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}.")],
+    out: Annotated[
+        Path, typer.Option(help="JSONL file of annotations; an existing one is resumed. Cards go beside it.")
+    ],
     teacher: Annotated[
         str,
         typer.Option(
             metavar="SETTINGS",
             help="'default' (the LLMREC_* model settings) or a YAML/JSON file of ModelSettings fields.",
         ),
-    ],
-    out: Annotated[
-        Path, typer.Option(help="JSONL file of annotations; an existing one is resumed. Cards go beside it.")
-    ],
+    ] = "default",
     limit: Annotated[
         int | None, typer.Option(min=1, help="Annotate the first N training pairs of the seeded order. Default: all.")
     ] = None,
@@ -637,15 +808,48 @@ def annotate_command(
     salvage_claims: Annotated[
         bool, typer.Option(help="Keep a rejected rationale's supported claims when they pass the filter on their own.")
     ] = True,
+    export_prompts_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-prompts",
+            help="Only write the teacher prompts of the pairs not yet in --out to this JSONL, for "
+            "`llmrec train generate` (batched sampling, e.g. on a GPU).",
+        ),
+    ] = None,
+    completions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Judge the samples `llmrec train generate` wrote instead of asking the teacher: the best accepted "
+            "sample of each pair is kept.",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Have a teacher write rationales for training users' (history -> target) pairs; keep the grounded ones."""
     try:
+        if export_prompts_to and completions:
+            raise AnnotationError("--export-prompts and --completions are two steps: give one of them")
         teacher_settings(teacher)  # a bad teacher file fails before the dataset or a model is loaded
         settings = DataSettings()
         dataset = load_dataset(domain, settings)
         read_annotations(out, dataset.domain)  # and an unusable --out before the model is
+        if completions is not None:
+            card = judge_samples(
+                dataset,
+                completions,
+                out,
+                seed=settings.seed,
+                min_grounding=min_grounding,
+                salvage_claims=salvage_claims,
+                progress=progress,
+            )
+            _report(card, out)
+            return
         model, info = load_teacher(teacher)
+        if export_prompts_to is not None:
+            n = export_prompts(dataset, model.tokenizer, out, export_prompts_to, seed=settings.seed, limit=limit)
+            typer.echo(f"wrote {n} teacher prompts to {export_prompts_to}")
+            return
         card = annotate(
             dataset,
             model,
@@ -667,6 +871,10 @@ def annotate_command(
     except KeyboardInterrupt:
         typer.echo(f"interrupted: the rows written so far are kept in {out}; run the same command to resume", err=True)
         raise typer.Exit(code=130) from None
+    _report(card, out)
+
+
+def _report(card: dict[str, Any], out: Path) -> None:
     rejected = ", ".join(f"{reason} {n}" for reason, n in card["rejected_by_reason"].items() if n)
     typer.echo(
         f"{card['pairs']} pairs in {out}: {card['accepted']} accepted, {card['rejected']} rejected"

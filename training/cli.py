@@ -1,6 +1,7 @@
 """`llmrec train`: annotate rationales, fine-tune a LoRA adapter, export it.
 
     llmrec train annotate --domain scientific --teacher default --out runs/annotations/scientific.jsonl
+    llmrec train generate --prompts runs/teacher/scientific.prompts.jsonl --out runs/teacher/scientific.samples.jsonl
     llmrec train sft --config training/configs/cpu-default.yaml
     llmrec train export --adapter runs/cpu-default/adapter --out adapters/llmrec
 
@@ -14,9 +15,11 @@ import typer
 
 from training.annotate import annotate_command
 from training.export import export_command
+from training.generate import generate_command
 from training.sft import sft_command
 
 app = typer.Typer(help="Self-annotated rationales, LoRA instruction tuning, export for vLLM.", no_args_is_help=True)
 app.command("annotate")(annotate_command)
+app.command("generate")(generate_command)
 app.command("sft")(sft_command)
 app.command("export")(export_command)

@@ -1,0 +1,85 @@
+"""The plain records the agent keeps in its state: TypedDicts, i.e. dicts at run time.
+
+Kept apart from agent/state.py so that code which only reads or checks records (the claim verifier, the training
+filter in training/annotate.py) runs without LangGraph or LangChain installed, e.g. on a bare GPU box.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+Intent = Literal["request", "dispute", "accept", "other"]
+INTENTS: tuple[Intent, ...] = ("request", "dispute", "accept", "other")
+
+
+class Profile(TypedDict):
+    """What the user wants and does not want, accumulated over the conversation."""
+
+    wanted: list[str]
+    """Words and phrases the user asked for ("beginner", "stainless steel")."""
+    unwanted: list[str]
+    """Words and phrases the user ruled out ("leather"); items whose text contains one are never shown."""
+    constraints: dict[str, list[str]]
+    """Exact attribute filters taken from catalog values the user named, e.g. {"brand": ["Gorilla"]}."""
+
+
+class Candidate(TypedDict):
+    """An item the retrieval tools returned this turn."""
+
+    item_id: str
+    title: str
+    score: float
+    """Best fused retrieval score over the tool calls that returned it."""
+    source: str
+    """The tool that found it first (search_catalog, similar_items...)."""
+
+
+class Claim(TypedDict):
+    """One sentence-level claim of a rationale and whether its evidence supports it."""
+
+    text: str
+    item_ids: list[str]
+    """Candidates the claim is about (by label, id or title); empty for claims about the user."""
+    supported: bool
+    support: float
+    """Share of the claim's content words found in its evidence, 0..1."""
+    missing: list[str]
+    """Content words of the claim that no evidence contains."""
+
+
+class Pick(TypedDict):
+    """A committed recommendation."""
+
+    item_id: str
+    title: str
+    label: str
+    """The candidate label (A, B, ...) the model ranked it by."""
+    logprob: float
+    reason: str
+    """A short reason taken from the rationale's supported claims about this item (or from its matching fields)."""
+    grounded: bool
+    """True when the reason comes from a supported claim of the rationale."""
+
+
+class Dispute(TypedDict):
+    """What the user disputed, as found in their message (or given by a "That's wrong" button)."""
+
+    message: str
+    kind: Literal["item", "attribute", "claim", "owned"]
+    item_ids: list[str]
+    """Items the dispute is about (rejected from now on)."""
+    attribute: str | None
+    """A word or phrase the user ruled out ("leather"), recorded as unwanted."""
+    claim: str | None
+    """The rationale claim the user disputed, if one matched."""
+
+
+class Revision(TypedDict):
+    """What a revision changed and why."""
+
+    turn: int
+    dispute: Dispute
+    removed: list[str]
+    added: list[str]
+    kept: list[str]
+    summary: str
