@@ -78,22 +78,24 @@ def _heartbeat(path: Path, alive: Callable[[], bool], every_s: float = 15.0) -> 
 
 
 def _run(settings: SlackSettings, mode: SlackMode) -> None:
-    from ui.slack_bot import build_app, http_server
+    from ui.slack_bot import build_app, http_server, web_client
 
+    client = web_client(settings)
+    try:
+        client.auth_test()  # a bad token fails now, not after the catalog and the model have loaded
+    except SlackApiError as exc:
+        raise _fail(
+            f"Slack refused the bot token ({exc.response.get('error')}); check LLMREC_SLACK_BOT_TOKEN."
+        ) from exc
+    except OSError as exc:
+        raise _fail(f"Cannot reach Slack's Web API: {exc}.") from exc
     typer.echo(f"Loading the {settings.domain} catalog, its indexes and the model...", err=True)
     try:
         agent = RecommenderAgent.open(settings.domain)
     except (AgentError, ToolsError, OSError) as exc:
         raise _fail(str(exc)) from exc
     with agent:
-        try:
-            app = build_app(settings, agent)
-        except SlackApiError as exc:
-            raise _fail(
-                f"Slack refused the bot token ({exc.response.get('error')}); check LLMREC_SLACK_BOT_TOKEN."
-            ) from exc
-        except OSError as exc:
-            raise _fail(f"Cannot reach Slack's Web API: {exc}.") from exc
+        app = build_app(settings, agent, client=client)
         if mode == "socket":
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -455,3 +455,13 @@ def test_the_command_has_help() -> None:
     result = CliRunner().invoke(app, ["slack", "--help"])
     assert result.exit_code == 0
     assert "--mode" in result.output and "--port" in result.output and "--domain" in result.output
+
+
+def test_the_heartbeat_touches_its_file_only_while_connected(tmp_path: Any) -> None:
+    from ui.slack_cli import _heartbeat
+
+    up, down = tmp_path / "up", tmp_path / "down"
+    _heartbeat(up, lambda: True, every_s=0.05)
+    _heartbeat(down, lambda: False, every_s=0.05)
+    time.sleep(0.3)
+    assert up.exists() and not down.exists()
