@@ -465,3 +465,13 @@ def test_the_heartbeat_touches_its_file_only_while_connected(tmp_path: Any) -> N
     _heartbeat(down, lambda: False, every_s=0.05)
     time.sleep(0.3)
     assert up.exists() and not down.exists()
+
+
+def test_socket_mode_uses_the_apps_client(api: SlackApi, client: WebClient, agent: FakeAgent) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app = build_app(settings(mode="socket"), agent, client=client, attributes=attributes)
+    handler = SocketModeHandler(app, APP_TOKEN)  # connects only on start()
+    # so its apps.connections.open call goes through the redacting logger and the rate-limit retries
+    assert handler.client.web_client is app.client
+    assert handler.client.web_client.logger is client.logger
