@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 import chainlit as cl  # noqa: E402
 from chainlit.input_widget import InputWidget, Select  # noqa: E402
+from chainlit.utils import utc_now  # noqa: E402
 
 from agent.errors import AgentError  # noqa: E402
 from agent.session import Event, RecommenderAgent, TurnResult  # noqa: E402
@@ -61,6 +62,7 @@ TOOL_OUTPUT_CHARS = 1500
 _USER_ERRORS = (AgentError, ToolsError)
 _agents: dict[str, RecommenderAgent] = {}
 _agents_lock = asyncio.Lock()
+_background: set[asyncio.Task[None]] = set()
 
 
 # --- pure helpers (unit-tested without a browser) ---------------------------------------------------------------
@@ -196,12 +198,17 @@ class TurnView:
             await step.update()
         elif kind == "token":
             if self.rationale is None:
-                self.rationale = cl.Step(name="Rationale", type="llm", default_open=True, parent_id=self.head.id)
+                # Open while it streams, folded once written: the checked claims follow in their own card.
+                self.rationale = cl.Step(
+                    name="Rationale", type="llm", default_open=True, auto_collapse=True, parent_id=self.head.id
+                )
+                self.rationale.start = utc_now()
                 await self.rationale.send()
             await self.rationale.stream_token(payload)
         elif kind == "reply":
             await self.head.stream_token(payload)
         elif kind == "node" and payload == "reason" and self.rationale is not None:
+            self.rationale.end = utc_now()
             await self.rationale.update()
 
     async def finish(self, result: TurnResult, agent: RecommenderAgent) -> None:
@@ -413,6 +420,21 @@ async def on_dispute(action: cl.Action) -> None:
     text = dispute_message(action.payload)
     await cl.Message(content=text, type="user_message", author=_login() or "You").send()
     await _run_turn(text, item_id=action.payload.get("item_id"), claim=action.payload.get("claim"))
+
+
+async def _warm_up(domain: str) -> None:
+    try:
+        await get_agent(domain)
+    except _USER_ERRORS as exc:
+        log.warning("the %s catalog could not be opened ahead of the first visitor", domain, exc_info=exc)
+
+
+@cl.on_app_startup
+async def on_app_startup() -> None:
+    # Open the first catalog and the model (10-40 s) while the first visitor reads the welcome page.
+    task = asyncio.get_running_loop().create_task(_warm_up(WebSettings().domain))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 @cl.on_app_shutdown
