@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import platform
 import resource
 import subprocess
@@ -188,13 +189,14 @@ class _Tokenized:
 
 
 def collate(pad_id: int) -> Any:
-    """Left-pad a batch (input_ids with `pad_id`, labels with IGNORE_INDEX, attention_mask with 0).
+    """Right-pad a batch (input_ids with `pad_id`, labels with IGNORE_INDEX, attention_mask with 0).
 
-    Left padding puts every completion at the end of the batch, so the model computes logits for the last
-    `logits_to_keep` positions only: the completion and the one token before it. The vocabulary projection of
-    the prompt (about 1,200 tokens x 49,152 logits per SmolLM2 example) is never built; on 2 cores that is most
-    of a tiny model's step and a fifth of SmolLM2's. position_ids count real tokens only, as in an unpadded
-    serving prompt.
+    Right, not left: a left pad token's query row masks every key (only pads precede it), and fully masked rows
+    make SDPA's backward NaN on CUDA. A bf16 run at batch 16 on an H200 went from loss 1.8 to a NaN grad_norm
+    by step 20 that way (a known transformers limitation with SDPA and padding); a right pad still sees its
+    example's tokens. The model computes logits only for the last `logits_to_keep` positions, from the earliest
+    completion token of the batch on: the vocabulary projection of most of the prompt (about 1,000 tokens x
+    49,152 logits per SmolLM2 example) is never built, which on 2 cores is a fifth of a step at batch size 1.
     """
     import torch
 
@@ -202,8 +204,7 @@ def collate(pad_id: int) -> Any:
         width = max(len(b["input_ids"]) for b in batch)
         out: dict[str, Any] = {}
         for key, fill in (("input_ids", pad_id), ("attention_mask", 0), ("labels", IGNORE_INDEX)):
-            out[key] = torch.tensor([[fill] * (width - len(b[key])) + b[key] for b in batch], dtype=torch.long)
-        out["position_ids"] = (out["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+            out[key] = torch.tensor([b[key] + [fill] * (width - len(b[key])) for b in batch], dtype=torch.long)
         first = int((out["labels"] != IGNORE_INDEX).any(0).nonzero().min())
         out["logits_to_keep"] = width - first + 1  # the token before a label predicts it
         return out
@@ -227,6 +228,56 @@ def completion_loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -
     )
     count = num_items_in_batch if num_items_in_batch is not None else (targets != IGNORE_INDEX).sum()
     return total / count
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss, gradient norm or LoRA weight became NaN or infinite: the run stopped and saved no adapter."""
+
+
+DIVERGED_HINT = (
+    "lower learning_rate, use precision: fp32, or batch_size: 1 (a bf16 run of the default model at batch 16 "
+    "diverged so on an H200 after about 20 steps; the same data at batch 1 did not)"
+)
+
+
+def non_finite_guard() -> Any:
+    """A TrainerCallback that stops training at the first non-finite loss, grad_norm or eval_loss it sees logged.
+
+    Needed because the Trainer hides divergence: with logging_nan_inf_filter it logs the mean of the finite
+    losses, so a run whose weights turned NaN at step 20 went on logging "loss 0" for 330 more steps.
+    """
+    from transformers import TrainerCallback
+
+    class NonFiniteGuard(TrainerCallback):
+        def __init__(self) -> None:
+            self.found: tuple[int, str, float] | None = None
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
+            for key in ("loss", "grad_norm", "eval_loss"):
+                value = (logs or {}).get(key)
+                if isinstance(value, int | float) and not math.isfinite(value) and self.found is None:
+                    self.found = (int(state.global_step), key, float(value))
+            if self.found is not None:
+                control.should_training_stop = True
+                control.should_save = False
+
+    return NonFiniteGuard()
+
+
+def non_finite_parameters(model: Any) -> list[str]:
+    """Names of trainable parameters holding a NaN or an infinity."""
+    import torch
+
+    return [n for n, p in model.named_parameters() if p.requires_grad and not bool(torch.isfinite(p).all())]
+
+
+def _checkpointing_kwarg(arguments: Any, enabled: bool) -> dict[str, Any]:
+    """transformers 5.20 renamed TrainingArguments' gradient_checkpointing to activation_checkpointing; a GPU image
+    may carry either (5.17 was seen), so pass whichever this one takes."""
+    import inspect
+
+    names = inspect.signature(arguments.__init__).parameters
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": enabled}
 
 
 def _git_commit() -> str | None:
@@ -373,7 +424,7 @@ def train(config: SFTConfig) -> SFTResult:
         num_train_epochs=config.epochs if config.epochs is not None else 1.0,
         max_steps=config.max_steps if config.max_steps is not None else -1,
         bf16=config.precision == "bf16",
-        activation_checkpointing=config.gradient_checkpointing,
+        **_checkpointing_kwarg(TrainingArguments, config.gradient_checkpointing),
         logging_steps=config.logging_steps,
         logging_first_step=True,
         eval_strategy="steps" if has_val else "no",
@@ -384,9 +435,12 @@ def train(config: SFTConfig) -> SFTResult:
         seed=config.seed,
         data_seed=config.seed,
         report_to="none",
+        logging_nan_inf_filter=False,  # a NaN loss must show as NaN (NonFiniteGuard), not as the finite mean
         remove_unused_columns=False,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # Batches of similar lengths: less padding, and a shorter logits window (from the earliest completion on).
+        train_sampling_strategy="group_by_length" if config.batch_size > 1 else "random",
         label_names=["labels"],
         prediction_loss_only=True,
     )
@@ -397,10 +451,19 @@ def train(config: SFTConfig) -> SFTResult:
         compute_loss_func=completion_loss,
         train_dataset=train_set,
         eval_dataset=val_set if has_val else None,
+        callbacks=[guard := non_finite_guard()],
     )
     if last is not None:
         log.warning("resuming from %s", last)
     outcome = trainer.train(resume_from_checkpoint=last)
+    bad_weights = non_finite_parameters(model)
+    if guard.found is not None or bad_weights:
+        step, key, value = guard.found or (trainer.state.global_step, f"weight {bad_weights[0]}", float("nan"))
+        raise TrainingDivergedError(
+            f"training diverged: {key} was {value} at step {step}, so no adapter was saved. Checkpoints in "
+            f"{checkpoint_dir} from after that step hold the diverged weights: delete them (or choose another "
+            f"output_dir) before running again, and {DIVERGED_HINT}"
+        )
     evals = [h for h in trainer.state.log_history if "eval_loss" in h]
     final_val = None
     if has_val:  # the last eval of the run when it fell on the last step, else one more
@@ -471,7 +534,7 @@ def sft_command(
     try:
         cfg = load_config(config, set_ or ())
         result = train(cfg)
-    except (ConfigError, SFTDataError, AgentError, ToolsError) as exc:
+    except (ConfigError, SFTDataError, AgentError, ToolsError, TrainingDivergedError) as exc:
         log.debug("llmrec train sft failed", exc_info=exc)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -487,7 +550,7 @@ def main(args: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         result = train(load_config(parsed.config, parsed.overrides))
-    except (ConfigError, SFTDataError, AgentError, ToolsError) as exc:
+    except (ConfigError, SFTDataError, AgentError, ToolsError, TrainingDivergedError) as exc:
         log.debug("training failed", exc_info=exc)
         sys.stderr.write(f"error: {exc}\n")
         return 2

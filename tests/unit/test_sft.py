@@ -298,3 +298,33 @@ def test_a_rerun_resumes_from_the_last_checkpoint(rows: Any, tmp_path: Path) -> 
     other = write_rows(tmp_path / "other.jsonl", rows[:10])
     with pytest.raises(ConfigError, match="other data_hash"):
         sft.train(tiny_config(out, other, "max_steps=6"))
+
+
+def test_a_diverging_run_stops_at_the_first_nan_and_saves_no_adapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real Trainer and tiny model; only the loss turns NaN from the third step on, as bf16 at batch 16 did on
+    # an H200 (the Trainer then logged "loss 0" for 330 steps and saved an adapter of NaNs).
+    calls = {"n": 0}
+    real_loss = sft.completion_loss
+
+    def nan_from_step_3(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+        calls["n"] += 1
+        loss = real_loss(outputs, labels, num_items_in_batch)
+        return loss * float("nan") if calls["n"] >= 3 else loss
+
+    monkeypatch.setattr(sft, "completion_loss", nan_from_step_3)
+    out = tmp_path / "run"
+    config = tiny_config(out, SAMPLE, "max_steps=8", "data.val_share=0", "save_steps=100")
+    with pytest.raises(sft.TrainingDivergedError, match=r"loss was nan at step 3, so no adapter was saved"):
+        sft.train(config)
+    assert calls["n"] == 3  # stopped at once, not after max_steps
+    assert not (out / sft.ADAPTER_DIR).exists() and not (out / sft.RUN_FILE).exists()
+
+
+def test_non_finite_weights_are_named() -> None:
+    layer = torch.nn.Linear(2, 2)
+    assert sft.non_finite_parameters(layer) == []
+    with torch.no_grad():
+        layer.bias[0] = float("inf")
+    assert sft.non_finite_parameters(layer) == ["bias"]
