@@ -19,13 +19,18 @@ from agent.chat_model import RecommenderChatModel
 from agent.claims import Evidence, check_claims, grounding_score, reason_for, referenced_labels, split_claims
 from agent.context import Context
 from agent.dispute import find_dispute
+from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.profile import extract_preferences
 from agent.prompts import (
     DISPUTE_NOTE,
+    INSTRUCTION,
+    INTENT_SYSTEM_PROMPT,
     LABELS,
     REPLY_SYSTEM_PROMPT,
+    SYSTEM_PROMPT,
+    TOOL_SYSTEM_PROMPT,
     RecRequest,
     RenderedPrompt,
     Role,
@@ -123,7 +128,12 @@ def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
         return {"candidates": [], "notes": [*state.notes, *notes]}
     prompt = _prompt(state, ctx, candidates)
     writer = get_stream_writer()
-    rationale = write_rationale(ctx.llm, prompt, ctx.rationale_tokens, on_token=lambda t: writer({"token": t}))
+    guard = LeakGuard(_instructions(ctx), emit=lambda t: writer({"token": t}))
+    rationale = write_rationale(ctx.llm, prompt, ctx.rationale_tokens, on_token=guard.feed)
+    guard.close()
+    rationale, withheld = guard.clean(rationale)
+    if withheld:
+        notes.append(WITHHELD_NOTE)
     return {"candidates": candidates, "rationale": rationale, "notes": [*state.notes, *notes, *prompt.notes]}
 
 
@@ -202,13 +212,27 @@ def _reply(state: AgentState, ctx: Context) -> str:
     chat = RecommenderChatModel(llm=ctx.llm, max_tokens=ctx.reply_tokens)
     message, _ = last_user_message(state.messages)
     writer = get_stream_writer()
+    guard = LeakGuard(_instructions(ctx), emit=lambda t: writer({"reply": t}))
     pieces: list[str] = []
     system = SystemMessage(REPLY_SYSTEM_PROMPT.format(domain=ctx.domain))
     for chunk in chat.stream([system, HumanMessage(message[:500])]):
         pieces.append(chunk.text)
-        writer({"reply": chunk.text})
-    text = "".join(pieces).strip() or "I can recommend items from the catalog."
+        guard.feed(chunk.text)
+    guard.close()
+    text, _ = guard.clean("".join(pieces))
+    text = text.strip() or "I can recommend items from the catalog."
     return text + "\n\nTell me what you are looking for and I will search the catalog."
+
+
+def _instructions(ctx: Context) -> list[str]:
+    """The agent's own instructions, which no answer may recite (agent/guard.py)."""
+    return [
+        SYSTEM_PROMPT,
+        INSTRUCTION,
+        INTENT_SYSTEM_PROMPT,
+        TOOL_SYSTEM_PROMPT,
+        REPLY_SYSTEM_PROMPT.format(domain=ctx.domain),
+    ]
 
 
 def _stable_revision(order: tuple[str, ...], state: AgentState) -> tuple[str, ...]:

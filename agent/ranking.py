@@ -31,7 +31,8 @@ def write_rationale(
         pieces.append(chunk)
         if on_token is not None:
             on_token(chunk)
-    return format_rationale("".join(pieces)).strip()
+    # Cut here too: a server that ignores `stop` must not put its answer (or anything after it) into the rationale.
+    return format_rationale("".join(pieces).split(ANSWER_PREFIX, 1)[0]).strip()
 
 
 def rank_candidates(
