@@ -36,6 +36,7 @@ from agent.session import Event, RecommenderAgent, TurnResult  # noqa: E402
 from agent.state import Claim  # noqa: E402
 from tools.datasets import DOMAINS  # noqa: E402
 from tools.errors import ToolsError  # noqa: E402
+from ui.settings import WebSettings  # noqa: E402
 from ui.turn_format import (  # noqa: E402
     SUPPORTED,
     UNSUPPORTED,
@@ -47,7 +48,7 @@ from ui.turn_format import (  # noqa: E402
     key_attributes,
     tool_call_text,
 )
-from ui.web_auth import WebSettings, check_login, configured_users  # noqa: E402
+from ui.web_auth import check_login, configured_users  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ import typer
 
 from tools.datasets import DOMAINS
 from ui.chainlit_home import prepare_app_root
-from ui.web_auth import WebAuthError, WebSettings, configured_users, hash_password
+from ui.settings import WebSettings
+from ui.web_auth import WebAuthError, configured_users, hash_password
 
 APP = Path(__file__).resolve().parent / "chainlit_app.py"
 

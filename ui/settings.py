@@ -74,3 +74,15 @@ def _present(value: SecretStr | None) -> bool:
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value().strip() if value is not None else ""
+
+
+class WebSettings(BaseSettings):
+    """The web app's deployment settings (`llmrec serve`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LLMREC_UI_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    domain: str = Field(default="scientific", description="The catalog a new web conversation starts with.")
+    users: SecretStr | None = Field(
+        default=None, description="Comma-separated `name:hash` logins; unset (and no file): no login."
+    )
+    users_file: Path | None = Field(default=None, description="A file of `name:hash` lines, read with LLMREC_UI_USERS.")

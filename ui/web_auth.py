@@ -17,10 +17,8 @@ import hmac
 import logging
 import re
 import secrets
-from pathlib import Path
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from ui.settings import WebSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +30,6 @@ _NAME = re.compile(r"^[\w.@+-]{1,64}$")
 
 class WebAuthError(ValueError):
     """The configured users cannot be read: a sentence naming the bad entry (never the hash)."""
-
-
-class WebSettings(BaseSettings):
-    """The web app's deployment settings (`llmrec serve`)."""
-
-    model_config = SettingsConfigDict(env_prefix="LLMREC_UI_", env_file=".env", env_ignore_empty=True, extra="ignore")
-
-    domain: str = Field(default="scientific", description="The catalog a new web conversation starts with.")
-    users: SecretStr | None = Field(
-        default=None, description="Comma-separated `name:hash` logins; unset (and no file): no login."
-    )
-    users_file: Path | None = Field(default=None, description="A file of `name:hash` lines, read with LLMREC_UI_USERS.")
 
 
 def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS, salt: str | None = None) -> str:

@@ -21,9 +21,9 @@ from agent.errors import TurnFailedError
 from agent.session import Event, TurnResult
 from agent.state import Claim
 from ui import chainlit_home, serve_cli, turn_format
+from ui.settings import WebSettings
 from ui.web_auth import (
     WebAuthError,
-    WebSettings,
     check_login,
     configured_users,
     hash_password,

@@ -99,8 +99,7 @@ def test_postgres_only_in_its_profile(compose: dict[str, Any]) -> None:
 def test_app_and_slack_reach_vllm_and_qdrant_through_the_settings(compose: dict[str, Any]) -> None:
     from agent.settings import AgentSettings, ModelSettings
     from tools.settings import RetrievalSettings
-    from ui.settings import SlackSettings
-    from ui.web_auth import WebSettings
+    from ui.settings import SlackSettings, WebSettings
 
     known = {
         (str(cls.model_config.get("env_prefix", "")) + field).upper()
