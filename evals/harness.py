@@ -61,6 +61,8 @@ class EvalResult:
     """System name -> metric name -> summary, systems in the order they were given."""
     seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     """System name -> {"fit": s, "score": s}: wall time spent in the system's `fit` and `score`."""
+    rationales: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    """System name -> claim grounding of the rationales it wrote (`rationale_summary`), for systems that write one."""
 
     def means(self, system: str) -> dict[str, float]:
         return {m: s.mean for m, s in self.systems[system].items()}
@@ -113,6 +115,17 @@ def _rank(system: Scorer, case: Case, ids: npt.NDArray[np.object_], seed: int) -
         order = rank_order(scores, rng)
     ranked: list[str] = ids[order].tolist()
     return ranked, elapsed
+
+
+def rationale_summary(scores: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean claim grounding over rationales with claims, and the share of rationales without any claim."""
+    scored = [s for s in scores if s is not None]
+    return {
+        "rationales": len(scores),
+        "mean_grounding": sum(scored) / len(scored) if scored else None,
+        "grounding_stderr": _summarise(scored).stderr if scored else None,
+        "no_claims_share": (len(scores) - len(scored)) / len(scores) if scores else None,
+    }
 
 
 def _summarise(values: list[float]) -> MetricSummary:
@@ -174,6 +187,11 @@ def run_eval(
     bar.close()
 
     return EvalResult(
+        rationales={
+            s.name: rationale_summary(list(grounding.values()))
+            for s in scorers
+            if (grounding := getattr(s, "grounding", None))
+        },
         domain=dataset.domain,
         protocol=proto.name,
         protocol_description=proto.describe(),

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from agent.claims import check_claims, grounding_score
 from agent.prompts import LABELS, RecRequest, Role
 from agent.ranking import explain_and_rank
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from evals.errors import EvalConfigError
+from evals.faithfulness import evidence_for
 from evals.metrics import Scores
 from evals.systems import Query, Scorer, SystemContext, register_system
 from tools.catalog import Dataset, Item
@@ -40,6 +42,9 @@ class LLMScorer:
         self._items: dict[str, Item] = {}
         self.rationales: dict[str, str] = {}
         """Query key -> the rationale the model wrote, for faithfulness evaluation."""
+        self.grounding: dict[str, float | None] = {}
+        """Query key -> the share of the rationale's claims the verifier supports (agent/claims.py) against what
+        the prompt showed; None for a rationale without claims. The harness reports it beside the metrics."""
 
     def fit(self, dataset: Dataset) -> None:
         self._items = dataset.items
@@ -68,6 +73,9 @@ class LLMScorer:
             context_tokens=self.settings.context_tokens,
         )
         self.rationales[query.key] = ranking.rationale
+        if self.rationale_tokens:
+            evidence, _ = evidence_for(request, ranking.prompt)
+            self.grounding[query.key] = grounding_score(check_claims(ranking.rationale, evidence))
         return [ranking.logprobs[i] for i in candidate_ids]
 
 

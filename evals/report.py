@@ -59,6 +59,7 @@ def results_dict(result: EvalResult) -> dict[str, Any]:
         "protocol_description": result.protocol_description,
         "candidates_per_user": result.num_candidates,
         "seconds": result.seconds,
+        "rationales": result.rationales,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     random_ndcg = random_ndcg10(result)
@@ -92,6 +93,19 @@ def markdown_table(result: EvalResult) -> str:
     for name, summaries in result.systems.items():
         cells = [_cell(summaries[m].mean, summaries[m].stderr) for m in metrics]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if result.rationales:
+        lines += [
+            "",
+            "Rationales: share of claims the verifier supports (agent/claims.py) against the history and the",
+            "candidates the prompt showed, mean ± standard error over rationales with claims.",
+            "",
+            "| system | rationales | mean grounding | without claims |",
+            "|:--|--:|--:|--:|",
+        ]
+        for name, row in result.rationales.items():
+            mean, err, none = row["mean_grounding"], row["grounding_stderr"], row["no_claims_share"]
+            shown = "n/a" if mean is None else _cell(float(mean), None if err is None else float(err))
+            lines.append(f"| {name} | {row['rationales']} | {shown} | {0.0 if none is None else float(none):.1%} |")
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ from agent.settings import ModelSettings
 from evals.errors import EvalConfigError
 from evals.harness import run_eval
 from evals.llm_systems import LLMScorer, _conversation
+from evals.report import markdown_table, results_dict
 from evals.systems import Query
 from tests.evaldata import shop
 
@@ -20,6 +21,18 @@ def test_llm_scorer_runs_the_candidate_protocol(tiny_llm: LocalRecommender) -> N
     stats = result.systems["llm-tiny"]
     assert all(0.0 <= s.mean <= 1.0 for s in stats.values())
     assert len(scorer.rationales) == result.users == 3  # one rationale kept per query (3 evaluation users)
+    # Each rationale is checked against what its prompt showed, and the run reports the grounding beside NDCG.
+    assert scorer.grounding.keys() == scorer.rationales.keys()
+    row = result.rationales["llm-tiny"]
+    assert row["rationales"] == 3 and 0.0 <= float(row["no_claims_share"] or 0.0) <= 1.0
+    assert row["mean_grounding"] is None or 0.0 <= float(row["mean_grounding"]) <= 1.0
+    assert "| llm-tiny | 3 |" in markdown_table(result) and results_dict(result)["rationales"] == result.rationales
+
+
+def test_a_system_without_rationales_reports_none(tiny_llm: LocalRecommender) -> None:
+    scorer = LLMScorer("llm-direct", ModelSettings(), rationale_tokens=0, llm=tiny_llm)
+    result = run_eval(shop(num_users=4, num_items=30), "candidates", [scorer], seed=1, progress=False)
+    assert result.rationales == {} and "Rationales:" not in markdown_table(result)
 
 
 def test_llm_scorer_refuses_catalog_wide_ranking(tiny_llm: LocalRecommender) -> None:
