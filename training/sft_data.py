@@ -13,6 +13,7 @@ item would make every figure in the README a leak.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -49,10 +50,11 @@ class BuildStats:
 
 
 def read_annotations(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Every row of the JSONL files, in order; a line that is not a JSON object names its file and line."""
+    """Every row of the JSONL files (gzipped when named *.gz), in order; a line that is not a JSON object names its
+    file and line."""
     rows: list[dict[str, Any]] = []
     for path in paths:
-        with path.open(encoding="utf-8") as f:
+        with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as f:
             for n, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
