@@ -6,6 +6,8 @@
 
 A turn either completes or leaves no trace: if a model or tool fails half-way, the thread is rolled back to its
 checkpoint from before the turn, the caller gets TurnFailedError with a sentence to show, and the next turn works.
+If the process died in the middle of a turn (killed, power cut), the thread's last checkpoint is a half-done turn:
+the next turn of that thread undoes it first and says so in its notes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.checkpoint import open_checkpointer
+from agent.checkpoint import is_store_error, open_checkpointer, restore_if_deleted, store_error
 from agent.context import Context
 from agent.errors import AgentError, ThreadMismatchError, TurnFailedError, UnknownUserError
 from agent.graph import build_graph
@@ -107,7 +109,11 @@ class RecommenderAgent:
             llm = llm or load_recommender(model_settings)
             tools = catalog_tools(retrievers)
             checkpointer = stack.enter_context(
-                open_checkpointer(agent_settings.checkpoint_url, DataSettings().data_dir)
+                open_checkpointer(
+                    agent_settings.checkpoint_url,
+                    DataSettings().data_dir,
+                    timeout_s=agent_settings.checkpoint_timeout_s,
+                )
             )
             context = Context(
                 llm=llm,
@@ -148,12 +154,22 @@ class RecommenderAgent:
     def _config(self, thread: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": thread}}
 
+    def _state(self, thread: str) -> Any:
+        """The thread's latest checkpoint; CheckpointError with a sentence when the store fails."""
+        try:
+            restore_if_deleted(self.graph.checkpointer)
+            return self.graph.get_state(self._config(thread))
+        except Exception as exc:
+            if is_store_error(exc):
+                raise store_error(exc) from exc
+            raise
+
     def thread_exists(self, thread: str) -> bool:
-        return bool(self.graph.get_state(self._config(thread)).values)
+        return bool(self._state(thread).values)
 
     def values(self, thread: str) -> dict[str, Any]:
         """The thread's current state as a dict (empty for an unknown thread)."""
-        return dict(self.graph.get_state(self._config(thread)).values)
+        return dict(self._state(thread).values)
 
     def transcript(self, thread: str) -> list[tuple[str, str]]:
         """(role, text) of the user's messages and the agent's answers, oldest first."""
@@ -184,7 +200,9 @@ class RecommenderAgent:
             raise ThreadMismatchError(f"Thread ids are 1-128 letters, digits or . _ : @ / -; got {thread[:40]!r}.")
         text, notes = clean_message(message, self.max_message_chars)
         config = self._config(thread)
-        before = self.graph.get_state(config)
+        before = self._state(thread)
+        if before.next:
+            before = self._undo_interrupted(thread, before, notes)
         existing = dict(before.values)
         inputs: dict[str, Any] = {}
         if existing:
@@ -208,11 +226,18 @@ class RecommenderAgent:
                 if on_event is not None:
                     on_event(event)
         except BaseException as exc:
-            self._roll_back(thread, before)
-            if isinstance(exc, (AgentError, ToolsError, OSError, RuntimeError, ValueError)):
+            try:
+                self._roll_back(thread, before)
+            except Exception as undo:
+                if not is_store_error(undo):
+                    raise
+                # The half-done turn stays in the store; the thread's next turn undoes it (_undo_interrupted).
+                log.warning("could not roll back thread %s now", thread, exc_info=undo)
+            shown = store_error(exc) if is_store_error(exc) else exc
+            if isinstance(shown, (AgentError, ToolsError, OSError, RuntimeError, ValueError)):
                 log.warning("turn of thread %s failed and was rolled back", thread, exc_info=exc)
                 raise TurnFailedError(
-                    f"Sorry, this turn failed and was undone, so you can simply try again: {exc}"
+                    f"Sorry, this turn failed and was undone, so you can simply try again: {shown}"
                 ) from exc
             raise
         return self._result(thread, notes, new_thread=not existing)
@@ -233,6 +258,26 @@ class RecommenderAgent:
                     elif isinstance(msg, ToolMessage):
                         yield "tool_result", {"name": msg.name, "content": msg.text}
                 yield "node", node
+
+    def _undo_interrupted(self, thread: str, head: Any, notes: list[str]) -> Any:
+        """Roll a thread whose last turn never finished back to its last finished turn; say so in `notes`."""
+        try:
+            done = next(
+                (s for s in self.graph.get_state_history(self._config(thread)) if not s.next and s.values), None
+            )
+            if done is None:
+                self.graph.checkpointer.delete_thread(thread)
+            else:
+                self._roll_back(thread, done)
+            after = self.graph.get_state(self._config(thread))
+        except Exception as exc:
+            if is_store_error(exc):
+                raise store_error(exc) from exc
+            raise
+        lost = next((m.text for m in reversed(head.values.get("messages", [])) if isinstance(m, HumanMessage)), "")
+        log.warning("thread %s: undid a turn interrupted at %s", thread, ", ".join(head.next))
+        notes.append(f"your earlier message {lost[:80]!r} was interrupted before I answered and was undone")
+        return after
 
     def _roll_back(self, thread: str, before: Any) -> None:
         if before.values:

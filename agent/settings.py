@@ -62,6 +62,12 @@ class AgentSettings(BaseSettings):
         description="Where conversations are checkpointed: a SQLite file path, or postgresql://... "
         "(needs the [postgres] extra). Default: LLMREC_DATA_DIR/checkpoints.sqlite.",
     )
+    checkpoint_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds a SQLite checkpoint write waits for another process's lock before the turn fails.",
+    )
     tool_calling: Literal["planner", "model"] = Field(
         default="planner",
         description="`planner`: deterministic tool calls from the user profile; `model`: the model writes them "
