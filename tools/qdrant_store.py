@@ -213,6 +213,15 @@ class QdrantStore:
                 f"No Qdrant index for domain '{self.domain}' at {self.location}: {build_hint(self.domain)}."
             )
         expected.check(self.stored_manifest(), "Qdrant index")
+        with self._server_errors():
+            points = self.client.count(self.collection, exact=True).count
+        if points != expected.num_items:
+            # The manifest lives in the collection's config, the points in their own files: a lost or emptied
+            # points file leaves a valid manifest over missing vectors, which would silently search nothing.
+            raise IndexCorruptError(
+                f"The Qdrant index of '{self.domain}' at {self.location} holds {points} vectors for"
+                f" {expected.num_items} items (its files lost data): {rebuild_hint(self.domain)}."
+            )
 
     def recreate(self, dimension: int) -> None:
         """Drop the collection if it exists and create it empty, without a manifest."""
