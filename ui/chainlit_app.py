@@ -86,7 +86,8 @@ def new_thread_id(login: str | None) -> str:
 
 def may_reopen(thread: str, login: str | None) -> bool:
     """Without logins any thread id may be reopened (as with `llmrec chat --thread`); with them, only one's own."""
-    return login is None or thread.startswith(thread_prefix(login))
+    # The whole id, not a prefix: "web-alice-" must not open "web-alice-x-<id>", a thread of the login "alice-x".
+    return login is None or re.fullmatch(re.escape(thread_prefix(login)) + "[0-9a-f]{12}", thread) is not None
 
 
 def item_card(number: int, item: Mapping[str, Any], attributes: Mapping[str, Any], claims: Sequence[Claim]) -> str:
