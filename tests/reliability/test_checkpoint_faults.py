@@ -122,3 +122,20 @@ def test_a_process_killed_mid_turn_is_resumed_by_a_new_process(make_agent: Any, 
         "glue or tape",
     ]
     assert not agent.graph.get_state({"configurable": {"thread_id": "killed"}}).next
+
+
+def test_a_first_turn_cut_short_leaves_no_thread_behind(make_agent: Any, tiny_llm: Any) -> None:
+    from langchain_core.messages import HumanMessage
+
+    agent = make_agent(tiny_llm)
+    config = {"configurable": {"thread_id": "cut"}}
+    inputs = {"domain": "scientific", "user_id": None, "messages": [HumanMessage("a digital caliper")]}
+    # A run abandoned after its tool calls were planned: what a process killed at that moment leaves in the store.
+    for update in agent.graph.stream(inputs, config, context=agent.context, stream_mode="updates"):
+        if "plan" in update:
+            break
+    assert agent.graph.get_state(config).next == ("retrieve",)
+    result = agent.turn("cut", "glue or tape")
+    assert result.new_thread and any("interrupted" in note for note in result.notes)
+    assert [text for role, text in agent.transcript("cut") if role == "user"] == ["glue or tape"]
+    assert agent.values("cut")["turn"] == 1
