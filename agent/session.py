@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ class RecommenderAgent:
         self.context = context
         self.max_message_chars = max_message_chars
         self._stack = ExitStack()
+        self._thread_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -195,10 +198,28 @@ class RecommenderAgent:
 
         Raises ConversationError (bad message, unknown user, a thread of another domain or user) before anything
         runs, and TurnFailedError after rolling the thread back when a model or tool fails half-way.
+        Turns of one thread run one at a time (a second waits); turns of different threads run concurrently.
         """
         if not _THREAD_ID.match(thread):
             raise ThreadMismatchError(f"Thread ids are 1-128 letters, digits or . _ : @ / -; got {thread[:40]!r}.")
         text, notes = clean_message(message, self.max_message_chars)
+        with self._locks_lock:
+            lock = self._thread_locks.setdefault(thread, threading.Lock())
+        # A turn half-done in the store is taken for one whose process died: only true if no turn of the thread
+        # runs here now. (Several app servers must send a thread's messages to one of them at a time.)
+        with lock:
+            return self._turn(thread, text, notes, user_id, dispute_item, dispute_claim, on_event)
+
+    def _turn(
+        self,
+        thread: str,
+        text: str,
+        notes: list[str],
+        user_id: str | None,
+        dispute_item: str | None,
+        dispute_claim: str | None,
+        on_event: Callable[[Event], None] | None,
+    ) -> TurnResult:
         config = self._config(thread)
         before = self._state(thread)
         if before.next:

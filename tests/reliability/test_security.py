@@ -138,6 +138,19 @@ def test_concurrent_conversations_never_cross(
         assert sum(t in prompt for t in tokens) <= 1, "no prompt mixes two conversations"
 
 
+def test_two_messages_at_once_in_one_thread_run_one_after_the_other(
+    small_retrievers: Any, vllm: FakeVLLM, tokenizer: Any, tmp_path: Path
+) -> None:
+    vllm.reset("slow:0.3")  # each request takes a while, so the second message arrives mid-turn
+    with _agent(small_retrievers, vllm, tokenizer, tmp_path) as agent:
+        messages = ["a digital caliper", "glue or tape"]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda m: agent.turn("double", m), messages))
+        assert agent.values("double")["turn"] == 2
+        assert sorted(text for role, text in agent.transcript("double") if role == "user") == sorted(messages)
+        assert not any("interrupted" in note for r in results for note in r.notes), "a running turn is not undone"
+
+
 def test_secrets_stay_out_of_errors_and_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     password, key = "pg-S3cret-pw-77", "qdrant-S3cret-key-88"
