@@ -59,6 +59,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "versions": versions(),
         "load_average_start": os.getloadavg(),
+        "conditions": args.note,
         "targets": {"hybrid_top50_p50_ms": HYBRID_TARGET_MS, "startup_s": STARTUP_TARGET_S},
     }
     base, counts = base_items()
@@ -162,6 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--work-dir", default=None, help="keep the index here (default: a temporary folder)")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--note", default="", help="what else ran on the machine (recorded with the figures)")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/scale.json"))
     args = parser.parse_args(argv)
     args.argv = argv if argv is not None else sys.argv[1:]
