@@ -68,3 +68,17 @@ def small_retrievers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=data_dir / "vectors")
     with catalog_retrievers(small_catalog(), settings_for(data_dir), progress=False, encoder=encoder) as retrievers:
         yield retrievers
+
+
+_STRAY = (".chainlit", ".files", "chainlit.md")
+"""What Chainlit writes into its app root, the working directory unless told otherwise (ui/chainlit_home.py)."""
+_ROOT = Path(__file__).resolve().parents[1]
+_STRAY_BEFORE = {name for name in _STRAY if (_ROOT / name).exists()}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test left Chainlit's files in the checkout (importing chainlit in-process does that)."""
+    stray = [name for name in _STRAY if (_ROOT / name).exists() and name not in _STRAY_BEFORE]
+    if stray:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nerror: the tests left {', '.join(stray)} in {_ROOT}: something imported chainlit in-process")
