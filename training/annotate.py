@@ -57,6 +57,7 @@ from tools.errors import ToolsError
 from tools.settings import DataSettings
 from tools.splits import split_users
 from tools.tokenize import tokenize
+from training.generate import read_rows
 from training.teacher import TeacherConfigError, load_teacher, teacher_settings
 
 log = logging.getLogger(__name__)
@@ -361,6 +362,17 @@ def _rewrite(out: Path, lines: Iterable[bytes]) -> None:
         raise AnnotationFileError(f"cannot rewrite {out} to resume it: {exc.strerror or exc}") from exc
 
 
+def _append_row(out: Path, row: dict[str, Any], written: int) -> None:
+    """`_append`, with a failed write (disk full) raised as an AnnotationFileError that says how to resume."""
+    try:
+        _append(out, row)
+    except OSError as exc:
+        raise AnnotationFileError(
+            f"cannot write to {out} ({exc.strerror or exc}; is the disk full?). The {written} rows "
+            "written before are kept: free some space and run the same command to resume"
+        ) from exc
+
+
 def _append(out: Path, row: dict[str, Any]) -> None:
     # Opened per row: a row costs seconds of generation, and a failing close (disk full) then surfaces here.
     with out.open("ab") as file:
@@ -471,8 +483,6 @@ def annotate(
     write are kept), TeacherUnavailableError after MAX_CONSECUTIVE_FAILURES teacher errors in a row. The card is
     written in every case, also after an interruption, so it always describes what the file holds.
     """
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
     seed = DataSettings().seed if seed is None else seed
     pairs, todo, available = _pending(dataset, out, seed, limit)
     run = {
@@ -499,13 +509,7 @@ def annotate(
                     min_grounding=min_grounding,
                     salvage_claims=salvage_claims,
                 )
-                try:
-                    _append(out, row)
-                except OSError as exc:
-                    raise AnnotationFileError(
-                        f"cannot write to {out} ({exc.strerror or exc}; is the disk full?). The {written} rows "
-                        "written before are kept: free some space and run the same command to resume"
-                    ) from exc
+                _append_row(out, row, written)
                 written += 1
                 bar.update(1)
                 failures = failures + 1 if str(row["reason"]).startswith("teacher_error") else 0
@@ -624,13 +628,7 @@ def judge_samples(
                 samples=len(sampled["samples"]),
                 sample_index=index,
             )
-            try:
-                _append(out, row)
-            except OSError as exc:
-                raise AnnotationFileError(
-                    f"cannot write to {out} ({exc.strerror or exc}; is the disk full?). The {written} rows "
-                    "written before are kept: free some space and run the same command to resume"
-                ) from exc
+            _append_row(out, row, written)
             written += 1
     finally:
         run = {
@@ -652,20 +650,8 @@ _SAMPLE_KEYS = ("domain", "user_id", "target", "history", "samples")
 def _read_samples(path: Path, dataset: Dataset, seed: int) -> list[dict[str, Any]]:
     from tools.splits import is_eval_user
 
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFileError(f"cannot read the samples file {path}: {exc}") from exc
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnnotationFileError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
-        if not isinstance(row, dict) or any(k not in row for k in _SAMPLE_KEYS):
-            raise AnnotationFileError(f"{path}:{number}: not a row of `llmrec train generate`")
+    rows = read_rows(path, _SAMPLE_KEYS, AnnotationFileError, "the samples file", "a row of `llmrec train generate`")
+    for number, row in rows:
         if row["domain"] != dataset.domain:
             raise AnnotationFileError(f"{path}:{number}: a {row['domain']!r} row, not {dataset.domain!r}")
         if is_eval_user(str(row["user_id"]), seed):
@@ -673,8 +659,7 @@ def _read_samples(path: Path, dataset: Dataset, seed: int) -> list[dict[str, Any
         missing = [i for i in [row["target"], *row["history"]] if str(i) not in dataset.items]
         if missing or not isinstance(row["samples"], list):
             raise AnnotationFileError(f"{path}:{number}: unknown item ids {missing[:3]} or samples not a list")
-        rows.append(row)
-    return rows
+    return [row for _, row in rows]
 
 
 def _write_card_after_run(out: Path, domain: str, run: dict[str, Any]) -> dict[str, Any]:

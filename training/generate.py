@@ -43,24 +43,32 @@ class GenerationError(Exception):
     """A prompts file that cannot be read, or an output file that cannot be written; the message says which."""
 
 
-def read_prompts(path: Path) -> list[dict[str, Any]]:
-    """Every row of an exported prompts file; a malformed line names its file and line number."""
+def read_rows(
+    path: Path, keys: Sequence[str], error: type[Exception], what: str, row_name: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) of every JSON object line of `path` that has `keys`; anything else raises `error` naming
+    the file and line (`what` names the file, `row_name` the kind of row expected)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise GenerationError(f"cannot read the prompts file {path}: {exc}") from exc
-    rows: list[dict[str, Any]] = []
+        raise error(f"cannot read {what} {path}: {exc}") from exc
+    rows: list[tuple[int, dict[str, Any]]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise GenerationError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
-        if not isinstance(row, dict) or any(key not in row for key in PROMPT_KEYS):
-            raise GenerationError(f"{path}:{number}: a prompt row needs the keys {', '.join(PROMPT_KEYS)}")
-        rows.append(row)
+            raise error(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
+        if not isinstance(row, dict) or any(key not in row for key in keys):
+            raise error(f"{path}:{number}: {row_name} needs the keys {', '.join(keys)}")
+        rows.append((number, row))
     return rows
+
+
+def read_prompts(path: Path) -> list[dict[str, Any]]:
+    """Every row of an exported prompts file; a malformed line names its file and line number."""
+    return [row for _, row in read_rows(path, PROMPT_KEYS, GenerationError, "the prompts file", "a prompt row")]
 
 
 def _done(out: Path) -> set[tuple[str, str, str]]:
