@@ -9,13 +9,14 @@ uniform logit bias returns exactly the label tokens. Start-up: about 2.3 minutes
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -67,9 +68,25 @@ def vllm_command(
         "processed_logprobs",
     ]
     if adapters:
-        cmd += ["--enable-lora", "--max-lora-rank", "8", "--lora-modules"]
+        cmd += ["--enable-lora", "--max-lora-rank", str(max_lora_rank(adapters.values())), "--lora-modules"]
         cmd += [f"{name}={path}" for name, path in adapters.items()]
     return cmd + list(extra)
+
+
+_VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+"""The values vLLM accepts for --max-lora-rank (it refuses others at start-up)."""
+
+
+def max_lora_rank(adapters: Iterable[str | Path]) -> int:
+    """The smallest --max-lora-rank vLLM accepts that fits every adapter's rank `r` (adapter_config.json): vLLM
+    sizes its LoRA buffers by it, so 8 for the shipped r=8 adapter rather than a blanket 64."""
+    ranks = [8]
+    for folder in adapters:
+        config = Path(folder) / "adapter_config.json"
+        if config.is_file():
+            ranks.append(int(json.loads(config.read_text(encoding="utf-8")).get("r", 8)))
+    need = max(ranks)
+    return next((r for r in _VLLM_LORA_RANKS if r >= need), need)
 
 
 def free_port() -> int:

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 
 from evals.systems import Query
 from tools.catalog import Item
+from tools.hard_negatives import HISTORY_TITLES, history_query
 
-HISTORY_TITLES = 10
-"""Most recent history items whose titles form the query (scientific histories: median 5, 90th percentile ~10)."""
+__all__ = ["DIALOGUE_CHARS", "HISTORY_TITLES", "query_text"]
+
 DIALOGUE_CHARS = 1000
 """Most recent characters of a dialogue context; MiniLM reads at most 256 word pieces, and the end matters most."""
 
@@ -18,5 +19,4 @@ def query_text(query: Query, items: Mapping[str, Item]) -> str:
     if query.context:
         text = " ".join(u.strip() for u in query.context if u.strip())
         return text[-DIALOGUE_CHARS:]
-    titles = [items[i].title for i in reversed(query.history[-HISTORY_TITLES:]) if i in items]
-    return " ".join(t.strip() for t in titles if t.strip())
+    return history_query(query.history, items)

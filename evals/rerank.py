@@ -15,6 +15,7 @@ from evals.queries import query_text
 from evals.retrievers import shared_retrievers
 from evals.seeding import derived_random
 from tools.catalog import Dataset
+from tools.hard_negatives import retrieved_candidates
 
 
 class RerankProtocol(CandidateProtocol):
@@ -45,18 +46,17 @@ class RerankProtocol(CandidateProtocol):
             query = self._query(dataset, user)
             text = query_text(query, dataset.items)
             seen = set(user.test_history)
-            hits = retrievers.hybrid.search(text, self.num_candidates, exclude=seen).item_ids if text else []
+            candidates, found = retrieved_candidates(
+                retrievers.hybrid,
+                text,
+                user.test,
+                k=self.num_candidates,
+                exclude=seen,
+                items=dataset.items,
+                fill_rng=derived_random(seed, self.name, "fill", user.user_id),
+            )
             self.first_stage_total += 1
-            if user.test in hits:
-                self.first_stage_hits += 1
-                candidates = list(hits)
-            else:
-                candidates = [*hits[: self.num_candidates - 1], user.test]
-            if len(candidates) < self.num_candidates:
-                # A tiny catalog or an empty query: top up with seeded random items so every user has 20.
-                rng = derived_random(seed, self.name, "fill", user.user_id)
-                pool = sorted(set(dataset.items) - seen - set(candidates))
-                candidates += rng.sample(pool, min(len(pool), self.num_candidates - len(candidates)))
+            self.first_stage_hits += found
             rng = derived_random(seed, self.name, user.user_id)
             rng.shuffle(candidates)  # retrieval order would tell an LLM ranker where the best match is
             yield Case(query=query, candidates=tuple(candidates), targets=((user.test,),))

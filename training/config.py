@@ -53,6 +53,13 @@ class DataConfig(_Strict):
     num_negatives: int = Field(default=19, ge=1, le=19, description="Sampled negatives per example (labels A..T).")
     rationale_tokens: int = Field(default=96, ge=0, description="Reserve for the rationale, as serving reserves it.")
     val_share: float = Field(default=0.05, ge=0, lt=1, description="Share of users held out for the val loss.")
+    hard_negative_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Seeded share of examples whose candidates are the hybrid retriever's top 20 for the history "
+        "(target put in when missed), as the agent and the rerank protocol see them; the rest are uniform.",
+    )
 
     @model_validator(mode="after")
     def _known_domains(self) -> Self:
@@ -80,6 +87,13 @@ class SFTConfig(_Strict):
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)
+    answer_weight: float = Field(
+        default=1.0,
+        ge=1,
+        le=100,
+        description="The answer label token counts this many times in the loss: the ranking reads only its "
+        "distribution, and it is 1 token of a completion of about 80 (then the logged loss is weighted too).",
+    )
     epochs: float | None = Field(default=None, gt=0)
     max_steps: int | None = Field(default=None, ge=1, description="Optimizer steps; wins over epochs.")
     batch_size: int = Field(default=1, ge=1, description="Examples per device per forward pass.")

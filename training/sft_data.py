@@ -3,7 +3,9 @@
 One accepted annotation row (user history, known target, teacher rationale) becomes one example:
 
     candidates  the target plus `num_negatives` items the user never touched, drawn uniformly from the catalog and
-                shuffled, both seeded by (seed, user, target), so the target's label is uniform over A..T
+                shuffled, both seeded by (seed, user, target), so the target's label is uniform over A..T; or, for a
+                seeded share `hard_negative_share` of the examples, the hybrid retriever's top 20 for the history
+                with the target put in when missed: the candidates the agent (and the rerank protocol) re-ranks
     prompt      `agent.prompts.render_prompt(...)`: exactly the text the agent sends before it writes a rationale
     completion  the rationale, then "\\nAnswer: X" (`agent.prompts.training_text`): the only tokens with a loss
 
@@ -21,10 +23,14 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.prompts import ChatTokenizer, RecRequest, render_prompt, training_text
 from tools.catalog import Dataset
+from tools.hard_negatives import history_query, retrieved_candidates
+
+if TYPE_CHECKING:  # tools.search loads Qdrant and BM25, which a uniform-negatives run never needs
+    from tools.search import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,10 @@ class BuildStats:
     examples: int
     longer_reserve: int
     """Rationales too long for the serving reserve: their prompt was rendered with a larger one to fit."""
+    hard_negatives: int = 0
+    """Examples whose candidates came from the retriever (`hard_negative_share`)."""
+    retriever_found: int = 0
+    """Of those, how many the retriever found the target for by itself (the rest had it put in)."""
 
 
 def read_annotations(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -84,10 +94,16 @@ def check_no_eval_users(rows: Iterable[Mapping[str, Any]], seed: int) -> None:
         )
 
 
-def _rng(seed: int, user_id: str, target: str) -> random.Random:
+def _rng(seed: int, user_id: str, target: str, purpose: str = "sft") -> random.Random:
     # sha256, not hash(): Python salts str hashes per process, and the examples must repeat across runs.
-    digest = hashlib.sha256(f"{seed}:sft:{user_id}:{target}".encode()).digest()
+    digest = hashlib.sha256(f"{seed}:{purpose}:{user_id}:{target}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def wants_hard_negatives(seed: int, user_id: str, target: str, share: float) -> bool:
+    """Whether this pair's candidates come from the retriever: a seeded coin of its own, so that a share of 0
+    leaves every uniform example (and the data hash of older recipes) exactly as it was."""
+    return share > 0 and _rng(seed, user_id, target, "sft-hard").random() < share
 
 
 def sample_candidates(
@@ -114,6 +130,8 @@ def build_sft_examples(
     rationale_tokens: int = 96,
     split_seed: int | None = None,
     stats: list[BuildStats] | None = None,
+    hard_negative_share: float = 0.0,
+    retriever: Retriever | None = None,
 ) -> list[dict[str, Any]]:
     """One {"prompt", "completion", "user_id", "target", "label", "domain", "candidate_ids"} per accepted row.
 
@@ -122,7 +140,13 @@ def build_sft_examples(
     negatives and their order. Raises SFTDataError for a row of an evaluation user under `split_seed` (default: the
     project seed, LLMREC_SEED, which `llmrec eval` and `llmrec train annotate` split users by), a row of another
     domain, or an item id not in the catalog. When `stats` is a list, a BuildStats is appended to it.
+
+    With `hard_negative_share` > 0, that seeded share of the examples takes its candidates from `retriever` (the
+    domain's hybrid retriever, as `evals/rerank.py` uses it): the top `num_negatives + 1` for the history titles,
+    the user's other items left out, the target put in place of the last when missed, then shuffled.
     """
+    if hard_negative_share > 0 and retriever is None:
+        raise ValueError("hard_negative_share > 0 needs the domain's retriever")
     if split_seed is None:
         from tools.settings import DataSettings
 
@@ -130,7 +154,7 @@ def build_sft_examples(
     check_no_eval_users(rows, split_seed)
     users = {u.user_id: u for u in dataset.users}
     examples: list[dict[str, Any]] = []
-    accepted = longer = 0
+    accepted = longer = hard = found = 0
     for row in rows:
         if not row["accepted"]:
             continue
@@ -145,9 +169,23 @@ def build_sft_examples(
         user_items = {*history_ids, target}
         if user_id in users:
             user_items |= set(users[user_id].all_items)
-        candidate_ids = sample_candidates(
-            dataset, user_items, target, seed=seed, user_id=user_id, num_negatives=num_negatives
-        )
+        if retriever is not None and wants_hard_negatives(seed, user_id, target, hard_negative_share):
+            candidate_ids, hit = retrieved_candidates(
+                retriever,
+                history_query(history_ids, dataset.items),
+                target,
+                k=num_negatives + 1,
+                exclude=user_items - {target},  # later items of the user too: they would be false negatives
+                items=dataset.items,
+                fill_rng=_rng(seed, user_id, target, "sft-fill"),
+            )
+            _rng(seed, user_id, target).shuffle(candidate_ids)  # retrieval order would give the target away
+            hard += 1
+            found += hit
+        else:
+            candidate_ids = sample_candidates(
+                dataset, user_items, target, seed=seed, user_id=user_id, num_negatives=num_negatives
+            )
         request = RecRequest(
             history=[dataset.items[i] for i in history_ids],
             candidates=[dataset.items[i] for i in candidate_ids],
@@ -177,7 +215,16 @@ def build_sft_examples(
             }
         )
     if stats is not None:
-        stats.append(BuildStats(rows=len(rows), accepted=accepted, examples=len(examples), longer_reserve=longer))
+        stats.append(
+            BuildStats(
+                rows=len(rows),
+                accepted=accepted,
+                examples=len(examples),
+                longer_reserve=longer,
+                hard_negatives=hard,
+                retriever_found=found,
+            )
+        )
     return examples
 
 

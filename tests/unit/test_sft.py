@@ -151,6 +151,95 @@ def test_padded_batch_loss_equals_the_loss_of_each_example_alone(
     assert batched == pytest.approx(total / count, abs=1e-5)
 
 
+@pytest.fixture(scope="module")
+def scientific_bm25(scientific: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real BM25 index of the scientific catalog (the hybrid retriever's lexical half; seconds to build)."""
+    from tools.search import open_bm25
+    from tools.settings import RetrievalSettings
+
+    return open_bm25(scientific, RetrievalSettings(data_dir=tmp_path_factory.mktemp("bm25")), progress=False)
+
+
+def test_hard_negatives_are_the_retrievers_top_with_the_target_put_in(
+    rows: Any, scientific: Any, tokenizer: Any, scientific_bm25: Any
+) -> None:
+    from tools.hard_negatives import history_query
+
+    users = {u.user_id: u for u in scientific.users}
+    accepted = [r for r in rows if r["accepted"]]
+    stats: list[Any] = []
+    hard = build_sft_examples(
+        rows, scientific, tokenizer, seed=SEED, hard_negative_share=1.0, retriever=scientific_bm25, stats=stats
+    )
+    found = 0
+    for row, ex in zip(accepted, hard, strict=True):
+        own = set(users[row["user_id"]].all_items) | set(row["history"])
+        top = scientific_bm25.search(
+            history_query(row["history"], scientific.items), 20, exclude=own - {row["target"]}
+        ).item_ids
+        candidates = ex["candidate_ids"]
+        assert len(candidates) == 20 and row["target"] in candidates and not (own - {row["target"]}) & set(candidates)
+        if row["target"] in top:
+            found += 1
+            assert sorted(candidates) == sorted(top)
+        else:  # the 20th hit made room for the target
+            assert sorted(candidates) == sorted([*top[:19], row["target"]])
+        assert candidates != [*top[:19], row["target"]]  # shuffled: retrieval order would name the target
+    assert stats[0].hard_negatives == len(accepted) and stats[0].retriever_found == found
+    # Hard negatives are harder: they match the history as BM25 sees it, random catalog items mostly do not.
+    easy = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+
+    def negative_score(ex: dict[str, Any]) -> float:
+        negatives = [c for c in ex["candidate_ids"] if c != ex["target"]]
+        query = history_query(next(r["history"] for r in accepted if r["target"] == ex["target"]), scientific.items)
+        return float(scientific_bm25.score_candidates(query, negatives).mean())
+
+    assert sum(map(negative_score, hard)) > 3 * sum(map(negative_score, easy))
+
+
+def test_hard_negative_share_is_a_seeded_coin_that_leaves_uniform_examples_alone(
+    rows: Any, scientific: Any, tokenizer: Any, scientific_bm25: Any
+) -> None:
+    from training.sft_data import wants_hard_negatives
+
+    uniform = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+    none = build_sft_examples(
+        rows, scientific, tokenizer, seed=SEED, hard_negative_share=0.0, retriever=scientific_bm25
+    )
+    assert data_hash(none) == data_hash(uniform)  # share 0: older recipes keep their data hash
+    stats: list[Any] = []
+    half = build_sft_examples(
+        rows, scientific, tokenizer, seed=SEED, hard_negative_share=0.5, retriever=scientific_bm25, stats=stats
+    )
+    coins = [wants_hard_negatives(SEED, e["user_id"], e["target"], 0.5) for e in half]
+    assert stats[0].hard_negatives == sum(coins)
+    for ex, base, coin in zip(half, uniform, coins, strict=True):
+        assert (ex["prompt"] == base["prompt"]) != coin  # the uniform half is byte-identical to share 0
+    picked = sum(wants_hard_negatives(SEED, f"u{n}", "t", 0.3) for n in range(4000))
+    assert 1080 <= picked <= 1320  # binomial(4000, 0.3): 1200 +- 4.1 sd
+    with pytest.raises(ValueError, match="retriever"):
+        build_sft_examples(rows, scientific, tokenizer, seed=SEED, hard_negative_share=0.5)
+
+
+def test_answer_weight_counts_the_answer_label_that_many_times() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(2, 6, 11)
+    labels = torch.full((2, 7), IGNORE_INDEX)
+    labels[0, 3:7] = torch.tensor([1, 2, 3, 4])  # answer 4 at the end
+    labels[1, 4:6] = torch.tensor([5, 6])  # right padding after the answer 6
+    out = type("Out", (), {"logits": logits})()
+    targets = labels[:, 2:]  # logits cover the last 6 positions; position t predicts t + 1
+    ce = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, 11), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none"
+    ).view(2, 5)
+    plain = ce.sum() / 6
+    assert float(sft.completion_loss(out, labels)) == pytest.approx(float(plain), rel=1e-6)
+    answers = ce[0, 4] + ce[1, 3]
+    weighted = float(sft.completion_loss_fn(5.0)(out, labels))
+    assert weighted == pytest.approx(float((ce.sum() + 4 * answers) / 6), rel=1e-6)
+    assert float(sft.completion_loss_fn(5.0)(out, labels, num_items_in_batch=12)) == pytest.approx(weighted / 2)
+
+
 def test_split_keeps_every_user_on_one_side() -> None:
     examples = [{"user_id": f"u{i % 30}", "prompt": str(i), "completion": ""} for i in range(90)]
     train, val = split_by_user(examples, val_share=0.2, seed=SEED)
