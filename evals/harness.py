@@ -63,6 +63,10 @@ class EvalResult:
     """System name -> {"fit": s, "score": s}: wall time spent in the system's `fit` and `score`."""
     rationales: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     """System name -> claim grounding of the rationales it wrote (`rationale_summary`), for systems that write one."""
+    strata: dict[str, dict[str, MetricSummary]] = field(default_factory=dict)
+    """System name -> stratum -> NDCG@10 over that stratum's samples, for protocols that define strata."""
+    strata_notes: dict[str, str] = field(default_factory=dict)
+    """Stratum -> what it means (the protocol's `strata`)."""
 
     def means(self, system: str) -> dict[str, float]:
         return {m: s.mean for m, s in self.systems[system].items()}
@@ -89,6 +93,10 @@ def _resolve_systems(systems: Sequence[Scorer | str], seed: int) -> list[Scorer]
     if repeated:
         raise EvalConfigError(f"system {repeated[0]!r} is listed twice; each system runs once per report")
     return resolved
+
+
+STRATUM_METRIC = "ndcg@10"
+"""The metric reported per stratum (every protocol with strata measures it)."""
 
 
 def _rank(system: Scorer, case: Case, ids: npt.NDArray[np.object_], seed: int) -> tuple[list[str], float]:
@@ -164,6 +172,7 @@ def run_eval(
         logger.info("fitted %s on %s in %.2fs", scorer.name, dataset.domain, seconds[scorer.name]["fit"])
 
     values: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in proto.metrics} for s in scorers}
+    by_stratum: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in proto.strata} for s in scorers}
     samples = 0
     bar = tqdm(
         proto.cases(dataset, units, seed),
@@ -184,6 +193,8 @@ def run_eval(
             for target in case.targets:
                 for metric, value in compute_metrics(ranked, target, proto.metrics).items():
                     values[scorer.name][metric].append(value)
+                if case.stratum is not None:
+                    by_stratum[scorer.name][case.stratum].append(values[scorer.name][STRATUM_METRIC][-1])
     bar.close()
 
     return EvalResult(
@@ -203,4 +214,6 @@ def run_eval(
         num_candidates=proto.num_candidates,
         systems={name: {m: _summarise(v) for m, v in per.items()} for name, per in values.items()},
         seconds=seconds,
+        strata={name: {k: _summarise(v) for k, v in per.items()} for name, per in by_stratum.items() if per},
+        strata_notes=dict(proto.strata),
     )

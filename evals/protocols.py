@@ -64,6 +64,9 @@ class Case:
     """One relevant-id set per metric sample: `((test,),)` for a user, `(gold,)` per gold item of a turn."""
     excluded: tuple[int, ...] = ()
     """Positions in `candidates` scored but dropped before ranking (the full protocol's seen items)."""
+    stratum: str | None = None
+    """The group this case's samples are also reported in (`EvalProtocol.strata`), e.g. the rerank protocol's
+    "found" (the retriever found the held-out item) or "put_in"; None when the protocol has no groups."""
 
 
 class EvalProtocol(ABC):
@@ -76,6 +79,8 @@ class EvalProtocol(ABC):
     """What one evaluated unit is, for reports: "users" or "turns"."""
     num_candidates: int | None = None
     """Candidates per query when fixed (20 for `candidates`); None when it is the catalog."""
+    strata: ClassVar[dict[str, str]] = {}
+    """Stratum name -> what it means, for the report's per-stratum NDCG@10 table; empty: no table."""
 
     @abstractmethod
     def describe(self) -> str:

@@ -60,6 +60,10 @@ def results_dict(result: EvalResult) -> dict[str, Any]:
         "candidates_per_user": result.num_candidates,
         "seconds": result.seconds,
         "rationales": result.rationales,
+        "strata": {
+            name: {k: {"ndcg@10": v.mean if v.n else None, "stderr": v.stderr, "n": v.n} for k, v in per.items()}
+            for name, per in result.strata.items()
+        },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     random_ndcg = random_ndcg10(result)
@@ -106,6 +110,14 @@ def markdown_table(result: EvalResult) -> str:
             mean, err, none = row["mean_grounding"], row["grounding_stderr"], row["no_claims_share"]
             shown = "n/a" if mean is None else _cell(float(mean), None if err is None else float(err))
             lines.append(f"| {name} | {row['rationales']} | {shown} | {0.0 if none is None else float(none):.1%} |")
+    if result.strata:
+        names = list(result.strata_notes)
+        counts = {k: next(iter(result.strata.values()))[k].n for k in names}
+        lines += ["", "NDCG@10 by stratum:", ""]
+        lines += [f"- {k} ({counts[k]} samples): {note}" for k, note in result.strata_notes.items()]
+        lines += ["", "| system | " + " | ".join(names) + " |", "|:--|" + "--:|" * len(names)]
+        for name, per in result.strata.items():
+            lines.append(f"| {name} | " + " | ".join(_cell(per[k].mean, per[k].stderr) for k in names) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ the first stage found the held-out item by itself is reported beside the metrics
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 from evals.protocols import CandidateProtocol, Case, register_protocol
 from evals.queries import query_text
@@ -20,6 +21,14 @@ from tools.hard_negatives import retrieved_candidates
 
 class RerankProtocol(CandidateProtocol):
     name = "rerank"
+    # Why report the two apart: a put-in held-out item is, by construction, the one candidate the retriever did not
+    # pick, so "least like the history first" wins there without knowing anything about the user (reversing the
+    # retriever's order puts it first), while on "found" users it is one of 20 look-alikes: the real re-ranking case.
+    strata: ClassVar[dict[str, str]] = {
+        "found": "the retriever found the held-out item in its top 20 itself: 20 look-alikes, the real re-ranking case",
+        "put_in": "the held-out item was put in: the one candidate the retriever did not pick, so a ranker that "
+        "puts the least history-like candidate first wins here without knowing the user",
+    }
 
     def __init__(self, num_candidates: int = 20, *, split_seed: int | None = None) -> None:
         super().__init__(num_negatives=num_candidates - 1, split_seed=split_seed)
@@ -59,7 +68,12 @@ class RerankProtocol(CandidateProtocol):
             self.first_stage_hits += found
             rng = derived_random(seed, self.name, user.user_id)
             rng.shuffle(candidates)  # retrieval order would tell an LLM ranker where the best match is
-            yield Case(query=query, candidates=tuple(candidates), targets=((user.test,),))
+            yield Case(
+                query=query,
+                candidates=tuple(candidates),
+                targets=((user.test,),),
+                stratum="found" if found else "put_in",
+            )
 
 
 register_protocol(RerankProtocol.name, RerankProtocol)

@@ -10,6 +10,7 @@ import pytest
 from evals.harness import run_eval
 from evals.protocols import make_protocol
 from evals.queries import DIALOGUE_CHARS, HISTORY_TITLES, query_text
+from evals.report import markdown_table, results_dict
 from evals.rerank import RerankProtocol
 from evals.systems import Query, make_system
 from tests.retrievaldata import small_catalog
@@ -59,6 +60,8 @@ def test_rerank_cases_hold_the_retrieved_top_20_and_the_target(catalog: Dataset,
         assert user.test in case.candidates
         assert not set(user.test_history) & set(case.candidates)
     assert protocol.first_stage_total == len(ids)
+    assert sum(c.stratum == "found" for c in cases) == protocol.first_stage_hits
+    assert {c.stratum for c in cases} <= set(protocol.strata) == {"found", "put_in"}
     assert "retriever found the held-out item" in protocol.describe()
 
 
@@ -87,3 +90,13 @@ def test_rerank_runs_through_the_harness(catalog: Dataset, split_seed: int) -> N
     for metrics in result.systems.values():
         for stat in metrics.values():
             assert 0.0 <= stat.mean <= 1.0
+    # The per-stratum NDCG@10 splits the same samples: counts add up, and the weighted means give the overall one.
+    for name, per in result.strata.items():
+        assert set(per) == {"found", "put_in"} and sum(s.n for s in per.values()) == result.samples
+        weighted = sum(s.mean * s.n for s in per.values() if s.n) / result.samples
+        assert weighted == pytest.approx(result.systems[name]["ndcg@10"].mean)
+    assert set(result.strata) == {"random", "popularity", "bm25", "hybrid"}
+    table = markdown_table(result)
+    assert "NDCG@10 by stratum" in table and "| hybrid |" in table.split("NDCG@10 by stratum")[1]
+    assert results_dict(result)["strata"]["bm25"].keys() == {"found", "put_in"}
+    assert make_protocol("candidates").strata == {}  # no groups, no table
