@@ -76,6 +76,18 @@ def _fmt(x: object) -> str:
     return f"{x:.4f}" if isinstance(x, float) else ("n/a" if x is None else str(x))
 
 
+def shown_path(path: str | Path) -> str:
+    """`path` as a card should print it: relative when under the current directory (the repository), `~/...` when
+    under the home folder, else as is; so a card written on one machine reads right on another."""
+    p = Path(path)
+    if not p.is_absolute():
+        return str(p)
+    for root, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if p == root or root in p.parents:
+            return prefix + str(p.relative_to(root)) if p != root else (prefix.rstrip("/") or ".")
+    return str(p)
+
+
 def model_card(
     out: Path,
     adapter_config: dict[str, Any],
@@ -85,7 +97,8 @@ def model_card(
 ) -> str:
     """README.md of an exported adapter at `out`: what it is, what it was trained on, how to load it."""
     rank = adapter_config.get("r", meta.get("lora_r"))
-    base, base_path = meta["base_model"], meta.get("base_model_path", meta["base_model"])
+    base, base_path = meta["base_model"], shown_path(meta.get("base_model_path", meta["base_model"]))
+    out = Path(shown_path(out))
     lines = [
         "# llmrec LoRA adapter",
         "",

@@ -20,7 +20,7 @@ from agent.settings import ModelSettings
 from tools.datasets import load_dataset
 from training import sft
 from training.config import load_config
-from training.export import MERGED_DIR, ExportError, export_adapter, export_command
+from training.export import MERGED_DIR, ExportError, export_adapter, export_command, shown_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,7 +119,8 @@ def test_export_keeps_peft_format_that_vllm_loads(run: sft.SFTResult, tmp_path: 
     meta = json.loads((result.out / ADAPTER_META).read_text())
     assert f"LLMREC_ADAPTER_PATH={result.out.resolve()}" in card
     assert f"--lora-modules llmrec={result.out.resolve()} --max-lora-rank 8" in card
-    assert meta["data_hash"] in card and meta["base_model_path"] in card
+    assert meta["data_hash"] in card and shown_path(meta["base_model_path"]) in card
+    assert str(Path.home()) not in card  # the base weights under ~/.cache read as ~/.cache on any machine
     assert json.loads((result.out / "run.json").read_text())["global_step"] == 3
     assert not (tmp_path / "llmrec.tmp").exists()
 
@@ -146,3 +147,12 @@ def test_unusable_folders_are_refused(run: sft.SFTResult, tmp_path: Path) -> Non
     app.command()(export_command)
     result = CliRunner().invoke(app, ["--adapter", str(tmp_path / "taken"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "not an adapter written by `llmrec train sft`" in result.output
+
+
+def test_card_paths_read_right_on_another_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    home = Path.home()
+    assert shown_path(tmp_path / "adapters" / "llmrec") == "adapters/llmrec"  # the repository: relative
+    assert shown_path(home / ".cache" / "llmrec" / "models" / "m") == "~/.cache/llmrec/models/m"
+    assert shown_path("/opt/models/m") == "/opt/models/m" and shown_path("adapters/x") == "adapters/x"
+    assert shown_path(tmp_path) == "."
