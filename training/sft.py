@@ -188,8 +188,14 @@ def build_examples(config: SFTConfig, tokenizer: Any) -> tuple[list[dict[str, An
 
 def _open_retrievers(dataset: Any) -> Any:
     """The domain's BM25 and Qdrant indexes (built on first use, with progress bars), for hard negatives."""
-    from tools.search import catalog_retrievers
-    from tools.settings import RetrievalSettings
+    try:
+        from tools.search import catalog_retrievers
+        from tools.settings import RetrievalSettings
+    except ImportError as exc:  # a bare training box (torch + transformers + peft) has no retrieval stack
+        raise ConfigError(
+            f"data.hard_negative_share > 0 needs the retrieval stack to draw candidates ({exc.name or exc} is "
+            "missing): install the project (`pip install -e .`), or set data.hard_negative_share: 0"
+        ) from exc
 
     return catalog_retrievers(dataset, RetrievalSettings(), progress=True)
 

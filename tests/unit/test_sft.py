@@ -427,3 +427,13 @@ def test_non_finite_weights_are_named() -> None:
     with torch.no_grad():
         layer.bias[0] = float("inf")
     assert sft.non_finite_parameters(layer) == ["bias"]
+
+
+def test_hard_negatives_without_the_retrieval_stack_say_what_to_install(
+    scientific: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tools.search", None)  # as on a box with only torch, transformers and peft
+    with pytest.raises(ConfigError, match=r"hard_negative_share > 0 needs the retrieval stack.*pip install -e \."):
+        sft._open_retrievers(scientific)
