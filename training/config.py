@@ -133,6 +133,12 @@ class SFTConfig(_Strict):
         return self
 
 
+def loss_unit(answer_weight: float) -> str:
+    """What the logged loss measures: per completion token, the answer label counted `answer_weight` times."""
+    per = "nats per completion token"
+    return per if answer_weight == 1 else f"{per}, answer label x{answer_weight:g}"
+
+
 # The names other trainers use (transformers, TRL, peft) for keys this recipe spells differently.
 _HINTS = {
     "lr": "learning_rate",

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from agent.errors import AgentError
+from training.config import loss_unit
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ def model_card(
             f"- Examples: {counts.get('train')} train / {counts.get('val')} validation, users disjoint "
             f"(domains: {', '.join(sorted(counts.get('by_domain', {})))})",
             f"- Steps: {run.get('global_step')}; final train loss {_fmt(run.get('final_train_loss'))}, "
-            f"validation loss {_fmt(run.get('final_val_loss'))} (nats per completion token)",
+            f"validation loss {_fmt(run.get('final_val_loss'))} "
+            f"({loss_unit(float(run.get('config', {}).get('answer_weight', 1.0)))})",
             f"- Git commit: `{run.get('git_commit')}`; versions: "
             + ", ".join(f"{k} {v}" for k, v in run.get("versions", {}).items()),
             f"- Training time: {round(run.get('elapsed_s') or 0)} s on {run.get('device')}",

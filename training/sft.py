@@ -41,7 +41,7 @@ import typer
 
 from agent.errors import AgentError
 from tools.errors import ToolsError
-from training.config import DEFAULT_BASE, TINY_BASE, ConfigError, SFTConfig, load_config
+from training.config import DEFAULT_BASE, TINY_BASE, ConfigError, SFTConfig, load_config, loss_unit
 from training.sft_data import (
     IGNORE_INDEX,
     BuildStats,
@@ -357,7 +357,7 @@ def _check_inputs(output_dir: Path, inputs: dict[str, Any], resuming: bool) -> N
     path.write_text(json.dumps(inputs, indent=2) + "\n", encoding="utf-8")
 
 
-def plot_losses(log_history: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_losses(log_history: Sequence[dict[str, Any]], path: Path, answer_weight: float = 1.0) -> None:
     """Train and validation loss against the optimizer step."""
     from matplotlib.figure import Figure
 
@@ -370,7 +370,7 @@ def plot_losses(log_history: Sequence[dict[str, Any]], path: Path) -> None:
     if val:
         ax.plot(*zip(*val, strict=True), label="validation", marker="o")
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (nats per completion token)")
+    ax.set_ylabel(f"loss ({loss_unit(answer_weight)})")
     ax.set_title("LoRA SFT: rationale + answer label")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -549,7 +549,7 @@ def train(config: SFTConfig) -> SFTResult:
         meta = adapter_meta(base, config, fingerprint, digest)
         (adapter_dir / ADAPTER_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (output_dir / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-        plot_losses(history, output_dir / "loss.png")
+        plot_losses(history, output_dir / "loss.png", config.answer_weight)
     return SFTResult(output_dir=output_dir, adapter_dir=adapter_dir, run=run, model=model, log_history=history)
 
 

@@ -437,3 +437,10 @@ def test_hard_negatives_without_the_retrieval_stack_say_what_to_install(
     monkeypatch.setitem(sys.modules, "tools.search", None)  # as on a box with only torch, transformers and peft
     with pytest.raises(ConfigError, match=r"hard_negative_share > 0 needs the retrieval stack.*pip install -e \."):
         sft._open_retrievers(scientific)
+
+
+def test_the_loss_unit_says_when_the_answer_is_weighted() -> None:
+    from training.config import loss_unit
+
+    assert loss_unit(1.0) == "nats per completion token"
+    assert loss_unit(5.0) == "nats per completion token, answer label x5"
