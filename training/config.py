@@ -60,6 +60,12 @@ class DataConfig(_Strict):
         description="Seeded share of examples whose candidates are the hybrid retriever's top 20 for the history "
         "(target put in when missed), as the agent and the rerank protocol see them; the rest are uniform.",
     )
+    hard_negatives: Literal["put_in", "found"] = Field(
+        default="put_in",
+        description="`put_in`: the target replaces the retriever's 20th when it missed it (as the rerank protocol "
+        "builds candidates); `found`: only pairs whose target the retriever found get hard negatives, the rest stay "
+        "uniform (a put-in target is the one candidate unlike the history: a shortcut, not a preference).",
+    )
 
     @model_validator(mode="after")
     def _known_domains(self) -> Self:

@@ -163,6 +163,7 @@ def build_examples(config: SFTConfig, tokenizer: Any) -> tuple[list[dict[str, An
                 stats=stats,
                 hard_negative_share=share,
                 retriever=retrievers.hybrid if retrievers is not None else None,
+                found_only=config.data.hard_negatives == "found",
             )
         finally:
             if retrievers is not None:

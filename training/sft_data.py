@@ -132,6 +132,7 @@ def build_sft_examples(
     stats: list[BuildStats] | None = None,
     hard_negative_share: float = 0.0,
     retriever: Retriever | None = None,
+    found_only: bool = False,
 ) -> list[dict[str, Any]]:
     """One {"prompt", "completion", "user_id", "target", "label", "domain", "candidate_ids"} per accepted row.
 
@@ -143,7 +144,9 @@ def build_sft_examples(
 
     With `hard_negative_share` > 0, that seeded share of the examples takes its candidates from `retriever` (the
     domain's hybrid retriever, as `evals/rerank.py` uses it): the top `num_negatives + 1` for the history titles,
-    the user's other items left out, the target put in place of the last when missed, then shuffled.
+    the user's other items left out, the target put in place of the last when missed, then shuffled. With
+    `found_only`, a pair whose target the retriever missed keeps uniform negatives instead: a put-in target is the
+    one candidate unlike the history, a shortcut that a model learns and then applies where it is wrong.
     """
     if hard_negative_share > 0 and retriever is None:
         raise ValueError("hard_negative_share > 0 needs the domain's retriever")
@@ -169,8 +172,9 @@ def build_sft_examples(
         user_items = {*history_ids, target}
         if user_id in users:
             user_items |= set(users[user_id].all_items)
+        candidate_ids: list[str] | None = None
         if retriever is not None and wants_hard_negatives(seed, user_id, target, hard_negative_share):
-            candidate_ids, hit = retrieved_candidates(
+            retrieved, hit = retrieved_candidates(
                 retriever,
                 history_query(history_ids, dataset.items),
                 target,
@@ -179,10 +183,12 @@ def build_sft_examples(
                 items=dataset.items,
                 fill_rng=_rng(seed, user_id, target, "sft-fill"),
             )
-            _rng(seed, user_id, target).shuffle(candidate_ids)  # retrieval order would give the target away
-            hard += 1
-            found += hit
-        else:
+            if hit or not found_only:
+                candidate_ids = retrieved
+                _rng(seed, user_id, target).shuffle(candidate_ids)  # retrieval order would give the target away
+                hard += 1
+                found += hit
+        if candidate_ids is None:
             candidate_ids = sample_candidates(
                 dataset, user_items, target, seed=seed, user_id=user_id, num_negatives=num_negatives
             )

@@ -197,6 +197,35 @@ def test_hard_negatives_are_the_retrievers_top_with_the_target_put_in(
     assert sum(map(negative_score, hard)) > 3 * sum(map(negative_score, easy))
 
 
+def test_found_only_hard_negatives_keep_uniform_candidates_where_the_retriever_missed(
+    rows: Any, scientific: Any, tokenizer: Any, scientific_bm25: Any
+) -> None:
+    put_in_stats: list[Any] = []
+    put_in = build_sft_examples(
+        rows, scientific, tokenizer, seed=SEED, hard_negative_share=1.0, retriever=scientific_bm25, stats=put_in_stats
+    )
+    stats: list[Any] = []
+    found = build_sft_examples(
+        rows,
+        scientific,
+        tokenizer,
+        seed=SEED,
+        hard_negative_share=1.0,
+        retriever=scientific_bm25,
+        found_only=True,
+        stats=stats,
+    )
+    uniform = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+    assert stats[0].hard_negatives == stats[0].retriever_found == put_in_stats[0].retriever_found
+    assert 0 < stats[0].hard_negatives < len(found)  # the sample has both kinds
+    for ex, hard, easy in zip(found, put_in, uniform, strict=True):
+        # a found pair keeps the retriever's 20 (the target among them by merit), a missed one its uniform 20
+        assert ex["candidate_ids"] in (hard["candidate_ids"], easy["candidate_ids"])
+    assert sum(ex["candidate_ids"] == hard["candidate_ids"] for ex, hard in zip(found, put_in, strict=True)) == (
+        stats[0].hard_negatives
+    )
+
+
 def test_hard_negative_share_is_a_seeded_coin_that_leaves_uniform_examples_alone(
     rows: Any, scientific: Any, tokenizer: Any, scientific_bm25: Any
 ) -> None:
