@@ -434,14 +434,14 @@ def test_a_diverging_run_stops_at_the_first_nan_and_saves_no_adapter(
     # The real Trainer and tiny model; only the loss turns NaN from the third step on, as bf16 at batch 16 did on
     # an H200 (the Trainer then logged "loss 0" for 330 steps and saved an adapter of NaNs).
     calls = {"n": 0}
-    real_loss = sft.completion_loss
+    real_loss = sft.completion_loss_fn(1.0)
 
     def nan_from_step_3(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
         calls["n"] += 1
         loss = real_loss(outputs, labels, num_items_in_batch)
         return loss * float("nan") if calls["n"] >= 3 else loss
 
-    monkeypatch.setattr(sft, "completion_loss", nan_from_step_3)
+    monkeypatch.setattr(sft, "completion_loss_fn", lambda answer_weight=1.0: nan_from_step_3)
     out = tmp_path / "run"
     config = tiny_config(out, SAMPLE, "max_steps=8", "data.val_share=0", "save_steps=100")
     with pytest.raises(sft.TrainingDivergedError, match=r"loss was nan at step 3, so no adapter was saved"):
