@@ -83,9 +83,11 @@ def shown_path(path: str | Path) -> str:
     p = Path(path)
     if not p.is_absolute():
         return str(p)
-    for root, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
-        if p == root or root in p.parents:
-            return prefix + str(p.relative_to(root)) if p != root else (prefix.rstrip("/") or ".")
+    for root, shown in ((Path.cwd(), "."), (Path.home(), "~")):
+        if p == root:
+            return shown
+        if root in p.parents:
+            return str(p.relative_to(root)) if shown == "." else f"~/{p.relative_to(root)}"
     return str(p)
 
 

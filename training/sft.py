@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -52,6 +52,10 @@ from training.sft_data import (
     split_by_user,
     tokenize_example,
 )
+
+if TYPE_CHECKING:  # the retrieval stack is imported only when hard negatives are asked for
+    from tools.catalog import Dataset
+    from tools.search import CatalogRetrievers
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +191,7 @@ def build_examples(config: SFTConfig, tokenizer: Any) -> tuple[list[dict[str, An
     return examples, counts
 
 
-def _open_retrievers(dataset: Any) -> Any:
+def _open_retrievers(dataset: Dataset) -> CatalogRetrievers:
     """The domain's BM25 and Qdrant indexes (built on first use, with progress bars), for hard negatives."""
     try:
         from tools.search import catalog_retrievers
