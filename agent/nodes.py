@@ -16,28 +16,16 @@ from langgraph.runtime import Runtime
 from agent.answer import format_answer, revision_record, summary_line
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
-from agent.claims import Evidence, check_claims, grounding_score, reason_for, referenced_labels, split_claims
+from agent.claims import reason_for
 from agent.context import Context
 from agent.dispute import find_dispute
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.profile import extract_preferences
-from agent.prompts import (
-    DISPUTE_NOTE,
-    INSTRUCTION,
-    INTENT_SYSTEM_PROMPT,
-    LABELS,
-    REPLY_SYSTEM_PROMPT,
-    SYSTEM_PROMPT,
-    TOOL_SYSTEM_PROMPT,
-    RecRequest,
-    RenderedPrompt,
-    Role,
-    render_prompt,
-)
-from agent.ranking import rank_candidates, write_rationale
-from agent.state import AgentState, Candidate, Pick, empty_profile
+from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
+from agent.ranking import check, explain, label_of, rank, show
+from agent.state import AgentState, Candidate, Pick, Shown, empty_profile
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 
 Update = dict[str, Any]
@@ -46,9 +34,9 @@ Update = dict[str, Any]
 def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Classify the turn (request, dispute, accept, other) and add a request's preferences to the profile."""
     ctx = runtime.context
-    message, hints = last_user_message(state.messages)
-    update: Update = {"candidates": [], "dispute": None, "notes": []}
-    if hints and state.picks:
+    message = last_user_message(state.messages)
+    update: Update = {"candidates": [], "shown": None, "dispute": None, "notes": []}
+    if state.button and state.picks:
         # A "That's wrong" button is an explicit dispute: no need to ask the model.
         update |= {"intent": "dispute", "intent_scores": {"dispute": 0.0}}
         return update
@@ -68,14 +56,15 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
 def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Find what the user disputes; record it as a negative constraint (rejected items, unwanted words)."""
     ctx = runtime.context
-    message, hints = last_user_message(state.messages)
+    message = last_user_message(state.messages)
+    button = state.button or {}
     dispute = find_dispute(
         message,
         state.picks,
         state.claims,
         ctx.retrievers.dataset.items,
-        item_id=hints.get("item_id"),
-        claim=hints.get("claim"),
+        item_id=button.get("item_id"),
+        claim=button.get("claim"),
     )
     profile = extract_preferences(message, ctx.vocabulary)
     if dispute["kind"] == "claim":
@@ -90,8 +79,9 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
 def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Write this turn's retrieval tool calls (the model's own when it can call tools, else the planner's)."""
     ctx = runtime.context
-    message, _ = last_user_message(state.messages)
-    exclude = [*_history_ids(state, ctx), *state.rejected]
+    message = last_user_message(state.messages)
+    history = [item.item_id for item in ctx.history(state.user_id)]
+    exclude = [*history, *state.rejected]
     calls = []
     if ctx.tool_model is not None:
         recent = [m for m in state.messages if isinstance(m, HumanMessage)][-4:]
@@ -99,7 +89,6 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
     if not calls:
         # "Something else" searches around the best pick still standing, or else the latest history item.
         standing = [p["item_id"] for p in state.picks if p["item_id"] not in state.rejected]
-        history = _history_ids(state, ctx)
         anchor = standing[0] if standing else (history[-1] if history else None)
         if state.dispute is not None and state.dispute["kind"] == "claim":
             message = ""  # search for what the user wanted before, not for the words of the claim they reject
@@ -111,76 +100,75 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
             anchor_item=anchor,
             search_k=ctx.search_k,
         )
-    return {"messages": [planner_message(calls)], "exclude": exclude}
+    return {"messages": [planner_message(calls)], "exclude": exclude, "history": history}
 
 
 def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
-    """Pick the candidates from the tool results, then stream the rationale over them."""
+    """Pick the candidates from the tool results, render the prompt once, then stream the rationale over it."""
     ctx = runtime.context
     candidates, notes = collect_candidates(
         turn_tool_results(state.messages),
         ctx.retrievers.dataset.items,
-        exclude={*_history_ids(state, ctx), *state.rejected},
+        exclude=set(state.exclude),
         profile=state.profile,
         limit=ctx.max_candidates,
     )
     if not candidates:
-        return {"candidates": [], "notes": [*state.notes, *notes]}
-    prompt = _prompt(state, ctx, candidates)
+        return {"candidates": [], "shown": None, "notes": [*state.notes, *notes]}
+    shown = show(
+        ctx.llm.tokenizer,
+        _request(state, ctx, candidates),
+        context_tokens=ctx.context_tokens,
+        rationale_tokens=ctx.rationale_tokens,
+    )
     writer = get_stream_writer()
-    guard = LeakGuard(_instructions(ctx), emit=lambda t: writer({"token": t}))
-    rationale = write_rationale(ctx.llm, prompt, ctx.rationale_tokens, on_token=guard.feed)
-    guard.close()
-    rationale, withheld = guard.clean(rationale)
-    if withheld:
+    explanation = explain(
+        ctx.llm,
+        shown,
+        max_tokens=ctx.rationale_tokens,
+        protected=agent_instructions(ctx.domain),
+        on_token=lambda t: writer({"token": t}),
+    )
+    if explanation.withheld:
         notes.append(WITHHELD_NOTE)
-    return {"candidates": candidates, "rationale": rationale, "notes": [*state.notes, *notes, *prompt.notes]}
+    return {
+        "candidates": candidates,
+        "shown": shown,
+        "rationale": explanation.rationale,
+        "notes": [*state.notes, *notes, *shown["notes"]],
+    }
 
 
 def commit(state: AgentState, runtime: Runtime[Context]) -> Update:
-    """Rank every candidate with one forward pass after the rationale; commit the top ones."""
+    """Rank every shown candidate with one forward pass after the rationale; commit the top ones."""
     ctx = runtime.context
-    prompt = _prompt(state, ctx, state.candidates)
-    order, logprobs = rank_candidates(ctx.llm, prompt, state.rationale)
-    if state.dispute is not None:
-        order = _stable_revision(order, state)
+    shown = _shown(state)
+    ranked = rank(ctx.llm, shown, state.rationale)
+    order = _stable_revision(ranked.order, state) if state.dispute is not None else ranked.order
     items = ctx.retrievers.dataset.items
-    sentences = split_claims(state.rationale)
-    picks: list[Pick] = []
-    for item_id in order[: ctx.commit_top]:
-        label = prompt.label_of(item_id)
-        said = next((s for s in sentences if label in referenced_labels(s, prompt.labels)), "")
-        picks.append(
-            Pick(
-                item_id=item_id,
-                title=items[item_id].title,
-                label=label,
-                logprob=logprobs[item_id],
-                reason=said,
-                grounded=False,
-            )
+    picks = [
+        Pick(
+            item_id=item_id,
+            title=items[item_id].title,
+            label=label_of(shown, item_id),
+            logprob=ranked.logprobs[item_id],
+            reason="",  # `verify` gives each pick its reason, from the claims it checks
+            grounded=False,
         )
+        for item_id in order[: ctx.commit_top]
+    ]
     return {"picks": picks, "previous_picks": state.picks}
 
 
 def verify(state: AgentState, runtime: Runtime[Context]) -> Update:
-    """Check each claim of the rationale against its evidence; give each pick a reason from supported claims."""
-    ctx = runtime.context
-    items = ctx.retrievers.dataset.items
-    labelled = {
-        label: items[c["item_id"]] for label, c in zip(_labels(state.candidates), state.candidates, strict=True)
-    }
-    evidence = Evidence(
-        candidates=labelled,
-        history=ctx.history(state.user_id),
-        conversation=[text for role, text in conversation(state.messages) if role == "user"],
-    )
-    claims = check_claims(state.rationale, evidence)
+    """Check each claim of the rationale against what the prompt showed; give each pick a reason."""
+    items = runtime.context.retrievers.dataset.items
+    checked = check(_shown(state), state.rationale, items)
     picks: list[Pick] = []
     for pick in state.picks:
-        text, grounded = reason_for(items[pick["item_id"]], pick["label"], claims, state.profile["wanted"])
+        text, grounded = reason_for(items[pick["item_id"]], pick["label"], checked.claims, state.profile["wanted"])
         picks.append({**pick, "reason": text, "grounded": grounded})
-    return {"claims": claims, "grounding": grounding_score(claims), "picks": picks}
+    return {"claims": checked.claims, "grounding": checked.grounding, "picks": picks}
 
 
 def respond(state: AgentState, runtime: Runtime[Context]) -> Update:
@@ -210,9 +198,9 @@ def _reply(state: AgentState, ctx: Context) -> str:
         top = state.picks[0]["title"]
         return f"Glad that works. “{top}” it is; ask me any time for something else."
     chat = RecommenderChatModel(llm=ctx.llm, max_tokens=ctx.reply_tokens)
-    message, _ = last_user_message(state.messages)
+    message = last_user_message(state.messages)
     writer = get_stream_writer()
-    guard = LeakGuard(_instructions(ctx), emit=lambda t: writer({"reply": t}))
+    guard = LeakGuard(agent_instructions(ctx.domain), emit=lambda t: writer({"reply": t}))
     pieces: list[str] = []
     system = SystemMessage(REPLY_SYSTEM_PROMPT.format(domain=ctx.domain))
     for chunk in chat.stream([system, HumanMessage(message[:500])]):
@@ -224,17 +212,6 @@ def _reply(state: AgentState, ctx: Context) -> str:
     return text + "\n\nTell me what you are looking for and I will search the catalog."
 
 
-def _instructions(ctx: Context) -> list[str]:
-    """The agent's own instructions, which no answer may recite (agent/guard.py)."""
-    return [
-        SYSTEM_PROMPT,
-        INSTRUCTION,
-        INTENT_SYSTEM_PROMPT,
-        TOOL_SYSTEM_PROMPT,
-        REPLY_SYSTEM_PROMPT.format(domain=ctx.domain),
-    ]
-
-
 def _stable_revision(order: tuple[str, ...], state: AgentState) -> tuple[str, ...]:
     """A revision changes what was disputed, not the rest: undisputed picks that are still candidates keep their
     places at the top (in their old order), and the new ranking fills the freed slots."""
@@ -242,28 +219,23 @@ def _stable_revision(order: tuple[str, ...], state: AgentState) -> tuple[str, ..
     return (*kept, *(i for i in order if i not in kept))
 
 
-def _history_ids(state: AgentState, ctx: Context) -> list[str]:
-    return [item.item_id for item in ctx.history(state.user_id)]
+def _shown(state: AgentState) -> Shown:
+    if state.shown is None:
+        raise ValueError("commit and verify need the record `reason` keeps of what the model was shown")
+    return state.shown
 
 
-def _labels(candidates: list[Candidate]) -> tuple[str, ...]:
-    return LABELS[: len(candidates)]
-
-
-def _prompt(state: AgentState, ctx: Context, candidates: list[Candidate]) -> RenderedPrompt:
-    """The rationale prompt; reason and commit render it identically, so ranking reuses the KV cache."""
+def _request(state: AgentState, ctx: Context, candidates: list[Candidate]) -> RecRequest:
+    """What the model sees this turn: the user's history, the conversation, the candidates, any dispute."""
     items = ctx.retrievers.dataset.items
     turns: list[tuple[Role, str]] = conversation(state.messages)
+    dispute = None
     if state.dispute is not None and turns:
-        what = state.dispute["claim"] or state.dispute["attribute"] or state.dispute["message"]
-        role, text = turns[-1]
-        turns[-1] = (role, text + "\n" + DISPUTE_NOTE.format(what=what))
-    request = RecRequest(
-        history=ctx.history(state.user_id),
+        dispute = state.dispute["claim"] or state.dispute["attribute"] or state.dispute["message"]
+    return RecRequest(
+        history=[items[i] for i in state.history],
         candidates=[items[c["item_id"]] for c in candidates],
         conversation=turns,
         domain=ctx.domain,
-    )
-    return render_prompt(
-        ctx.llm.tokenizer, request, context_tokens=ctx.context_tokens, reserve_tokens=ctx.rationale_tokens
+        dispute=dispute,
     )

@@ -34,12 +34,16 @@ INSTRUCTION = (
     "First write a short rationale: which candidates fit this user and why, citing their listed attributes. "
     'Then give the letter of the best candidate after "Answer:".'
 )
+DISPUTE_NOTE = "The user disputed the last recommendation: {what}. Do not repeat it."
+"""The line after the conversation when the model re-reasons after a dispute."""
 RATIONALE_PREFIX = "Rationale:"
 ANSWER_PREFIX = "Answer:"
 
 # Item lines are cut to this many characters first; long catalog texts (abstracts) would otherwise crowd out
 # the history. Shrunk further (to 80, then 50) only when the prompt still does not fit.
 _ITEM_CHARS = (120, 80, 50)
+# Conversation turns a prompt shows at most: 8 lines of about 25 tokens each leave the candidates room in 2,048.
+MAX_TURNS = 8
 # A single user message longer than the context is cut to these lengths, in turn, rather than refused.
 _LAST_MESSAGE_CHARS = (2000, 500, 200)
 # Attributes that are bookkeeping, not facts a rationale should cite (claims.py ignores them too).
@@ -65,8 +69,10 @@ class RecRequest:
     candidates: Sequence[Item]
     """Items to choose from, labelled A, B, C... in this order."""
     conversation: Sequence[tuple[Role, str]] = ()
-    """The chat so far, oldest first; disputes and constraints live here."""
+    """The chat so far, oldest first; constraints live here."""
     domain: str = ""
+    dispute: str | None = None
+    """What the user disputed last (a claim, an attribute or their words), shown as DISPUTE_NOTE after the chat."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,15 @@ class RenderedPrompt:
     item_chars: int
     num_tokens: int
     notes: list[str] = field(default_factory=list)
+    history_ids: tuple[str, ...] = ()
+    """The history items shown, oldest first."""
+    conversation: tuple[tuple[Role, str], ...] = ()
+    """The conversation turns shown, oldest first, as cut."""
+    dispute: str | None = None
 
     def with_rationale(self, rationale: str) -> str:
         """The prompt after the rationale, ending in ANSWER_PREFIX: the next token is a candidate label."""
-        return self.text + format_rationale(rationale) + "\n" + ANSWER_PREFIX
+        return answer_prompt(self.text, rationale)
 
     def label_of(self, item_id: str) -> str:
         return self.labels[self.candidate_ids.index(item_id)]
@@ -100,10 +111,14 @@ def format_rationale(rationale: str) -> str:
     return " " + text if text else ""
 
 
-def training_text(prompt: RenderedPrompt, rationale: str, target_item_id: str) -> tuple[str, str]:
+def answer_prompt(prompt: str, rationale: str) -> str:
+    """`prompt` (ending in RATIONALE_PREFIX) after the rationale, ending in ANSWER_PREFIX: the next token is a label."""
+    return prompt + format_rationale(rationale) + "\n" + ANSWER_PREFIX
+
+
+def training_text(prompt: str, label: str, rationale: str) -> tuple[str, str]:
     """(prompt, completion) for supervised fine-tuning: the completion is the rationale, then the answer label."""
-    completion = format_rationale(rationale) + "\n" + ANSWER_PREFIX + " " + prompt.label_of(target_item_id)
-    return prompt.text, completion
+    return prompt, answer_prompt("", rationale) + " " + label
 
 
 def item_line(item: Item, max_chars: int = _ITEM_CHARS[0]) -> str:
@@ -125,6 +140,7 @@ def _user_message(
     candidates: Sequence[Item],
     labels: Sequence[str],
     item_chars: int,
+    dispute: str | None = None,
 ) -> str:
     lines: list[str] = []
     if history:
@@ -138,6 +154,8 @@ def _user_message(
         lines.append("")
         lines.append("Conversation so far:")
         lines += [f"{'User' if role == 'user' else 'Assistant'}: {text.strip()}" for role, text in conversation]
+    if dispute:
+        lines.append(DISPUTE_NOTE.format(what=dispute))
     lines.append("")
     lines.append("Candidates:")
     lines += [f"{label}. {item_line(item, item_chars)}" for label, item in zip(labels, candidates, strict=True)]
@@ -176,10 +194,12 @@ def render_prompt(
     context_tokens: int = 2048,
     reserve_tokens: int = 96,
     max_history_items: int | None = 10,
+    max_turns: int = MAX_TURNS,
 ) -> RenderedPrompt:
     """Render the prompt, dropping the oldest history items, then the oldest turns, until it fits.
 
-    At most `max_history_items` of the most recent history items are shown (each line costs about 30 tokens).
+    At most `max_history_items` of the most recent history items are shown (each line costs about 30 tokens), and
+    the last `max_turns` turns of the conversation.
     `reserve_tokens` is kept free for the rationale and the answer. Candidates are never dropped (the model must
     see every item it may rank); their lines are shortened instead, and if even that cannot fit,
     PromptTooLongError says so.
@@ -196,13 +216,15 @@ def render_prompt(
     if max_history_items is not None and len(history) > max_history_items:
         history = history[len(history) - max_history_items :]
     capped = len(request.history) - len(history)
-    conversation = list(request.conversation)
+    conversation = list(request.conversation)[-max_turns:]
     for h_start, c_start, item_chars, last_chars in _truncation_steps(len(history), len(conversation)):
         turns = conversation[c_start:]
         if last_chars is not None and turns:
             role, text = turns[-1]
             turns[-1] = (role, text if len(text) <= last_chars else text[:last_chars] + " [message cut]")
-        message = _user_message(history[h_start:], capped + h_start, turns, request.candidates, labels, item_chars)
+        message = _user_message(
+            history[h_start:], capped + h_start, turns, request.candidates, labels, item_chars, request.dispute
+        )
         text = _chat_text(tokenizer, message)
         num_tokens = len(tokenizer.encode(text, add_special_tokens=False))
         if num_tokens > budget:
@@ -228,6 +250,9 @@ def render_prompt(
             item_chars=item_chars,
             num_tokens=num_tokens,
             notes=notes,
+            history_ids=tuple(item.item_id for item in history[h_start:]),
+            conversation=tuple(turns),
+            dispute=request.dispute,
         )
     raise PromptTooLongError(
         f"{len(request.candidates)} candidates do not fit in {context_tokens} tokens even with every item line "
@@ -281,8 +306,6 @@ REPLY_SYSTEM_PROMPT = (
     "You are LLM-Rec, a friendly shopping assistant for a {domain} catalog. Answer in one or two short sentences. "
     "Do not name products: recommendations come only from the catalog search."
 )
-DISPUTE_NOTE = "The user disputed the last recommendation: {what}. Do not repeat it."
-"""Added to the conversation the model sees when it re-reasons after a dispute."""
 
 
 # --- The teacher prompt of self-annotation (training/annotate.py) ---
@@ -323,3 +346,15 @@ def render_teacher_prompt(tokenizer: ChatTokenizer, history: Sequence[Item], tar
     if not isinstance(text, str):
         raise TypeError("apply_chat_template(tokenize=False) must return text")
     return text + RATIONALE_PREFIX
+
+
+def agent_instructions(domain: str) -> list[str]:
+    """The agent's own instructions, which no answer may recite (agent/guard.py): the same list wherever the model
+    writes, so a served turn and an evaluated case withhold the same text."""
+    return [
+        SYSTEM_PROMPT,
+        INSTRUCTION,
+        INTENT_SYSTEM_PROMPT,
+        TOOL_SYSTEM_PROMPT,
+        REPLY_SYSTEM_PROMPT.format(domain=domain),
+    ]

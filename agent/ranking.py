@@ -1,69 +1,172 @@
-"""Rationale first, then one-pass ranking: the model explains, and the label log-probabilities after the answer
-prefix order every candidate at once (verbalizer ranking, as LlamaRec does)."""
+"""The one explain -> rank -> check pass that a served turn, an evaluated case and a training example share.
+
+    shown = show(llm.tokenizer, request, ...)     render once: the record of what the model was shown
+    explanation = explain(llm, shown, ...)        the rationale, streamed, cut by the leak guard
+    ranked = rank(llm, shown, rationale)          one forward pass orders every candidate (verbalizer ranking)
+    checked = check(shown, rationale, items)      each claim against exactly the evidence the prompt showed
+
+`run_pass` chains the four for the evals and the benchmarks; the agent's nodes call them one by one (reason renders
+and explains, commit ranks, verify checks) over the `Shown` record kept in the state; the SFT data builder calls
+`show` alone. So the same inputs render byte-identical prompts on all three paths (tests/unit/test_one_pass.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.prompts import ANSWER_PREFIX, RecRequest, RenderedPrompt, format_rationale, render_prompt
+from agent.claims import Evidence, check_claims, grounding_score
+from agent.guard import WITHHELD_NOTE, LeakGuard
+from agent.prompts import (
+    ANSWER_PREFIX,
+    ChatTokenizer,
+    RecRequest,
+    agent_instructions,
+    answer_prompt,
+    format_rationale,
+    render_prompt,
+)
+from agent.records import Claim, Shown
 from agent.runtime import Recommender
+from tools.catalog import Item
 
 
 @dataclass(frozen=True)
-class Ranking:
-    """The outcome of one explain-and-rank call. Every id in `order` is one of the request's candidates."""
-
+class Explanation:
     rationale: str
+    """The model's rationale, cut at ANSWER_PREFIX and where it started reciting the agent's instructions."""
+    withheld: bool
+    """Whether the leak guard cut it."""
+
+
+@dataclass(frozen=True)
+class Ranked:
     order: tuple[str, ...]
-    """Candidate item ids, best first."""
+    """Candidate item ids, best first; only ever the shown candidates."""
     logprobs: dict[str, float]
     """Item id -> log-probability of its label, normalised over the candidates."""
-    prompt: RenderedPrompt
 
 
-def write_rationale(
-    llm: Recommender, prompt: RenderedPrompt, rationale_tokens: int, on_token: Callable[[str], None] | None = None
-) -> str:
-    """The model's rationale for `prompt`, streamed to `on_token` when given, cut at ANSWER_PREFIX."""
+@dataclass(frozen=True)
+class Checked:
+    claims: list[Claim]
+    grounding: float | None
+    """Share of supported claims; None when the rationale makes none."""
+
+
+@dataclass(frozen=True)
+class Pass:
+    """Everything one pass produced."""
+
+    shown: Shown
+    rationale: str
+    withheld: bool
+    order: tuple[str, ...]
+    logprobs: dict[str, float]
+    claims: list[Claim]
+    grounding: float | None
+
+    @property
+    def notes(self) -> list[str]:
+        return [*self.shown["notes"], *([WITHHELD_NOTE] if self.withheld else [])]
+
+
+def show(tokenizer: ChatTokenizer, request: RecRequest, *, context_tokens: int, rationale_tokens: int) -> Shown:
+    """Render the rationale prompt once and record what it showed (`agent.prompts.render_prompt` fits it)."""
+    prompt = render_prompt(tokenizer, request, context_tokens=context_tokens, reserve_tokens=rationale_tokens)
+    return Shown(
+        prompt=prompt.text,
+        labels=list(prompt.labels),
+        candidate_ids=list(prompt.candidate_ids),
+        history_ids=list(prompt.history_ids),
+        conversation=[{"role": role, "text": text} for role, text in prompt.conversation],
+        dispute=prompt.dispute,
+        item_chars=prompt.item_chars,
+        num_tokens=prompt.num_tokens,
+        notes=list(prompt.notes),
+    )
+
+
+def label_of(shown: Shown, item_id: str) -> str:
+    """The label the model read `item_id` under; ValueError for an item that was not shown."""
+    return shown["labels"][shown["candidate_ids"].index(item_id)]
+
+
+def explain(
+    llm: Recommender,
+    shown: Shown,
+    *,
+    max_tokens: int,
+    protected: Sequence[str],
+    on_token: Callable[[str], None] | None = None,
+) -> Explanation:
+    """The model's rationale for `shown`, streamed to `on_token` through the leak guard (`protected`: the texts it
+    may not recite). `max_tokens=0` writes none: the ranking then reads the labels straight after the prompt, the
+    "no chain of thought" ablation."""
+    if max_tokens <= 0:
+        return Explanation("", False)
+    guard = LeakGuard(protected, emit=on_token)
     pieces: list[str] = []
-    for chunk in llm.generate(prompt.text, rationale_tokens, stop=[ANSWER_PREFIX], stream=on_token is not None):
+    for chunk in llm.generate(shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=on_token is not None):
         pieces.append(chunk)
-        if on_token is not None:
-            on_token(chunk)
+        guard.feed(chunk)
+    guard.close()
     # Cut here too: a server that ignores `stop` must not put its answer (or anything after it) into the rationale.
-    return format_rationale("".join(pieces).split(ANSWER_PREFIX, 1)[0]).strip()
+    rationale = format_rationale("".join(pieces).split(ANSWER_PREFIX, 1)[0]).strip()
+    rationale, withheld = guard.clean(rationale)
+    return Explanation(rationale, withheld)
 
 
-def rank_candidates(
-    llm: Recommender, prompt: RenderedPrompt, rationale: str
-) -> tuple[tuple[str, ...], dict[str, float]]:
-    """(candidate ids best first, item id -> label log-probability): one forward pass after the rationale.
+def rank(llm: Recommender, shown: Shown, rationale: str) -> Ranked:
+    """Order every shown candidate by its label's log-probability after the rationale: one forward pass.
 
-    Only the prompt's own labels are scored, so only its candidates can come back: an item the model did not
-    retrieve cannot be ranked, whatever the rationale says.
+    Only the shown labels are scored, so only shown candidates can come back: an item the agent did not retrieve
+    cannot be ranked, whatever the rationale says.
     """
-    scores = llm.label_logprobs(prompt.with_rationale(rationale), prompt.labels)
-    by_item = {item_id: scores[label] for label, item_id in zip(prompt.labels, prompt.candidate_ids, strict=True)}
-    # Ties keep candidate order: deterministic, and the caller controls candidate order (the eval shuffles it).
-    order = tuple(sorted(prompt.candidate_ids, key=lambda i: -by_item[i]))
-    return order, by_item
+    scores = llm.label_logprobs(answer_prompt(shown["prompt"], rationale), shown["labels"])
+    by_item = {item_id: scores[label] for label, item_id in zip(shown["labels"], shown["candidate_ids"], strict=True)}
+    # Ties keep candidate order: deterministic, and the caller controls candidate order (the evals shuffle it).
+    order = tuple(sorted(shown["candidate_ids"], key=lambda i: -by_item[i]))
+    return Ranked(order, by_item)
 
 
-def explain_and_rank(
+def evidence(shown: Shown, items: Mapping[str, Item]) -> Evidence:
+    """What a claim may rest on: the shown candidates by label, the shown history, what the user said as shown."""
+    return Evidence(
+        candidates={label: items[i] for label, i in zip(shown["labels"], shown["candidate_ids"], strict=True)},
+        history=[items[i] for i in shown["history_ids"]],
+        conversation=[turn["text"] for turn in shown["conversation"] if turn["role"] == "user"],
+    )
+
+
+def check(shown: Shown, rationale: str, items: Mapping[str, Item]) -> Checked:
+    """Split the rationale into claims and check each against `evidence(shown, items)`."""
+    claims = check_claims(rationale, evidence(shown, items))
+    return Checked(claims, grounding_score(claims))
+
+
+def run_pass(
     llm: Recommender,
     request: RecRequest,
     *,
-    rationale_tokens: int = 96,
-    context_tokens: int = 2048,
+    rationale_tokens: int,
+    context_tokens: int,
     on_token: Callable[[str], None] | None = None,
-) -> Ranking:
-    """Write the rationale (streamed to `on_token` when given), then rank all candidates with one forward pass.
-
-    `rationale_tokens=0` skips the rationale: the ranking then reads the labels straight after the prompt, which is
-    the "no chain of thought" ablation.
-    """
-    prompt = render_prompt(llm.tokenizer, request, context_tokens=context_tokens, reserve_tokens=rationale_tokens)
-    rationale = write_rationale(llm, prompt, rationale_tokens, on_token)
-    order, by_item = rank_candidates(llm, prompt, rationale)
-    return Ranking(rationale=rationale, order=order, logprobs=by_item, prompt=prompt)
+) -> Pass:
+    """Show, explain (leak guard included), rank and check one request, exactly as a served turn does."""
+    shown = show(llm.tokenizer, request, context_tokens=context_tokens, rationale_tokens=rationale_tokens)
+    explanation = explain(
+        llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(request.domain), on_token=on_token
+    )
+    ranked = rank(llm, shown, explanation.rationale)
+    items = {item.item_id: item for item in [*request.history, *request.candidates]}
+    checked = check(shown, explanation.rationale, items)
+    return Pass(
+        shown=shown,
+        rationale=explanation.rationale,
+        withheld=explanation.withheld,
+        order=ranked.order,
+        logprobs=ranked.logprobs,
+        claims=checked.claims,
+        grounding=checked.grounding,
+    )

@@ -74,6 +74,42 @@ class Dispute(TypedDict):
     """The rationale claim the user disputed, if one matched."""
 
 
+class Turn(TypedDict):
+    """One line of the conversation as a prompt shows it."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
+
+class Shown(TypedDict):
+    """What the model was shown for one recommendation: rendered once (`agent.ranking.show`), then ranked on and
+    checked against as it is. A served turn keeps it in the state; the evals and the SFT builder make the same one."""
+
+    prompt: str
+    """The prompt text up to and including "Rationale:"; the model continues with its rationale."""
+    labels: list[str]
+    candidate_ids: list[str]
+    """`candidate_ids[i]` is the item labelled `labels[i]`, in the order the model read them."""
+    history_ids: list[str]
+    """The history items the prompt kept (after capping and truncation), oldest first."""
+    conversation: list[Turn]
+    """The conversation lines the prompt kept, oldest first (cut as shown)."""
+    dispute: str | None
+    """The dispute line the prompt carried, if any (not something the user said, so not evidence)."""
+    item_chars: int
+    """Characters each item line was cut to."""
+    num_tokens: int
+    notes: list[str]
+    """What had to be dropped or cut to fit the context, in words a user can read."""
+
+
+class ButtonHint(TypedDict, total=False):
+    """A "That's wrong" button press: the item or the rationale claim it was pressed on."""
+
+    item_id: str
+    claim: str
+
+
 class Revision(TypedDict):
     """What a revision changed and why."""
 

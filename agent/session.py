@@ -30,8 +30,8 @@ from agent.messages import clean_message
 from agent.profile import Vocabulary
 from agent.runtime import Recommender, load_recommender
 from agent.settings import AgentSettings, ModelSettings
-from agent.state import Claim, Revision
-from agent.transcript import ANSWER_NAME, DISPUTE_KEY
+from agent.state import ButtonHint, Claim, Revision
+from agent.transcript import ANSWER_NAME
 from tools.datasets import load_dataset
 from tools.errors import ToolsError
 from tools.langchain_tools import catalog_tools
@@ -240,8 +240,9 @@ class RecommenderAgent:
                     f"User {user_id!r} is not in the {self.domain} catalog; leave out the user to chat as a new user."
                 )
             inputs |= {"domain": self.domain, "user_id": user_id}
-        hints = {k: v for k, v in (("item_id", dispute_item), ("claim", dispute_claim)) if v}
-        inputs["messages"] = [HumanMessage(text, additional_kwargs={DISPUTE_KEY: hints} if hints else {})]
+        button: ButtonHint = {k: v for k, v in (("item_id", dispute_item), ("claim", dispute_claim)) if v}  # type: ignore[assignment]
+        # Always given, so a press never carries over into the next typed turn.
+        inputs |= {"messages": [HumanMessage(text)], "button": button or None}
         try:
             for event in self._events(inputs, config):
                 if on_event is not None:

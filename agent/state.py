@@ -14,12 +14,13 @@ from typing import Annotated
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
 
-from agent.records import INTENTS, Candidate, Claim, Dispute, Intent, Pick, Profile, Revision
+from agent.records import INTENTS, ButtonHint, Candidate, Claim, Dispute, Intent, Pick, Profile, Revision, Shown
 
 # The records are re-exported: the nodes and the UI read them together with the state.
 __all__ = [
     "INTENTS",
     "AgentState",
+    "ButtonHint",
     "Candidate",
     "Claim",
     "Dispute",
@@ -27,6 +28,7 @@ __all__ = [
     "Pick",
     "Profile",
     "Revision",
+    "Shown",
     "append_records",
     "empty_profile",
     "merge_profile",
@@ -79,6 +81,10 @@ class AgentState:
     """The catalog user whose history grounds the recommendations (None: a new user)."""
     turn: int = 0
     """Turns completed so far."""
+    button: ButtonHint | None = None
+    """This turn's "That's wrong" button press, given with the turn's message (None: the user typed)."""
+    history: list[str] = field(default_factory=list)
+    """This turn's view of the user's history ids, oldest first: read once, by `plan`."""
     profile: Annotated[Profile, merge_profile] = field(default_factory=empty_profile)
     """Wanted and unwanted attributes and constraints, accumulated over turns."""
     exclude: list[str] = field(default_factory=list)
@@ -94,6 +100,9 @@ class AgentState:
     """What this turn disputes, when the intent is `dispute`."""
     candidates: list[Candidate] = field(default_factory=list)
     """This turn's retrieved candidates, in the order they were labelled for the model."""
+    shown: Shown | None = None
+    """What the model was shown this turn (rendered once by `reason`; `commit` ranks on it, `verify` checks
+    against it)."""
     rationale: str = ""
     """This turn's rationale, as the model wrote it."""
     picks: list[Pick] = field(default_factory=list)

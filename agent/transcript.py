@@ -4,7 +4,6 @@ conversation as the rationale prompt shows it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
@@ -12,18 +11,15 @@ from agent.prompts import Role
 
 ANSWER_NAME = "llmrec"
 """`name` of the agent's answers (the planner's tool-call messages are named "planner")."""
-DISPUTE_KEY = "dispute"
-"""`HumanMessage.additional_kwargs` key of a button dispute: {"item_id": ..., "claim": ...}."""
 SUMMARY_KEY = "summary"
 """`AIMessage.additional_kwargs` key of an answer's one-line summary, which later prompts show instead of it."""
 
 
-def last_user_message(messages: Sequence[AnyMessage]) -> tuple[str, dict[str, Any]]:
-    """(text, dispute hints) of the latest user message; raises ValueError when there is none."""
+def last_user_message(messages: Sequence[AnyMessage]) -> str:
+    """The text of the latest user message; raises ValueError when there is none."""
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
-            hints = message.additional_kwargs.get(DISPUTE_KEY) or {}
-            return message.text, dict(hints)
+            return message.text
     raise ValueError("the conversation has no user message")
 
 
@@ -38,12 +34,12 @@ def turn_tool_results(messages: Sequence[AnyMessage]) -> list[ToolMessage]:
     return out[::-1]
 
 
-def conversation(messages: Sequence[AnyMessage], max_turns: int = 8) -> list[tuple[Role, str]]:
-    """User messages and the agent's answer summaries, oldest first, the last `max_turns` of them."""
+def conversation(messages: Sequence[AnyMessage]) -> list[tuple[Role, str]]:
+    """User messages and the agent's answer summaries, oldest first (the prompt keeps the last few)."""
     turns: list[tuple[Role, str]] = []
     for message in messages:
         if isinstance(message, HumanMessage):
             turns.append(("user", message.text))
         elif isinstance(message, AIMessage) and message.name == ANSWER_NAME:
             turns.append(("assistant", str(message.additional_kwargs.get(SUMMARY_KEY) or message.text)))
-    return turns[-max_turns:]
+    return turns

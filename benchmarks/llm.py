@@ -27,8 +27,8 @@ from typing import Any
 import psutil
 
 from agent.model_store import converted_default_model
-from agent.prompts import LABELS, RecRequest, render_prompt
-from agent.ranking import explain_and_rank
+from agent.prompts import RecRequest, answer_prompt
+from agent.ranking import run_pass, show
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from agent.vllm_server import VLLMServer
@@ -84,13 +84,15 @@ class _PeakRSS:
 
 
 def _measure(llm: Recommender, requests: list[RecRequest], gen_tokens: int) -> dict[str, Any]:
-    ttft, tps, rank, turn = [], [], [], []
+    context = ModelSettings().context_tokens
+    ttft, tps, rank, turn, prompt_tokens = [], [], [], [], []
     for req in requests:
-        prompt = render_prompt(llm.tokenizer, req)
+        shown = show(llm.tokenizer, req, context_tokens=context, rationale_tokens=gen_tokens)
+        prompt_tokens.append(shown["num_tokens"])
         start = time.perf_counter()
         first = None
         pieces = []
-        for chunk in llm.generate(prompt.text, gen_tokens, stream=True):
+        for chunk in llm.generate(shown["prompt"], gen_tokens, stream=True):
             if first is None:
                 first = time.perf_counter()
             pieces.append(chunk)
@@ -99,15 +101,15 @@ def _measure(llm: Recommender, requests: list[RecRequest], gen_tokens: int) -> d
         if first is not None and n_tokens > 1 and end > first:
             ttft.append(first - start)
             tps.append((n_tokens - 1) / (end - first))
-        ranking_prompt = prompt.with_rationale("")
         t = time.perf_counter()
-        llm.label_logprobs(ranking_prompt, LABELS[: len(req.candidates)])
+        llm.label_logprobs(answer_prompt(shown["prompt"], ""), shown["labels"])
         rank.append(time.perf_counter() - t)
         t = time.perf_counter()
-        explain_and_rank(llm, req, rationale_tokens=gen_tokens)
+        # The whole pass a served turn runs: render, rationale through the leak guard, rank, check.
+        run_pass(llm, req, rationale_tokens=gen_tokens, context_tokens=context)
         turn.append(time.perf_counter() - t)
     return {
-        "prompt_tokens_median": statistics.median(render_prompt(llm.tokenizer, r).num_tokens for r in requests),
+        "prompt_tokens_median": statistics.median(prompt_tokens),
         "ttft_s_median": statistics.median(ttft),
         "decode_tokens_per_s_median": statistics.median(tps),
         "rank20_s_median": statistics.median(rank),

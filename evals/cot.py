@@ -1,7 +1,7 @@
 """Chain-of-thought tests (issue 7, item 3): does the rationale matter to the ranking that follows it?
 
 For each user's original rationale and ranking (from `evals.faithfulness.explain_cases`), rank again with
-`agent.ranking.rank_candidates` over the same prompt and an altered rationale:
+`agent.ranking.rank` over the same record of what the model was shown and an altered rationale:
 
 - `same`: the same rationale, the no-op control: greedy ranking is deterministic, so nothing may change.
 - `truncate`: the first half of its words.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.ranking import rank_candidates
+from agent.ranking import rank
 from agent.runtime import Recommender
 from evals.faithfulness import Explained
 
@@ -86,7 +86,7 @@ def cot_changes(llm: Recommender, explained: Sequence[Explained]) -> list[Change
             rationale = perturbed(explained, index, name)
             if rationale is None:
                 continue
-            order, _ = rank_candidates(llm, case.prompt, rationale)
+            order = rank(llm, case.shown, rationale).order
             changes.append(
                 Change(
                     case.user_id,

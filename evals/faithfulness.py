@@ -1,8 +1,10 @@
 """Rationale faithfulness (issue 7, item 3): our deterministic claim grounding and ragas Faithfulness, side by side.
 
-- `explain_cases`: the agent's explain-and-rank path (`agent.ranking.explain_and_rank`) over the candidates protocol's
-  20 candidates per user; each rationale keeps its prompt, evidence and evidence lines.
-- Grounding (always): `agent.claims.check_claims` / `grounding_score` against the labelled candidates and the history.
+- `explain_cases`: the agent's one pass (`agent.ranking.run_pass`: show, explain with the leak guard, rank, check)
+  over the candidates protocol's 20 candidates per user; each rationale keeps the record of what the model was shown,
+  its checked claims and the same evidence as text lines for a judge.
+- Grounding (always): the pass's own check, against exactly the candidates, history and conversation the prompt
+  showed.
   A rationale with no claims has no score (it is counted in `no_claims`, never as 0 or 1).
 - ragas (0.4 API, needs the `eval` extra and a judge behind an OpenAI-compatible server): `Faithfulness` over an
   `InstructorLLM` whose client is `instructor.from_openai(AsyncOpenAI(...), mode=JSON_SCHEMA)`, so vLLM enforces the
@@ -23,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.claims import Evidence, check_claims, grounding_score
-from agent.prompts import RecRequest, RenderedPrompt, item_line
-from agent.ranking import explain_and_rank
+from agent.claims import grounding_score
+from agent.prompts import RecRequest, item_line
+from agent.ranking import run_pass
+from agent.records import Claim, Shown
 from agent.runtime import Recommender
-from tools.catalog import Dataset
+from tools.catalog import Dataset, Item
 
 JUDGE_CHECK_PATH = Path(__file__).with_name("judge_check.jsonl")
 PASS_AT = 0.5
@@ -47,20 +50,21 @@ class Explained:
     user_id: str
     rationale: str
     order: tuple[str, ...]
-    prompt: RenderedPrompt
-    evidence: Evidence
+    shown: Shown
+    claims: list[Claim]
     contexts: list[str]
     """The evidence lines the agent had: history lines, then "Candidate X: ..." lines, as cut in the prompt."""
 
 
-def evidence_for(request: RecRequest, prompt: RenderedPrompt) -> tuple[Evidence, list[str]]:
-    """(Evidence for `check_claims`, the same evidence as text lines for a judge), from what the prompt showed."""
-    by_id = {item.item_id: item for item in request.candidates}
-    labelled = {label: by_id[item_id] for label, item_id in zip(prompt.labels, prompt.candidate_ids, strict=True)}
-    history = list(request.history)[len(request.history) - prompt.history_kept :] if prompt.history_kept else []
-    lines = [f"History: {item_line(item, prompt.item_chars)}" for item in history]
-    lines += [f"Candidate {label}: {item_line(item, prompt.item_chars)}" for label, item in labelled.items()]
-    return Evidence(candidates=labelled, history=history), lines
+def evidence_lines(shown: Shown, items: Mapping[str, Item]) -> list[str]:
+    """The evidence of `shown` as text lines for a judge, cut as the prompt cut them."""
+    chars = shown["item_chars"]
+    lines = [f"History: {item_line(items[i], chars)}" for i in shown["history_ids"]]
+    lines += [
+        f"Candidate {label}: {item_line(items[i], chars)}"
+        for label, i in zip(shown["labels"], shown["candidate_ids"], strict=True)
+    ]
+    return lines
 
 
 def explain_cases(
@@ -71,7 +75,7 @@ def explain_cases(
     rationale_tokens: int,
     context_tokens: int,
 ) -> list[Explained]:
-    """Run explain-and-rank for each (user id, history ids, candidate ids)."""
+    """Run the one pass for each (user id, history ids, candidate ids)."""
     out: list[Explained] = []
     for user_id, history, candidates in cases:
         request = RecRequest(
@@ -79,9 +83,9 @@ def explain_cases(
             candidates=[dataset.items[i] for i in candidates],
             domain=dataset.domain,
         )
-        ranking = explain_and_rank(llm, request, rationale_tokens=rationale_tokens, context_tokens=context_tokens)
-        evidence, lines = evidence_for(request, ranking.prompt)
-        out.append(Explained(user_id, ranking.rationale, ranking.order, ranking.prompt, evidence, lines))
+        done = run_pass(llm, request, rationale_tokens=rationale_tokens, context_tokens=context_tokens)
+        lines = evidence_lines(done.shown, dataset.items)
+        out.append(Explained(user_id, done.rationale, done.order, done.shown, done.claims, lines))
     return out
 
 
@@ -100,9 +104,8 @@ class Grounded:
 def ground(explained: Sequence[Explained]) -> list[Grounded]:
     rows = []
     for case in explained:
-        claims = check_claims(case.rationale, case.evidence)
-        supported = sum(1 for c in claims if c["supported"])
-        rows.append(Grounded(case.user_id, len(claims), supported, grounding_score(claims)))
+        supported = sum(1 for c in case.claims if c["supported"])
+        rows.append(Grounded(case.user_id, len(case.claims), supported, grounding_score(case.claims)))
     return rows
 
 

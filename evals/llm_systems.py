@@ -1,4 +1,6 @@
-"""LLM rankers as evaluation systems, through the agent's own explain-and-rank path (rationale, then one pass).
+"""LLM rankers as evaluation systems, through the agent's own one pass (`agent.ranking.run_pass`: the prompt rendered
+once, the rationale through the leak guard, one forward pass ranking every candidate, the claims checked against what
+the prompt showed), so an evaluated case is a served turn of the same inputs.
 
 - `llm-base`: the configured base model, zero-shot, rationale first (LLMREC_RATIONALE_MAX_TOKENS).
 - `llm-base-direct`: the same model ranking with no rationale: the chain-of-thought ablation, and about 4 times
@@ -14,13 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from agent.claims import check_claims, grounding_score
 from agent.prompts import LABELS, RecRequest, Role
-from agent.ranking import explain_and_rank
+from agent.ranking import Pass, run_pass
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from evals.errors import EvalConfigError
-from evals.faithfulness import evidence_for
 from evals.metrics import Scores
 from evals.systems import Query, Scorer, SystemContext, register_system
 from tools.catalog import Dataset, Item
@@ -45,6 +45,8 @@ class LLMScorer:
         self.grounding: dict[str, float | None] = {}
         """Query key -> the share of the rationale's claims the verifier supports (agent/claims.py) against what
         the prompt showed; None for a rationale without claims. The harness reports it beside the metrics."""
+        self.passes: dict[str, Pass] = {}
+        """Query key -> the whole pass (what the model was shown, its rationale, ranking and claims)."""
 
     def fit(self, dataset: Dataset) -> None:
         self._items = dataset.items
@@ -66,17 +68,17 @@ class LLMScorer:
             conversation=_conversation(query.context),
             domain=query.domain,
         )
-        ranking = explain_and_rank(
+        done = run_pass(
             self._llm,
             request,
             rationale_tokens=self.rationale_tokens,
             context_tokens=self.settings.context_tokens,
         )
-        self.rationales[query.key] = ranking.rationale
+        self.rationales[query.key] = done.rationale
+        self.passes[query.key] = done
         if self.rationale_tokens:
-            evidence, _ = evidence_for(request, ranking.prompt)
-            self.grounding[query.key] = grounding_score(check_claims(ranking.rationale, evidence))
-        return [ranking.logprobs[i] for i in candidate_ids]
+            self.grounding[query.key] = done.grounding
+        return [done.logprobs[i] for i in candidate_ids]
 
 
 def _conversation(context: Sequence[str]) -> list[tuple[Role, str]]:

@@ -4,7 +4,7 @@
     pytest evals/test_faithfulness.py -s --eval-backend vllm     # adds ragas Faithfulness, judged behind vLLM
 
 Per domain: `--eval-llm-users` evaluation users sampled as the candidates protocol does (`tools.splits` evaluation
-side, seeded subsample), each ranked over the protocol's 20 candidates through `agent.ranking.explain_and_rank`.
+side, seeded subsample), each ranked over the protocol's 20 candidates through the one pass, `agent.ranking.run_pass`.
 `test_grounding_and_cot` (always) reports the deterministic claim-grounding score and the chain-of-thought tests
 (evals/cot.py); `test_ragas` (only with `--eval-backend vllm`, needing the `eval` extra) reports ragas Faithfulness
 beside the judge's accuracy on evals/judge_check.jsonl and its agreement with grounding. Reports:

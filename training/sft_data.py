@@ -6,7 +6,9 @@ One accepted annotation row (user history, known target, teacher rationale) beco
                 shuffled, both seeded by (seed, user, target), so the target's label is uniform over A..T; or, for a
                 seeded share `hard_negative_share` of the examples, the hybrid retriever's top 20 for the history
                 with the target put in when missed: the candidates the agent (and the rerank protocol) re-ranks
-    prompt      `agent.prompts.render_prompt(...)`: exactly the text the agent sends before it writes a rationale
+    prompt      `agent.ranking.show(...)`: the agent's one pass renders it, so it is exactly the text a served turn
+                and an evaluated case of the same inputs send before the rationale (a row may carry its own
+                `candidates` and `conversation`: [[role, text], ...])
     completion  the rationale, then "\\nAnswer: X" (`agent.prompts.training_text`): the only tokens with a loss
 
 Evaluation users are refused outright (`tools.splits.is_eval_user`): an adapter that has seen a test user's held-out
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.prompts import ChatTokenizer, RecRequest, render_prompt, training_text
+from agent.prompts import ChatTokenizer, RecRequest, Role, training_text
+from agent.ranking import label_of, show
 from tools.catalog import Dataset
 from tools.hard_negatives import history_query, retrieved_candidates
 
@@ -137,7 +140,7 @@ def build_sft_examples(
     """One {"prompt", "completion", "user_id", "target", "label", "domain", "candidate_ids"} per accepted row.
 
     The prompt is rendered as serving renders it (`context_tokens`, `rationale_tokens` reserved for the rationale),
-    so `prompt + completion == render_prompt(...).with_rationale(rationale) + " " + label`. `seed` draws the
+    so `prompt + completion == answer_prompt(show(...)["prompt"], rationale) + " " + label`. `seed` draws the
     negatives and their order. Raises SFTDataError for a row of an evaluation user under `split_seed` (default: the
     project seed, LLMREC_SEED, which `llmrec eval` and `llmrec train annotate` split users by), a row of another
     domain, or an item id not in the catalog. When `stats` is a list, a BuildStats is appended to it.
@@ -172,8 +175,12 @@ def build_sft_examples(
         user_items = {*history_ids, target}
         if user_id in users:
             user_items |= set(users[user_id].all_items)
-        candidate_ids: list[str] | None = None
-        if retriever is not None and wants_hard_negatives(seed, user_id, target, hard_negative_share):
+        candidate_ids: list[str] | None = _given_candidates(row, dataset, target)
+        if (
+            candidate_ids is None
+            and retriever is not None
+            and wants_hard_negatives(seed, user_id, target, hard_negative_share)
+        ):
             retrieved, hit = retrieved_candidates(
                 retriever,
                 history_query(history_ids, dataset.items),
@@ -195,27 +202,26 @@ def build_sft_examples(
         request = RecRequest(
             history=[dataset.items[i] for i in history_ids],
             candidates=[dataset.items[i] for i in candidate_ids],
+            conversation=_conversation(row, user_id),
             domain=dataset.domain,
         )
         rationale = str(row["rationale"])
-        prompt = render_prompt(tokenizer, request, context_tokens=context_tokens, reserve_tokens=rationale_tokens)
-        prompt_text, completion = training_text(prompt, rationale, target)
+        shown = show(tokenizer, request, context_tokens=context_tokens, rationale_tokens=rationale_tokens)
+        prompt_text, completion = training_text(shown["prompt"], label_of(shown, target), rationale)
         completion_tokens = len(tokenizer.encode(completion, add_special_tokens=False))
-        if prompt.num_tokens + completion_tokens > context_tokens:
+        if shown["num_tokens"] + completion_tokens > context_tokens:
             # The teacher wrote more than the serving reserve: give this rationale the room it needs rather
             # than cut it mid-sentence (cutting would teach the model to stop mid-claim).
             longer += 1
-            prompt = render_prompt(
-                tokenizer, request, context_tokens=context_tokens, reserve_tokens=completion_tokens + 8
-            )
-            prompt_text, completion = training_text(prompt, rationale, target)
+            shown = show(tokenizer, request, context_tokens=context_tokens, rationale_tokens=completion_tokens + 8)
+            prompt_text, completion = training_text(shown["prompt"], label_of(shown, target), rationale)
         examples.append(
             {
                 "prompt": prompt_text,
                 "completion": completion,
                 "user_id": user_id,
                 "target": target,
-                "label": prompt.label_of(target),
+                "label": label_of(shown, target),
                 "domain": dataset.domain,
                 "candidate_ids": list(candidate_ids),
             }
@@ -232,6 +238,29 @@ def build_sft_examples(
             )
         )
     return examples
+
+
+def _given_candidates(row: Mapping[str, Any], dataset: Dataset, target: str) -> list[str] | None:
+    """The row's own candidate list (`candidates`), checked: catalog items, no repeats, the target among them."""
+    if row.get("candidates") is None:
+        return None
+    ids = [str(i) for i in row["candidates"]]
+    user = row["user_id"]
+    if target not in ids or len(set(ids)) != len(ids) or not all(i in dataset.items for i in ids):
+        raise SFTDataError(
+            f"row of user {user}: its candidates must be distinct catalog items that include the target {target}"
+        )
+    return ids
+
+
+def _conversation(row: Mapping[str, Any], user_id: str) -> list[tuple[Role, str]]:
+    """The row's `conversation` ([[role, text], ...], oldest first), as the prompt shows a chat."""
+    turns: list[tuple[Role, str]] = []
+    for entry in row.get("conversation") or []:
+        if not (isinstance(entry, list | tuple) and len(entry) == 2 and entry[0] in ("user", "assistant")):
+            raise SFTDataError(f"row of user {user_id}: conversation entries must be [role, text] pairs")
+        turns.append((entry[0], str(entry[1])))
+    return turns
 
 
 def _user_rank(seed: int, user_id: str) -> bytes:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agent.prompts import LABELS, RecRequest, render_prompt
-from agent.ranking import explain_and_rank
+from agent.ranking import run_pass
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from agent.vllm_server import VLLMServer, vllm_python
@@ -107,8 +107,8 @@ def test_adapter_changes_the_output_and_matches_local(server: VLLMServer, adapte
     assert _order(local_tuned) == _order(tuned_scores)
 
 
-def test_explain_and_rank_over_http(server: VLLMServer, request_: RecRequest) -> None:
+def test_the_pass_over_http(server: VLLMServer, request_: RecRequest) -> None:
     chunks: list[str] = []
-    ranking = explain_and_rank(_remote(server), request_, rationale_tokens=16, on_token=chunks.append)
+    ranking = run_pass(_remote(server), request_, rationale_tokens=16, context_tokens=2048, on_token=chunks.append)
     assert sorted(ranking.order) == sorted(c.item_id for c in request_.candidates)
     assert ranking.rationale == "".join(chunks).strip()

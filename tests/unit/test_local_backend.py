@@ -12,7 +12,7 @@ import pytest
 from agent.errors import AdapterMismatchError, ModelLoadError
 from agent.local_backend import ADAPTER_META, LocalRecommender, attach_adapter, model_fingerprint
 from agent.prompts import LABELS, RecRequest, render_prompt
-from agent.ranking import explain_and_rank
+from agent.ranking import run_pass
 from agent.settings import ModelSettings
 from tests.tiny_models import build_tiny_llama
 from tools.catalog import Item
@@ -60,11 +60,11 @@ def test_prefix_cache_gives_the_same_logprobs(tiny_llm: LocalRecommender) -> Non
     assert max(abs(cached[k] - fresh[k]) for k in LABELS) < 1e-4
 
 
-def test_explain_and_rank_only_orders_candidates(tiny_llm: LocalRecommender) -> None:
+def test_the_pass_only_orders_candidates(tiny_llm: LocalRecommender) -> None:
     candidates = _items(20, start=100)
     request = RecRequest(history=_items(3), candidates=candidates)
     chunks: list[str] = []
-    ranking = explain_and_rank(tiny_llm, request, rationale_tokens=12, on_token=chunks.append)
+    ranking = run_pass(tiny_llm, request, rationale_tokens=12, context_tokens=2048, on_token=chunks.append)
     assert sorted(ranking.order) == sorted(c.item_id for c in candidates)
     assert ranking.rationale == "".join(chunks).strip()
     assert set(ranking.logprobs) == {c.item_id for c in candidates}
@@ -75,7 +75,7 @@ def test_explain_and_rank_only_orders_candidates(tiny_llm: LocalRecommender) -> 
 
 def test_no_rationale_ablation(tiny_llm: LocalRecommender) -> None:
     request = RecRequest(history=_items(2), candidates=_items(4, start=10))
-    ranking = explain_and_rank(tiny_llm, request, rationale_tokens=0)
+    ranking = run_pass(tiny_llm, request, rationale_tokens=0, context_tokens=2048)
     assert ranking.rationale == ""
     direct = tiny_llm.label_logprobs(render_prompt(tiny_llm.tokenizer, request).with_rationale(""), LABELS[:4])
     assert ranking.logprobs["I10"] == pytest.approx(direct["A"], abs=1e-5)

@@ -60,7 +60,7 @@ def test_layout(tokenizer: Any) -> None:
 def test_training_text_is_byte_identical_to_serving(tokenizer: Any) -> None:
     request = RecRequest(history=[_item(1)], candidates=[_item(10), _item(11)])
     served = render_prompt(tokenizer, request)
-    prompt, completion = training_text(served, "Brand1 matches the history.", "I11")
+    prompt, completion = training_text(served.text, served.label_of("I11"), "Brand1 matches the history.")
     assert prompt == served.text
     assert prompt + completion == served.with_rationale("Brand1 matches the history.") + " B"
 
