@@ -8,6 +8,9 @@ the prompt showed), so an evaluated case is a served turn of the same inputs.
 - `llm-rec`: the base model with the fine-tuned LoRA adapter (LLMREC_ADAPTER_PATH for the local backend, the
   LoRA module LLMREC_OPENAI_ADAPTER_MODEL for a vLLM server).
 
+On a catalog-wide protocol (`conversational`, `full`) each ranks the hybrid retriever's top 20 for the query, shown in
+the retriever's order as the agent shows its search results (evals/first_stage.py).
+
 Which backend serves them is the deployment setting LLMREC_MODEL_BACKEND (`local` or `openai`).
 """
 
@@ -21,6 +24,7 @@ from agent.ranking import Pass, run_pass
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from evals.errors import EvalConfigError
+from evals.first_stage import FirstStage, above
 from evals.metrics import Scores
 from evals.systems import Query, Scorer, SystemContext, register_system
 from tools.catalog import Dataset, Item
@@ -40,6 +44,7 @@ class LLMScorer:
         self._llm = llm
         """Loaded from `settings` on the first `fit` unless given (one model can serve several scorers)."""
         self._items: dict[str, Item] = {}
+        self._first_stage: FirstStage | None = None
         self.rationales: dict[str, str] = {}
         """Query key -> the rationale the model wrote, for faithfulness evaluation."""
         self.grounding: dict[str, float | None] = {}
@@ -50,18 +55,26 @@ class LLMScorer:
 
     def fit(self, dataset: Dataset) -> None:
         self._items = dataset.items
+        self._first_stage = FirstStage(dataset)
         if self._llm is None:
             self._llm = load_recommender(self.settings)
             log.info("%s: loaded %s", self.name, self._llm.name)
 
     def score(self, query: Query, candidate_ids: Sequence[str]) -> Scores:
-        if self._llm is None:
+        if self._llm is None or self._first_stage is None:
             raise EvalConfigError(f"{self.name}: fit() must be called before score()")
-        if len(candidate_ids) > len(LABELS):
-            raise EvalConfigError(
-                f"{self.name} ranks at most {len(LABELS)} candidates per query (one label token each), got "
-                f"{len(candidate_ids)}: use --protocol candidates or rerank"
-            )
+        if len(candidate_ids) <= len(LABELS):
+            done = self._pass(query, candidate_ids)
+            return [done.logprobs[i] for i in candidate_ids]
+        # Catalog-wide: the model ranks the first stage's top 20, in the retriever's order.
+        first = self._first_stage.scores(query, candidate_ids)
+        top = self._first_stage.top(first, candidate_ids, query.exclude)
+        done = self._pass(query, [candidate_ids[i] for i in top])
+        position = {candidate_ids[i]: i for i in top}
+        return above(first, top, [position[i] for i in done.order])
+
+    def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
+        assert self._llm is not None
         request = RecRequest(
             history=[self._items[i] for i in query.history],
             candidates=[self._items[i] for i in candidate_ids],
@@ -78,7 +91,7 @@ class LLMScorer:
         self.passes[query.key] = done
         if self.rationale_tokens:
             self.grounding[query.key] = done.grounding
-        return [done.logprobs[i] for i in candidate_ids]
+        return done
 
 
 def _conversation(context: Sequence[str]) -> list[tuple[Role, str]]:

@@ -44,6 +44,9 @@ class Query:
     """The dataset domain (`scientific`, `clothing`, `redial`...)."""
     turn_id: str | None = None
     """The dialogue turn (ReDial); None for user-level protocols."""
+    exclude: tuple[str, ...] = ()
+    """Items the protocol drops from the ranking whatever their score (its `Case.excluded`), so a system with a
+    first stage of its own does not spend places on them."""
 
     @property
     def key(self) -> str:

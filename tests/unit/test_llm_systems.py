@@ -10,8 +10,8 @@ from evals.errors import EvalConfigError
 from evals.harness import run_eval
 from evals.llm_systems import LLMScorer, _conversation
 from evals.report import markdown_table, results_dict
-from evals.systems import Query
-from tests.evaldata import shop
+from evals.systems import Query, make_system
+from tests.evaldata import chats, shop
 
 
 def test_llm_scorer_runs_the_candidate_protocol(tiny_llm: LocalRecommender) -> None:
@@ -35,12 +35,41 @@ def test_a_system_without_rationales_reports_none(tiny_llm: LocalRecommender) ->
     assert result.rationales == {} and "Rationales:" not in markdown_table(result)
 
 
-def test_llm_scorer_refuses_catalog_wide_ranking(tiny_llm: LocalRecommender) -> None:
+def test_on_a_dialogue_catalog_the_model_ranks_the_retrievers_top_20(tiny_llm: LocalRecommender) -> None:
     scorer = LLMScorer("llm-tiny", ModelSettings(), rationale_tokens=0, llm=tiny_llm)
-    dataset = shop(num_users=3, num_items=40)
+    hybrid = make_system("hybrid")
+    dataset = chats(num_dialogues=8, num_items=60)
+    result = run_eval(dataset, "conversational", [hybrid, scorer], seed=1, progress=False)
+    assert result.systems["llm-tiny"]["recall@50"].mean == pytest.approx(result.systems["hybrid"]["recall@50"].mean)
+    for key, done in list(scorer.passes.items()):
+        # The model saw the hybrid top 20 in the retriever's order, and only ever ranks those above the rest.
+        shown = done.shown["candidate_ids"]
+        assert len(shown) == 20
+        turn = next(t for t in dataset.turns if f"{t.dialog_id}/{t.turn_id}" == key)
+        query = Query(turn.dialog_id, turn.mentioned, context=turn.context, domain=dataset.domain)
+        ids = sorted(dataset.items)
+        scores = hybrid.score(query, ids)
+        by_hybrid = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -scores[i])]
+        assert set(shown) == set(by_hybrid[:20])
+        full = scorer.score(query, ids)
+        top = sorted(range(len(ids)), key=lambda i: -full[i])[:20]
+        assert [ids[i] for i in top] == list(done.order)
+
+
+def test_the_first_stage_leaves_out_what_the_protocol_excludes(tiny_llm: LocalRecommender) -> None:
+    scorer = LLMScorer("llm-tiny", ModelSettings(), rationale_tokens=0, llm=tiny_llm)
+    dataset = chats(num_dialogues=4, num_items=60)
     scorer.fit(dataset)
-    with pytest.raises(EvalConfigError, match="at most 20 candidates"):
-        scorer.score(Query("u", ()), list(dataset.items)[:21])
+    turn = dataset.turns[-1]
+    ids = sorted(dataset.items)
+    plain = Query(turn.dialog_id, turn.mentioned, context=turn.context, domain=dataset.domain, turn_id="a")
+    scorer.score(plain, ids)
+    first = scorer.passes[plain.key].shown["candidate_ids"]
+    dropped = tuple(first[:5])
+    excluding = Query(turn.dialog_id, turn.mentioned, turn.context, dataset.domain, turn_id="b", exclude=dropped)
+    scorer.score(excluding, ids)
+    again = scorer.passes[excluding.key].shown["candidate_ids"]
+    assert not set(again) & set(dropped) and len(again) == 20
 
 
 def test_llm_rec_without_an_adapter_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
