@@ -50,13 +50,16 @@ demo: setup
 	$(BIN)/llmrec eval --domain scientific --protocol candidates --systems random,hybrid,llm-base \
 	  --users 10 --out $(REPORTS)/demo-scientific-llm
 
-# The README's retrieval quality table: every baseline and retriever, all evaluation users, three protocols.
+# The README's retrieval quality tables: every baseline and retriever, all evaluation users, three protocols; ReDial
+# with all gold movies and with new ones only.
 RETRIEVAL_SYSTEMS := random,popularity,bm25,dense,hybrid
 eval-retrieval: setup
 	for d in scientific clothing; do for p in candidates rerank full; do \
 	  $(BIN)/llmrec eval --domain $$d --protocol $$p --systems $(RETRIEVAL_SYSTEMS) --out $(REPORTS)/$$d-$$p || exit 1; \
 	done; done
 	$(BIN)/llmrec eval --domain redial --protocol conversational --systems $(RETRIEVAL_SYSTEMS) --out $(REPORTS)/redial-conversational
+	$(BIN)/llmrec eval --domain redial --protocol conversational --systems $(RETRIEVAL_SYSTEMS) --exclude-mentioned \
+	  --out $(REPORTS)/redial-conversational-new
 
 # The README's llm-base vs llm-rec table: the shipped adapter beside every non-LLM system, the same users for all
 # (about 40 minutes on 2 cores: a rationale-first ranking costs about 9 s a user and system).

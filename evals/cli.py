@@ -2,6 +2,8 @@
 
     llmrec eval --domain scientific --protocol candidates --systems random,popularity --users 2000 \\
         --out reports/scientific-candidates
+    llmrec eval --domain redial --protocol conversational --systems popularity,hybrid --exclude-mentioned \\
+        --no-progress --out reports/redial-new-items
 
 `eval_command` is a plain typer-annotated function; ui/cli.py mounts it through the `llmrec.commands` entry
 point. Any error a user can fix (unknown domain, system or protocol, a protocol the domain cannot support, a
@@ -24,9 +26,10 @@ from evals.harness import run_eval
 from evals.protocols import known_protocols, make_protocol
 from evals.report import markdown_table, prepare_out_dir, write_report
 from evals.systems import SystemContext, make_system
-from tools.datasets import DOMAINS, load_dataset
+from tools.datasets import DOMAINS, dataset_warnings, known_domains, load_dataset
 from tools.errors import ToolsError, UnknownDomainError
-from tools.settings import DataSettings
+from tools.progress import disable_progress_bars
+from tools.settings import CONVERSATIONAL_DATASETS_VARIABLE, DataSettings, settings_error
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,10 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def eval_command(
-    domain: Annotated[str, typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}.")],
+    domain: Annotated[
+        str,
+        typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}, or a name from {CONVERSATIONAL_DATASETS_VARIABLE}."),
+    ],
     protocol: Annotated[str, typer.Option(help=f"Evaluation protocol: {' | '.join(known_protocols())}.")],
     systems: Annotated[str, typer.Option(help="Comma-separated system names, e.g. random,popularity.")],
     out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and ndcg.png (created if missing).")],
@@ -64,17 +70,32 @@ def eval_command(
         int | None,
         typer.Option(help="Seed for negatives, subsampling and tie-breaks. Default: LLMREC_SEED, else 2026."),
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    exclude_mentioned: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-mentioned",
+            help="Conversational protocol: exclude items mentioned in the dialogue from the ranking and drop gold "
+            "items already mentioned (the CIKM'23 'new items only' setting); the report says how many.",
+        ),
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option(help="Show progress bars on stderr; --no-progress silences all of them.")
+    ] = True,
 ) -> None:
     """Evaluate systems side by side on one dataset and protocol; write JSON, Markdown and an NDCG plot."""
+    if not progress:
+        disable_progress_bars()  # before any model or index is opened: their loaders draw bars too
     try:
         settings = DataSettings()
         run_seed = settings.seed if seed is None else seed
-        proto = make_protocol(protocol)
+        proto = make_protocol(protocol, **({"exclude_mentioned": True} if exclude_mentioned else {}))
         context = SystemContext(seed=run_seed, settings=settings)
         scorers = [make_system(name, context) for name in _system_names(systems)]
-        if domain not in DOMAINS:
-            raise UnknownDomainError(f"unknown domain {domain!r}; known domains: {', '.join(DOMAINS)}")
+        domains = known_domains(settings)
+        if domain not in domains:
+            raise UnknownDomainError(f"unknown domain {domain!r}; known domains: {', '.join(domains)}")
+        for warning in dataset_warnings(settings):
+            typer.echo(f"warning: {warning}", err=True)
         dataset = load_dataset(domain, settings)
         proto.unit_ids(dataset)  # a protocol that does not fit the domain fails before any folder is made
         prepare_out_dir(out)  # and an unusable --out fails before a run that may take hours
@@ -83,9 +104,7 @@ def eval_command(
     except (EvalError, ToolsError) as exc:
         raise _fail(exc) from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise _fail(ValueError(f"invalid LLMREC_* setting {where}: {first['msg']}")) from exc
+        raise _fail(ValueError(settings_error(exc))) from exc
     except OSError as exc:  # e.g. a dataset file that exists but cannot be read
         raise _fail(exc) from exc
     console = Console()

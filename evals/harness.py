@@ -23,6 +23,7 @@ from evals.protocols import Case, EvalProtocol, make_protocol, select_units
 from evals.seeding import derived_generator
 from evals.systems import Scorer, SystemContext, make_system
 from tools.catalog import Dataset
+from tools.progress import progress_enabled
 from tools.settings import DataSettings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class EvalResult:
     unit: str
     """What was evaluated: "users" or "turns"."""
     users: int
-    """Number of units (users or turns) evaluated."""
+    """Number of units (users or turns) evaluated: those with at least one metric sample."""
     samples: int
     """Number of metric samples: equals `users` except on ReDial, where each gold item of a turn is one."""
     seed: int
@@ -63,10 +64,20 @@ class EvalResult:
     """System name -> {"fit": s, "score": s}: wall time spent in the system's `fit` and `score`."""
     rationales: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     """System name -> claim grounding of the rationales it wrote (`rationale_summary`), for systems that write one."""
-    strata: dict[str, dict[str, MetricSummary]] = field(default_factory=dict)
-    """System name -> stratum -> NDCG@10 over that stratum's samples, for protocols that define strata."""
+    strata: dict[str, dict[str, dict[str, MetricSummary]]] = field(default_factory=dict)
+    """System name -> stratum -> metric -> summary over that stratum's samples (every metric of the protocol),
+    for protocols that put samples in strata; empty when no sample is in one."""
     strata_notes: dict[str, str] = field(default_factory=dict)
     """Stratum -> what it means (the protocol's `strata`)."""
+    dropped_samples: int = 0
+    """Metric samples the protocol dropped (`Case.dropped`, e.g. mentioned gold items under --exclude-mentioned)."""
+    dropped_units: int = 0
+    """Units left without any sample by those drops, hence not scored nor counted in `users`."""
+
+    def stratum_samples(self) -> dict[str, int]:
+        """Stratum -> number of samples in it (the same for every system)."""
+        first = next(iter(self.strata.values()), {})
+        return {k: next(iter(per.values())).n if per else 0 for k, per in first.items()}
 
     def means(self, system: str) -> dict[str, float]:
         return {m: s.mean for m, s in self.systems[system].items()}
@@ -93,10 +104,6 @@ def _resolve_systems(systems: Sequence[Scorer | str], seed: int) -> list[Scorer]
     if repeated:
         raise EvalConfigError(f"system {repeated[0]!r} is listed twice; each system runs once per report")
     return resolved
-
-
-STRATUM_METRIC = "ndcg@10"
-"""The metric reported per stratum (every protocol with strata measures it)."""
 
 
 def _rank(system: Scorer, case: Case, ids: npt.NDArray[np.object_], seed: int) -> tuple[list[str], float]:
@@ -172,30 +179,47 @@ def run_eval(
         logger.info("fitted %s on %s in %.2fs", scorer.name, dataset.domain, seconds[scorer.name]["fit"])
 
     values: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in proto.metrics} for s in scorers}
-    by_stratum: dict[str, dict[str, list[float]]] = {s.name: {k: [] for k in proto.strata} for s in scorers}
-    samples = 0
+    by_stratum: dict[str, dict[str, dict[str, list[float]]]] = {
+        s.name: {k: {m: [] for m in proto.metrics} for k in proto.strata} for s in scorers
+    }
+    samples = scored_units = dropped_samples = dropped_units = 0
     bar = tqdm(
         proto.cases(dataset, units, seed),
         total=len(units),
         desc=f"{proto.name} on {dataset.domain}",
         unit=proto.unit.rstrip("s"),
-        disable=not progress,
+        disable=not progress_enabled(progress),
     )
     shared: tuple[tuple[str, ...], npt.NDArray[np.object_]] = ((), np.array([], dtype=object))
     for case in bar:
+        dropped_samples += case.dropped
+        if not case.targets:
+            dropped_units += int(case.dropped > 0)
+            continue  # nothing left to measure: every gold item of the turn was dropped
         samples += len(case.targets)
+        scored_units += 1
+        strata = case.sample_strata()
+        for stratum in set(strata) - {None}:
+            if stratum not in proto.strata:
+                raise EvalConfigError(
+                    f"protocol {proto.name!r} put a sample in stratum {stratum!r}, which its `strata` does not declare"
+                )
         if case.candidates is not shared[0]:
             # Catalog-wide protocols share one tuple: convert it once, not per query (3x faster on 4k items).
             shared = (case.candidates, np.array(case.candidates, dtype=object))
         for scorer in scorers:
             ranked, elapsed = _rank(scorer, case, shared[1], seed)
             seconds[scorer.name]["score"] += elapsed
-            for target in case.targets:
-                for metric, value in compute_metrics(ranked, target, proto.metrics).items():
+            for target, stratum in zip(case.targets, strata, strict=True):
+                row = compute_metrics(ranked, target, proto.metrics)
+                for metric, value in row.items():
                     values[scorer.name][metric].append(value)
-                if case.stratum is not None:
-                    by_stratum[scorer.name][case.stratum].append(values[scorer.name][STRATUM_METRIC][-1])
+                if stratum is not None:
+                    bucket = by_stratum[scorer.name][stratum]
+                    for metric, value in row.items():
+                        bucket[metric].append(value)
     bar.close()
+    stratified = any(v for per in by_stratum.values() for by_metric in per.values() for v in by_metric.values())
 
     return EvalResult(
         rationales={
@@ -207,13 +231,20 @@ def run_eval(
         protocol=proto.name,
         protocol_description=proto.describe(),
         unit=proto.unit,
-        users=len(units),
+        users=scored_units,
         samples=samples,
         seed=seed,
         metrics=proto.metrics,
         num_candidates=proto.num_candidates,
         systems={name: {m: _summarise(v) for m, v in per.items()} for name, per in values.items()},
         seconds=seconds,
-        strata={name: {k: _summarise(v) for k, v in per.items()} for name, per in by_stratum.items() if per},
-        strata_notes=dict(proto.strata),
+        strata={
+            name: {k: {m: _summarise(v) for m, v in by_metric.items()} for k, by_metric in per.items()}
+            for name, per in by_stratum.items()
+        }
+        if stratified
+        else {},
+        strata_notes=dict(proto.strata) if stratified else {},
+        dropped_samples=dropped_samples,
+        dropped_units=dropped_units,
     )

@@ -7,11 +7,15 @@ A protocol turns a dataset into `Case`s; the harness scores every case with ever
   the query history is `test_history`. NDCG@10, HR@1/5/10, MRR.
 - `full`: per evaluation user, the whole catalog minus the user's `test_history` (the test item itself always stays
   in, even when the user bought it before). Recall@20/50, NDCG@10, HR@10, MRR.
-- `conversational` (ReDial): per recommendation turn, the whole catalog given the dialogue context. As in
-  CRSLab and the KBRD / KGSF / UniCRS papers, each (turn, gold item) pair is one sample, a hit at k when that
-  item is in the top k: a turn naming two movies counts twice, and Recall@k is the share of samples hit.
-  Items already mentioned in the context stay rankable (CRSLab does the same); whether a gold item repeated
-  from the context counts is the loader's choice of `DialogueTurn.gold`. Recall@1/10/50, NDCG@10, MRR.
+- `conversational` (ReDial and any ReDial-format domain): per recommendation turn, the whole catalog given the
+  dialogue context. As in CRSLab and the KBRD / KGSF / UniCRS papers, each (turn, gold item) pair is one sample, a
+  hit at k when that item is in the top k: a turn naming two movies counts twice, and Recall@k is the share of
+  samples hit. Recall@1/5/10/20/50 (the CIKM'23 zero-shot LLM CRS papers report 1/5/10/20), NDCG@10, MRR, also
+  per stratum: "mentioned" (the gold item is already in the context, i.e. the query's history: 9.7% of ReDial's
+  samples, where retrievers earn most of their hits) and "new". Items already mentioned in the context stay
+  rankable (CRSLab does the same) unless `exclude_mentioned` (`--exclude-mentioned`, the CIKM'23 paper's
+  "new items only"): then they are excluded from the ranking (`Case.excluded`) and mentioned gold samples are
+  dropped (`Case.dropped`; a turn left without gold is not scored).
 - `rerank` (evals/rerank.py): per evaluation user, the hybrid retriever's top 20 with the held-out item put in.
 
 Users: the user protocols ask only evaluation users, the test users on the evaluation side of the fixed user
@@ -35,6 +39,7 @@ after which `make_protocol("rerank")` returns it and the planned-protocol messag
 from __future__ import annotations
 
 import importlib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -67,6 +72,20 @@ class Case:
     stratum: str | None = None
     """The group this case's samples are also reported in (`EvalProtocol.strata`), e.g. the rerank protocol's
     "found" (the retriever found the held-out item) or "put_in"; None when the protocol has no groups."""
+    target_strata: tuple[str, ...] = ()
+    """One stratum per target, when the samples of one case fall in different groups (the conversational
+    protocol's "mentioned" / "new" gold items); empty: every target is in `stratum`."""
+    dropped: int = 0
+    """Metric samples the protocol left out of `targets` (mentioned gold items under `exclude_mentioned`); the
+    report counts them. A case with no targets left is not scored."""
+
+    def __post_init__(self) -> None:
+        if self.target_strata and len(self.target_strata) != len(self.targets):
+            raise ValueError(f"{len(self.targets)} targets but {len(self.target_strata)} target strata")
+
+    def sample_strata(self) -> tuple[str | None, ...]:
+        """The stratum of each target, in order (None: reported overall only)."""
+        return self.target_strata or (self.stratum,) * len(self.targets)
 
 
 class EvalProtocol(ABC):
@@ -80,7 +99,7 @@ class EvalProtocol(ABC):
     num_candidates: int | None = None
     """Candidates per query when fixed (20 for `candidates`); None when it is the catalog."""
     strata: ClassVar[dict[str, str]] = {}
-    """Stratum name -> what it means, for the report's per-stratum NDCG@10 table; empty: no table."""
+    """Stratum name -> what it means; the report gives every metric per stratum. Empty: no groups."""
 
     @abstractmethod
     def describe(self) -> str:
@@ -217,14 +236,25 @@ class FullRankingProtocol(_UserProtocol):
 
 
 class ConversationalProtocol(EvalProtocol):
-    """Each ReDial recommendation turn ranks the whole catalog; each gold item is one sample."""
+    """Each recommendation turn ranks the whole catalog; each gold item is one sample (see the module docstring)."""
 
     name = "conversational"
-    metrics = ("recall@1", "recall@10", "recall@50", "ndcg@10", "mrr")
+    metrics = ("recall@1", "recall@5", "recall@10", "recall@20", "recall@50", "ndcg@10", "mrr")
     unit = "turns"
+    strata: ClassVar[dict[str, str]] = {
+        "mentioned": "the gold item was already mentioned in the dialogue context (the query's history): "
+        "a retriever matching the context's titles finds it",
+        "new": "the gold item is not mentioned in the context (what --exclude-mentioned keeps)",
+    }
+
+    def __init__(self, *, exclude_mentioned: bool = False) -> None:
+        self.exclude_mentioned = exclude_mentioned
 
     def describe(self) -> str:
-        return "the whole catalog per dialogue turn, one sample per gold item"
+        text = "the whole catalog per dialogue turn, one sample per gold item"
+        if self.exclude_mentioned:
+            text += "; items mentioned in the context excluded from the ranking and from the gold (new items only)"
+        return text
 
     def unit_ids(self, dataset: Dataset) -> list[str]:
         turns = [t for t in dataset.turns if t.gold]
@@ -237,6 +267,7 @@ class ConversationalProtocol(EvalProtocol):
 
     def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
         catalog = tuple(sorted(dataset.items))
+        position = {item: i for i, item in enumerate(catalog)}
         by_key = {_turn_key(t.dialog_id, t.turn_id): t for t in dataset.turns}
         for key in unit_ids:
             turn = by_key[key]
@@ -248,7 +279,23 @@ class ConversationalProtocol(EvalProtocol):
                 turn_id=turn.turn_id,
             )
             gold = tuple(dict.fromkeys(turn.gold))  # a movie named twice in one response is one sample
-            yield Case(query=query, candidates=catalog, targets=tuple((g,) for g in gold))
+            mentioned = set(turn.mentioned)
+            if self.exclude_mentioned:
+                new = tuple(g for g in gold if g not in mentioned)
+                yield Case(
+                    query=query,
+                    candidates=catalog,
+                    targets=tuple((g,) for g in new),
+                    excluded=tuple(sorted(position[i] for i in mentioned if i in position)),
+                    dropped=len(gold) - len(new),
+                )
+            else:
+                yield Case(
+                    query=query,
+                    candidates=catalog,
+                    targets=tuple((g,) for g in gold),
+                    target_strata=tuple("mentioned" if g in mentioned else "new" for g in gold),
+                )
 
 
 def _turn_key(dialog_id: str, turn_id: str) -> str:
@@ -289,12 +336,29 @@ def known_protocols() -> list[str]:
     return sorted(set(_PROTOCOLS) | set(PLANNED_PROTOCOLS))
 
 
+def _accepts(factory: ProtocolFactory, options: dict[str, Any]) -> bool:
+    try:
+        inspect.signature(factory).bind(**options)
+    except TypeError:
+        return False
+    return True
+
+
 def make_protocol(name: str, **options: Any) -> EvalProtocol:
     """The protocol registered as `name`; a planned one raises ProtocolNotAvailableError saying why."""
     if name not in _PROTOCOLS:
         _import_builtins()
     if name in _PROTOCOLS:
-        return _PROTOCOLS[name](**options)
+        factory = _PROTOCOLS[name]
+        try:
+            inspect.signature(factory).bind(**options)
+        except TypeError:
+            taking = [p for p, f in _PROTOCOLS.items() if _accepts(f, options)]
+            raise EvalConfigError(
+                f"protocol {name!r} has no option {', '.join(sorted(options))}"
+                + (f"; it applies to: {', '.join(taking)}" if taking else "")
+            ) from None
+        return factory(**options)
     if name in PLANNED_PROTOCOLS:
         raise ProtocolNotAvailableError(PLANNED_PROTOCOLS[name])
     raise UnknownProtocolError(name, known_protocols())

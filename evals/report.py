@@ -17,10 +17,21 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from evals.errors import ReportWriteError
-from evals.harness import EvalResult
+from evals.harness import EvalResult, MetricSummary
 from evals.metrics import analytic_random_ndcg
 
-METRIC_ORDER = ("ndcg@10", "hr@1", "hr@5", "hr@10", "mrr", "recall@1", "recall@10", "recall@20", "recall@50")
+METRIC_ORDER = (
+    "ndcg@10",
+    "hr@1",
+    "hr@5",
+    "hr@10",
+    "mrr",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "recall@20",
+    "recall@50",
+)
 """Column order of every report; a metric outside this list goes after these, in the protocol's order."""
 
 
@@ -61,9 +72,19 @@ def results_dict(result: EvalResult) -> dict[str, Any]:
         "seconds": result.seconds,
         "rationales": result.rationales,
         "strata": {
-            name: {k: {"ndcg@10": v.mean if v.n else None, "stderr": v.stderr, "n": v.n} for k, v in per.items()}
+            name: {
+                k: {m: by_metric[m].mean if by_metric[m].n else None for m in metrics} for k, by_metric in per.items()
+            }
             for name, per in result.strata.items()
         },
+        "strata_stderr": {
+            name: {k: {m: by_metric[m].stderr for m in metrics} for k, by_metric in per.items()}
+            for name, per in result.strata.items()
+        },
+        "strata_samples": result.stratum_samples(),
+        "strata_notes": result.strata_notes,
+        "dropped_samples": result.dropped_samples,
+        "dropped_units": result.dropped_units,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     random_ndcg = random_ndcg10(result)
@@ -89,14 +110,12 @@ def markdown_table(result: EvalResult) -> str:
     random_ndcg = random_ndcg10(result)
     if random_ndcg is not None:
         lines[-1] += f" Random guessing expects ndcg@10 = {random_ndcg:.4f}."
-    lines += [
-        "",
-        "| system | " + " | ".join(metrics) + " |",
-        "|:--|" + "--:|" * len(metrics),
-    ]
-    for name, summaries in result.systems.items():
-        cells = [_cell(summaries[m].mean, summaries[m].stderr) for m in metrics]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if result.dropped_samples:
+        lines[-1] += f" {result.dropped_samples} samples dropped by the protocol"
+        if result.dropped_units:
+            lines[-1] += f" ({result.dropped_units} {result.unit} left with none, not scored)"
+        lines[-1] += "."
+    lines += ["", *_metric_table(metrics, result.systems)]
     if result.rationales:
         lines += [
             "",
@@ -111,14 +130,22 @@ def markdown_table(result: EvalResult) -> str:
             shown = "n/a" if mean is None else _cell(float(mean), None if err is None else float(err))
             lines.append(f"| {name} | {row['rationales']} | {shown} | {0.0 if none is None else float(none):.1%} |")
     if result.strata:
-        names = list(result.strata_notes)
-        counts = {k: next(iter(result.strata.values()))[k].n for k in names}
-        lines += ["", "NDCG@10 by stratum:", ""]
-        lines += [f"- {k} ({counts[k]} samples): {note}" for k, note in result.strata_notes.items()]
-        lines += ["", "| system | " + " | ".join(names) + " |", "|:--|" + "--:|" * len(names)]
-        for name, per in result.strata.items():
-            lines.append(f"| {name} | " + " | ".join(_cell(per[k].mean, per[k].stderr) for k in names) + " |")
+        counts = result.stratum_samples()
+        lines += ["", "By stratum (every metric over that stratum's samples only):", ""]
+        lines += [f"- {k} ({counts.get(k, 0)} samples): {note}" for k, note in result.strata_notes.items()]
+        for stratum in result.strata_notes:
+            if not counts.get(stratum):
+                continue
+            per_system = {name: per[stratum] for name, per in result.strata.items()}
+            lines += ["", f"### {stratum} ({counts[stratum]} samples)", "", *_metric_table(metrics, per_system)]
     return "\n".join(lines) + "\n"
+
+
+def _metric_table(metrics: list[str], rows: dict[str, dict[str, MetricSummary]]) -> list[str]:
+    lines = ["| system | " + " | ".join(metrics) + " |", "|:--|" + "--:|" * len(metrics)]
+    for name, summaries in rows.items():
+        lines.append(f"| {name} | " + " | ".join(_cell(summaries[m].mean, summaries[m].stderr) for m in metrics) + " |")
+    return lines
 
 
 def plot_ndcg(result: EvalResult, path: Path) -> None:

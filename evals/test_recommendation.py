@@ -6,9 +6,11 @@
   candidates, rerank and full protocols over --eval-users users; then llm-base (and llm-rec when a trained adapter
   is configured) on candidates and rerank over --eval-llm-users users, with random, popularity and hybrid in the
   same run so the LLM table has its baselines on the same users.
-- ReDial: Recall@1/10/50 on the conversational protocol for random, popularity, bm25, dense and hybrid over
-  --eval-users dialogue turns. It is cheap, so it runs by default although the default --eval-domains does not name
-  it; an explicit --eval-domains runs it only if the list names `redial`.
+- ReDial, and each LLMREC_CONVERSATIONAL_DATASETS domain that --eval-domains names: Recall@1/5/10/20/50 (overall and
+  for mentioned / new gold items) on the conversational protocol for random, popularity, bm25, dense and hybrid over
+  --eval-users dialogue turns, then again with mentioned items excluded (section `conversational-new`, the CIKM'23
+  "new items only" setting). ReDial is cheap, so it runs by default although the default --eval-domains does not
+  name it; an explicit --eval-domains runs it only if the list names `redial`.
 - `--eval-backend vllm`: the LLM systems are served by the OpenAI-compatible server at LLMREC_OPENAI_BASE_URL;
   an unreachable server skips the LLM tests with the reason.
 
@@ -28,17 +30,20 @@ import math
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 
 from agent.settings import ModelSettings
 from evals.conftest import EvalOptions
 from evals.harness import EvalResult, MetricSummary, run_eval
 from evals.metrics import analytic_random_ndcg
+from evals.protocols import ConversationalProtocol
 from evals.report import markdown_table, write_report
 from evals.server_check import vllm_models
 from evals.suite_report import SuiteReport, write_summary
 from tools.catalog import Dataset
 from tools.datasets import load_dataset
 from tools.errors import ToolsError
+from tools.settings import DataSettings
 
 RETRIEVAL_SYSTEMS = ("random", "popularity", "bm25", "dense", "hybrid")
 LLM_BASELINES = ("random", "popularity", "hybrid")
@@ -48,11 +53,21 @@ REDIAL = "redial"
 NO_ADAPTER = "no trained LLM-Rec adapter yet (see README, Training)"
 
 
+def _configured_conversational() -> tuple[str, ...]:
+    try:
+        return tuple(DataSettings().conversational_datasets)
+    except ValidationError:
+        return ()  # a malformed setting fails the conversational test that loads the dataset, saying why
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    raw = str(metafunc.config.getoption("--eval-domains"))
+    named = [d.strip() for d in raw.split(",") if d.strip()]
+    conversational = (REDIAL, *_configured_conversational())
     if "domain" in metafunc.fixturenames:
-        raw = str(metafunc.config.getoption("--eval-domains"))
-        domains = [d.strip() for d in raw.split(",") if d.strip() and d.strip() != REDIAL]
-        metafunc.parametrize("domain", domains)
+        metafunc.parametrize("domain", [d for d in named if d not in conversational])
+    if "conversational_domain" in metafunc.fixturenames:
+        metafunc.parametrize("conversational_domain", [REDIAL, *(d for d in named if d in conversational[1:])])
 
 
 def _redial_selected(config: pytest.Config, options: EvalOptions) -> bool:
@@ -142,22 +157,32 @@ def test_retrieval_systems(domain: str, protocol: str, eval_options: EvalOptions
         _assert_beats_random(result, "hybrid")
 
 
-def test_redial_conversational(
-    request: pytest.FixtureRequest, eval_options: EvalOptions, suite_report: SuiteReport
+@pytest.mark.parametrize("exclude_mentioned", [False, True], ids=["all-gold", "new-only"])
+def test_conversational(
+    conversational_domain: str,
+    exclude_mentioned: bool,
+    request: pytest.FixtureRequest,
+    eval_options: EvalOptions,
+    suite_report: SuiteReport,
 ) -> None:
-    if not _redial_selected(request.config, eval_options):
+    if conversational_domain == REDIAL and not _redial_selected(request.config, eval_options):
         pytest.skip("--eval-domains does not name redial")
-    dataset = _load(REDIAL)
+    dataset = _load(conversational_domain)
     result = run_eval(
         dataset,
-        "conversational",
+        ConversationalProtocol(exclude_mentioned=exclude_mentioned),
         list(RETRIEVAL_SYSTEMS),
         users=eval_options.users,
         seed=eval_options.seed,
         progress=False,
     )
-    _publish(result, eval_options, suite_report, "conversational")
+    _publish(result, eval_options, suite_report, "conversational-new" if exclude_mentioned else "conversational")
     check_sanity(result)
+    if exclude_mentioned:
+        assert not result.strata, "with mentioned items excluded every sample is new: there are no strata"
+    else:
+        counts = result.stratum_samples()
+        assert counts["mentioned"] + counts["new"] == result.samples
 
 
 def _llm_setup(options: EvalOptions, monkeypatch: pytest.MonkeyPatch) -> bool:

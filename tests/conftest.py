@@ -29,6 +29,16 @@ def _isolated_data_dir(session_data_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     yield
 
 
+@pytest.fixture(autouse=True)
+def _progress_bars_back_on() -> Iterator[None]:
+    """`--no-progress` run in-process (CliRunner) switches bars off for the whole process: switch them back."""
+    yield
+    from tools.progress import enable_progress_bars, progress_enabled
+
+    if not progress_enabled():
+        enable_progress_bars()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The read-only public datasets beside the checkout; tests needing them skip, saying why, if absent."""

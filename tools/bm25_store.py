@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from tools.catalog import Item
 from tools.errors import IndexCorruptError, IndexMissingError
 from tools.index_meta import IndexManifest, build_hint, catalog_fingerprint, document_text, rebuild_hint
+from tools.progress import progress_enabled
 from tools.tokenize import TOKENIZER_VERSION, tokenize
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,8 @@ class BM25Store:
         """Tokenise and index `items` (in memory; `save` persists)."""
         backend_cls = _backend_class(backend)
         corpus = [
-            tokenize(document_text(item)) for item in tqdm(items, desc="Tokenizing", unit="item", disable=not progress)
+            tokenize(document_text(item))
+            for item in tqdm(items, desc="Tokenizing", unit="item", disable=not progress_enabled(progress))
         ]
         return cls(
             backend_cls.build(corpus, progress=progress),

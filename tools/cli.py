@@ -2,6 +2,7 @@
 
 llmrec data stats                      # every domain; unconfigured ones say how to configure them
 llmrec data stats --domain clothing --json
+LLMREC_CONVERSATIONAL_DATASETS=mine=/data/mine llmrec data stats --domain mine   # a ReDial-format folder
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import json
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tools.datasets import DOMAINS, load_dataset
-from tools.errors import DatasetFormatError, DatasetNotFoundError
-from tools.settings import DataSettings
+from tools.datasets import DOMAINS, dataset_warnings, known_domains, load_dataset
+from tools.errors import DatasetConfigError, DatasetFormatError, DatasetNotFoundError
+from tools.settings import CONVERSATIONAL_DATASETS_VARIABLE, DataSettings, settings_error
 from tools.stats import DatasetStats, Distribution, dataset_stats
 
 app = typer.Typer(
@@ -67,19 +69,34 @@ def _table(stats: DatasetStats) -> Table:
 def stats(
     domain: Annotated[
         str | None,
-        typer.Option("--domain", "-d", help=f"One of: {', '.join(DOMAINS)}. Default: all of them."),
+        typer.Option(
+            "--domain",
+            "-d",
+            help=f"One of: {', '.join(DOMAINS)}, or a name from {CONVERSATIONAL_DATASETS_VARIABLE}."
+            " Default: all of them.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
     """Users, items, interactions, turns, history lengths and loading notes per dataset."""
-    if domain is not None and domain not in DOMAINS:
-        raise typer.BadParameter(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}", param_hint="--domain")
-    settings = DataSettings()
-    console = Console()
     errors = Console(stderr=True)
+    try:
+        settings = DataSettings()
+        domains = known_domains(settings)
+    except ValidationError as exc:
+        typer.echo(f"error: {settings_error(exc)}", err=True)
+        raise typer.Exit(code=2) from None
+    except DatasetConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if domain is not None and domain not in domains:
+        raise typer.BadParameter(f"unknown domain {domain!r}; known: {', '.join(domains)}", param_hint="--domain")
+    for warning in dataset_warnings(settings):
+        typer.echo(f"warning: {warning}", err=True)
+    console = Console()
     report: dict[str, Any] = {}
     failed = False
-    for name in [domain] if domain else list(DOMAINS):
+    for name in [domain] if domain else list(domains):
         try:
             result = dataset_stats(load_dataset(name, settings))
         except DatasetNotFoundError as exc:

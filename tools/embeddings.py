@@ -34,6 +34,7 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from tools.errors import EmbeddingModelError
+from tools.progress import progress_enabled
 
 if TYPE_CHECKING:
     from tools.settings import RetrievalSettings
@@ -309,7 +310,7 @@ class Encoder:
         fresh: dict[bytes, FloatMatrix] = {}
         encode_started = time.perf_counter()
         chunk = self.batch_size * _CHUNK_BATCHES
-        with tqdm(total=len(order), desc=desc, unit="text", disable=not progress or not order) as bar:
+        with tqdm(total=len(order), desc=desc, unit="text", disable=not progress_enabled(progress) or not order) as bar:
             for start in range(0, len(order), chunk):
                 chunk_keys = order[start : start + chunk]
                 vectors = self._run([todo[k] for k in chunk_keys])

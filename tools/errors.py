@@ -17,6 +17,10 @@ class UnknownDomainError(ToolsError):
     """A domain name that no loader is registered for."""
 
 
+class DatasetConfigError(ToolsError):
+    """The dataset settings contradict each other (e.g. a configured dataset named like a built-in domain)."""
+
+
 class DatasetFormatError(ToolsError):
     """A dataset file does not have the expected format.
 

@@ -1,4 +1,7 @@
-"""`llmrec index --domain D [--rebuild]`: build a domain's BM25 and Qdrant indexes, then print a summary.
+"""`llmrec index --domain D [--rebuild] [--no-progress]`: build a domain's BM25 and Qdrant indexes, print a summary.
+
+A domain named in LLMREC_CONVERSATIONAL_DATASETS has indexes of its own (`indexes/<name>/`, `qdrant/<name>/`,
+collection `llmrec_<name>`): rebuilding it never touches redial's.
 
 Registered as the `index` entry point of the `llmrec.commands` group (pyproject.toml). torch,
 sentence-transformers and qdrant-client are imported when the command runs, so `llmrec --help` stays fast.
@@ -29,20 +32,31 @@ def index_command(
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Drop and rebuild both indexes (needed after changing the embedding model)."
     ),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Show progress bars on stderr (--no-progress silences all of them)."
+    ),
 ) -> None:
     """Build the search indexes (BM25 and Qdrant) of a domain's catalog."""
-    from tools.datasets import load_dataset
+    from pydantic import ValidationError
+
+    from tools.datasets import dataset_warnings, load_dataset
     from tools.errors import ToolsError
     from tools.indexing import build_indexes
-    from tools.settings import RetrievalSettings
+    from tools.progress import disable_progress_bars
+    from tools.settings import RetrievalSettings, settings_error
 
+    if not progress:
+        disable_progress_bars()
     try:
         settings = RetrievalSettings()
+        for warning in dataset_warnings(settings):
+            typer.echo(f"warning: {warning}", err=True)
         dataset = load_dataset(domain, settings)
-        report = build_indexes(dataset, settings, rebuild=rebuild, progress=True)
-    except ToolsError as exc:
+        report = build_indexes(dataset, settings, rebuild=rebuild, progress=progress)
+    except (ToolsError, ValidationError) as exc:
         log.debug("llmrec index failed", exc_info=exc)
-        typer.echo(f"error: {exc}", err=True)
+        message = settings_error(exc) if isinstance(exc, ValidationError) else str(exc)
+        typer.echo(f"error: {message}", err=True)
         raise typer.Exit(1) from None
     dense = report.dense
     speed = report.texts_per_second

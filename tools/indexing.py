@@ -22,6 +22,7 @@ from tools.catalog import Dataset, Item
 from tools.embeddings import Encoder
 from tools.errors import IndexCorruptError, IndexMissingError, StaleIndexError
 from tools.index_meta import document_text
+from tools.progress import progress_enabled
 from tools.qdrant_store import QdrantStore
 from tools.qdrant_store import expected_manifest as qdrant_manifest
 from tools.settings import RetrievalSettings
@@ -152,7 +153,7 @@ def _encode_and_write(
     seconds = 0.0
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmrec-qdrant-writer") as writer,
-        tqdm(total=len(items), desc=f"Indexing {domain}", unit="item", disable=not progress) as bar,
+        tqdm(total=len(items), desc=f"Indexing {domain}", unit="item", disable=not progress_enabled(progress)) as bar,
     ):
         pending: Future[None] | None = None
         for start in range(0, len(items), _CHUNK):

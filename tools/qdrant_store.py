@@ -37,6 +37,7 @@ from tools.errors import (
     QdrantUnavailableError,
 )
 from tools.index_meta import IndexManifest, build_hint, catalog_fingerprint, document_text, rebuild_hint
+from tools.progress import progress_enabled
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -261,7 +262,9 @@ class QdrantStore:
 
         if len(items) != len(vectors):
             raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
-        with tqdm(total=len(items), desc="Writing to Qdrant", unit="item", disable=not progress) as bar:
+        with tqdm(
+            total=len(items), desc="Writing to Qdrant", unit="item", disable=not progress_enabled(progress)
+        ) as bar:
             for start in range(0, len(items), _UPSERT_BATCH):
                 batch = items[start : start + _UPSERT_BATCH]
                 points = [

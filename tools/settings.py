@@ -6,14 +6,20 @@ Every variable is listed in `.env.example`; tests/unit/test_settings.py keeps th
 from __future__ import annotations
 
 import importlib.resources
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_PREFIX = "LLMREC_"
+CONVERSATIONAL_DATASETS_VARIABLE = "LLMREC_CONVERSATIONAL_DATASETS"
+_DOMAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+"""A domain name is a folder name under data_dir and part of a Qdrant collection name (`llmrec_<domain>`)."""
 
 
 def _default_bundled_dir() -> Path:
@@ -37,7 +43,7 @@ def _default_embedding_model() -> str:
 class DataSettings(BaseSettings):
     """Where datasets are read from and where derived state (caches, indexes, reports) is written."""
 
-    model_config = SettingsConfigDict(env_prefix="LLMREC_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", env_ignore_empty=True, extra="ignore")
 
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("llmrec")),
@@ -51,7 +57,62 @@ class DataSettings(BaseSettings):
         default_factory=_default_external_dir,
         description="Folder holding citeulike/ and movielens-100k/, whose licences forbid bundling.",
     )
+    conversational_datasets: Annotated[dict[str, Path], NoDecode] = Field(
+        default_factory=dict,
+        description="Conversational datasets in the ReDial/CIKM'23 format, each its own domain: "
+        "`name=/folder[,name2=/folder2]`; each folder holds test.jsonl, item_ids.json and entity2id.json (or .gz).",
+    )
     seed: int = Field(default=2026, description="Seed for every random split and sample, so runs repeat exactly.")
+
+    @field_validator("conversational_datasets", mode="before")
+    @classmethod
+    def _parse_conversational_datasets(cls, value: object) -> object:
+        return parse_named_folders(value) if isinstance(value, str) else value
+
+    @field_validator("conversational_datasets")
+    @classmethod
+    def _check_domain_names(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for name in value:
+            check_domain_name(name)
+        return value
+
+
+def check_domain_name(name: str) -> str:
+    """`name` if it can name a domain; else a ValueError naming LLMREC_CONVERSATIONAL_DATASETS."""
+    if not _DOMAIN_NAME.match(name):
+        raise ValueError(
+            f"{CONVERSATIONAL_DATASETS_VARIABLE}: {name!r} cannot name a domain; use 1-63 lower-case letters, digits,"
+            " '-' or '_', starting with a letter or digit (e.g. inspired=/data/inspired)"
+        )
+    return name
+
+
+def parse_named_folders(text: str) -> dict[str, Path]:
+    """`"a=/x, b=~/y"` -> {"a": Path("/x"), "b": Path.home() / "y"}; a malformed entry is a ValueError."""
+    folders: dict[str, Path] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        name, sep, folder = (part.strip() for part in entry.partition("="))
+        if not sep or not name or not folder:
+            raise ValueError(
+                f"{CONVERSATIONAL_DATASETS_VARIABLE}: entry {entry!r} is not NAME=FOLDER; write"
+                " name=/path[,name2=/path2], e.g. inspired=/data/inspired"
+            )
+        if name in folders:
+            raise ValueError(f"{CONVERSATIONAL_DATASETS_VARIABLE} names {name!r} twice; give each dataset once")
+        folders[check_domain_name(name)] = Path(folder).expanduser()
+    return folders
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One sentence for a user from a settings ValidationError: the variable, then what is wrong with it."""
+    first = exc.errors()[0]
+    field = ".".join(str(x) for x in first["loc"])
+    variable = ENV_PREFIX + field.upper()
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return message if message.startswith(variable) else f"invalid {variable}: {message}"
 
 
 class RetrievalSettings(DataSettings):

@@ -39,7 +39,7 @@ def fake_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
             raise DatasetNotFoundError("dataset 'unconfigured' not found under /nowhere: set LLMREC_DATA_DIR")
         return FAKE[domain]
 
-    monkeypatch.setattr(cli, "DOMAINS", (*FAKE, "unconfigured"))
+    monkeypatch.setattr(cli, "known_domains", lambda settings=None: (*FAKE, "unconfigured"))
     monkeypatch.setattr(cli, "load_dataset", load)
 
 
@@ -73,7 +73,33 @@ def test_seed_defaults_to_the_settings(tmp_path: Path, monkeypatch: pytest.Monke
     assert code == 0, stdout
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["seed"] == 11
-    assert {"recall@1", "recall@10", "recall@50"} <= set(data["systems"]["popularity"])
+    assert set(data["systems"]["popularity"]) == {
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "recall@20",
+        "recall@50",
+        "ndcg@10",
+        "mrr",
+    }
+    assert set(data["strata"]["popularity"]) == {"mentioned", "new"}
+
+
+@pytest.mark.usefixtures("fake_datasets")
+def test_exclude_mentioned_drops_the_mentioned_gold_items(tmp_path: Path) -> None:
+    args = ("--domain", "chat", "--protocol", "conversational", "--systems", "popularity")
+    code, stdout, _ = _invoke(*args, "--out", str(tmp_path / "all"))
+    assert code == 0, stdout
+    code, stdout, _ = _invoke(*args, "--exclude-mentioned", "--out", str(tmp_path / "new"))
+    assert code == 0, stdout
+    everything = json.loads((tmp_path / "all" / "results.json").read_text())
+    new = json.loads((tmp_path / "new" / "results.json").read_text())
+    mentioned = everything["strata_samples"]["mentioned"]
+    assert mentioned > 0
+    assert new["dropped_samples"] == mentioned
+    assert new["samples"] == everything["strata_samples"]["new"] == everything["samples"] - mentioned
+    assert "samples dropped by the protocol" in (tmp_path / "new" / "results.md").read_text()
+    assert "dropped" in stdout
 
 
 @pytest.mark.usefixtures("fake_datasets")
@@ -89,12 +115,15 @@ def test_seed_defaults_to_the_settings(tmp_path: Path, monkeypatch: pytest.Monke
         (("unconfigured", "full", "random"), "not found under /nowhere"),
         (("tiny", "full", " , "), "names no system"),
         (("tiny", "full", "random,random"), "listed twice"),
+        (("tiny", "candidates", "random", "--exclude-mentioned"), "no option exclude_mentioned"),
     ],
 )
-def test_errors_are_one_line_and_exit_2(args: tuple[str, str, str], message: str, tmp_path: Path) -> None:
-    domain, protocol, systems = args
+def test_errors_are_one_line_and_exit_2(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
+    domain, protocol, systems, *extra = args
     out = str(tmp_path / "never")
-    code, stdout, stderr = _invoke("--domain", domain, "--protocol", protocol, "--systems", systems, "--out", out)
+    code, stdout, stderr = _invoke(
+        "--domain", domain, "--protocol", protocol, "--systems", systems, "--out", out, *extra
+    )  # fmt: skip
     assert code == 2
     assert stderr.startswith("error: ")
     assert message in stderr

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,9 +14,9 @@ from evals.baselines import PopularityScorer, RandomScorer
 from evals.errors import EvalConfigError, SystemOutputError, UnknownSystemError
 from evals.harness import EvalResult, run_eval, training_view
 from evals.metrics import Scores, analytic_random_ndcg
-from evals.protocols import ConversationalProtocol
+from evals.protocols import Case, ConversationalProtocol
 from evals.systems import Query, Scorer, SystemContext, known_systems, make_system, register_system
-from tests.evaldata import chats, shop
+from tests.evaldata import chats, shop, three_turns
 from tools.catalog import Dataset
 from tools.splits import is_eval_user
 
@@ -142,10 +143,57 @@ def test_conversational_counts_each_gold_item() -> None:
     assert result.users == len(data.turns)
     assert result.samples == sum(len(set(t.gold)) for t in data.turns)
     means = result.means("oracle")
-    assert list(means) == ["recall@1", "recall@10", "recall@50", "ndcg@10", "mrr"]
+    assert list(means) == ["recall@1", "recall@5", "recall@10", "recall@20", "recall@50", "ndcg@10", "mrr"]
     # A turn with two gold items can put only one at rank 1: recall@1 = turns / samples.
     assert means["recall@1"] == pytest.approx(result.users / result.samples)
     assert means["recall@10"] == 1.0
+
+
+def test_conversational_metrics_and_strata_by_hand() -> None:
+    data, scorer = three_turns()
+    result = run_eval(data, "conversational", [scorer], progress=False)
+    assert (result.users, result.samples, result.dropped_samples, result.dropped_units) == (3, 4, 0, 0)
+    # Samples: mentioned = g1 at rank 1, g4 at rank 3; new = g2 at rank 7, g3 at rank 30.
+    expected = {
+        "all": {"recall@1": 1 / 4, "recall@5": 2 / 4, "recall@10": 3 / 4, "recall@20": 3 / 4, "recall@50": 1.0,
+                "ndcg@10": (1 + 1 / math.log2(4) + 1 / math.log2(8)) / 4, "mrr": (1 + 1 / 3 + 1 / 7 + 1 / 30) / 4},
+        "mentioned": {"recall@1": 1 / 2, "recall@5": 1.0, "recall@10": 1.0, "recall@20": 1.0, "recall@50": 1.0,
+                      "ndcg@10": (1 + 0.5) / 2, "mrr": (1 + 1 / 3) / 2},
+        "new": {"recall@1": 0.0, "recall@5": 0.0, "recall@10": 1 / 2, "recall@20": 1 / 2, "recall@50": 1.0,
+                "ndcg@10": (1 / 3) / 2, "mrr": (1 / 7 + 1 / 30) / 2},
+    }  # fmt: skip
+    assert result.means("scripted") == pytest.approx(expected["all"])
+    per = result.strata["scripted"]
+    assert list(per) == ["mentioned", "new"]
+    for stratum in ("mentioned", "new"):
+        assert {m: s.mean for m, s in per[stratum].items()} == pytest.approx(expected[stratum])
+        assert {s.n for s in per[stratum].values()} == {2}
+    assert result.stratum_samples() == {"mentioned": 2, "new": 2}
+    assert set(result.strata_notes) == {"mentioned", "new"}
+
+
+def test_exclude_mentioned_by_hand() -> None:
+    data, scorer = three_turns()
+    result = run_eval(data, ConversationalProtocol(exclude_mentioned=True), [scorer], progress=False)
+    # d1: g1 dropped and excluded, so g2 moves up from rank 7 to 6; d2: m6 excluded, g3 from 30 to 29;
+    # d3: its only gold item was mentioned: dropped, the turn is not scored.
+    assert (result.users, result.samples, result.dropped_samples, result.dropped_units) == (2, 2, 2, 1)
+    assert result.means("scripted") == pytest.approx(
+        {"recall@1": 0.0, "recall@5": 0.0, "recall@10": 0.5, "recall@20": 0.5, "recall@50": 1.0,
+         "ndcg@10": (1 / math.log2(7)) / 2, "mrr": (1 / 6 + 1 / 29) / 2}
+    )  # fmt: skip
+    assert result.strata == {} and result.strata_notes == {}  # all samples left are new
+
+
+def test_a_stratum_the_protocol_does_not_declare_is_an_error() -> None:
+    class Mislabelled(ConversationalProtocol):
+        def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
+            for case in super().cases(dataset, unit_ids, seed):
+                yield replace(case, target_strata=("old",) * len(case.targets))
+
+    data, scorer = three_turns()
+    with pytest.raises(EvalConfigError, match="stratum 'old', which its `strata` does not declare"):
+        run_eval(data, Mislabelled(), [scorer], progress=False)
 
 
 def test_runs_repeat_exactly_and_subsample() -> None:

@@ -74,6 +74,21 @@ def test_recall_counts_every_relevant_item() -> None:
     assert recall_at_k(["a", "b", "c", "d"], {"a", "d", "z"}, 4) == pytest.approx(2 / 3)
 
 
+def test_conversational_recall_cutoffs_by_hand() -> None:
+    # The conversational protocol's cut-offs on a 60-item ranking: one sample per gold item, so relevant = {g}.
+    ranked = [f"i{n:02d}" for n in range(60)]
+    names = ["recall@1", "recall@5", "recall@10", "recall@20", "recall@50"]
+    at = {rank: compute_metrics(ranked, {ranked[rank - 1]}, names) for rank in (1, 5, 6, 20, 21, 50, 51)}
+    assert at[1] == {"recall@1": 1.0, "recall@5": 1.0, "recall@10": 1.0, "recall@20": 1.0, "recall@50": 1.0}
+    assert at[5] == {"recall@1": 0.0, "recall@5": 1.0, "recall@10": 1.0, "recall@20": 1.0, "recall@50": 1.0}
+    assert at[6] == {"recall@1": 0.0, "recall@5": 0.0, "recall@10": 1.0, "recall@20": 1.0, "recall@50": 1.0}
+    assert at[20]["recall@20"] == 1.0 and at[21]["recall@20"] == 0.0
+    assert at[50]["recall@50"] == 1.0 and at[51]["recall@50"] == 0.0
+    # Two relevant ids at ranks 4 and 25 (a turn scored as one sample): half of them by 5, 10 and 20, all by 50.
+    two = compute_metrics(ranked, {"i03", "i24"}, names)
+    assert two == {"recall@1": 0.0, "recall@5": 0.5, "recall@10": 0.5, "recall@20": 0.5, "recall@50": 1.0}
+
+
 def test_mrr_uses_the_first_relevant_item() -> None:
     assert mrr(["a", "b", "c"], {"b", "c"}) == 0.5
     assert mrr(["a", "b", "c"], {"a"}) == 1.0

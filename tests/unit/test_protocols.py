@@ -25,6 +25,7 @@ from evals.protocols import (
     register_protocol,
     select_units,
 )
+from evals.systems import Query
 from tests.evaldata import chats, make_items, shop
 from tools.catalog import Dataset, UserHistory
 from tools.splits import is_eval_user, split_users
@@ -190,6 +191,42 @@ def test_conversational_one_sample_per_gold_item() -> None:
         assert case.query.context == turn.context
         assert case.query.history == turn.mentioned
     assert sum(len(c.targets) for c in cases.values()) > len(cases)  # some turns name two movies
+    for turn in data.turns:
+        case = cases[f"{turn.dialog_id}/{turn.turn_id}"]
+        gold = tuple(dict.fromkeys(turn.gold))
+        assert case.target_strata == tuple("mentioned" if g in turn.mentioned else "new" for g in gold)
+        assert case.sample_strata() == case.target_strata
+        assert case.excluded == () and case.dropped == 0
+    strata = Counter(s for c in cases.values() for s in c.target_strata)
+    assert strata["mentioned"] > 0 and strata["new"] > 0  # chats() repeats earlier answers in later contexts
+    assert set(strata) == set(protocol.strata) == {"mentioned", "new"}
+
+
+def test_conversational_exclude_mentioned_drops_and_excludes_mentioned_items() -> None:
+    data = chats()
+    protocol = make_protocol("conversational", exclude_mentioned=True)
+    assert isinstance(protocol, ConversationalProtocol) and protocol.exclude_mentioned
+    assert "new items only" in protocol.describe()
+    cases = _cases(protocol, data)
+    assert list(cases) == list(_cases(ConversationalProtocol(), data))  # the same turns are asked
+    catalog = tuple(sorted(data.items))
+    for turn in data.turns:
+        case = cases[f"{turn.dialog_id}/{turn.turn_id}"]
+        gold = tuple(dict.fromkeys(turn.gold))
+        new = tuple(g for g in gold if g not in turn.mentioned)
+        assert case.targets == tuple((g,) for g in new)
+        assert case.dropped == len(gold) - len(new)
+        assert {catalog[i] for i in case.excluded} == set(turn.mentioned)
+        assert case.target_strata == ()  # every sample left is new: no groups to report
+    assert sum(c.dropped for c in cases.values()) > 0
+    assert any(not c.targets for c in cases.values())  # some turns only repeat mentioned movies
+
+
+def test_case_checks_one_stratum_per_target() -> None:
+    with pytest.raises(ValueError, match="2 targets but 1 target strata"):
+        Case(query=Query("u", ()), candidates=("a", "b"), targets=(("a",), ("b",)), target_strata=("new",))
+    case = Case(query=Query("u", ()), candidates=("a", "b"), targets=(("a",), ("b",)), stratum="found")
+    assert case.sample_strata() == ("found", "found")
 
 
 def test_conversational_skips_turns_without_gold_and_needs_turns() -> None:
@@ -253,3 +290,8 @@ def test_make_protocol_passes_options() -> None:
     protocol = make_protocol("candidates", num_negatives=99)
     assert protocol.num_candidates == 100
     assert "99 sampled negatives" in protocol.describe()
+
+
+def test_an_option_the_protocol_lacks_is_a_config_error() -> None:
+    with pytest.raises(EvalConfigError, match="has no option exclude_mentioned; it applies to: conversational"):
+        make_protocol("candidates", exclude_mentioned=True)

@@ -10,8 +10,9 @@ import pytest
 from evals.errors import ReportWriteError
 from evals.harness import EvalResult, MetricSummary, run_eval
 from evals.metrics import analytic_random_ndcg
+from evals.protocols import ConversationalProtocol
 from evals.report import markdown_table, results_dict, write_report
-from tests.evaldata import chats, shop
+from tests.evaldata import chats, shop, three_turns
 
 REQUIRED = {"domain", "protocol", "users", "seed", "systems"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -101,11 +102,54 @@ def test_full_protocol_report_keeps_only_its_metrics(tmp_path: Path) -> None:
 def test_conversational_report_adds_recall_at_1_and_10() -> None:
     result = run_eval(chats(), "conversational", ["random", "popularity"], progress=False)
     data = results_dict(result)
-    assert list(data["systems"]["random"]) == ["ndcg@10", "mrr", "recall@1", "recall@10", "recall@50"]
+    assert list(data["systems"]["random"]) == [
+        "ndcg@10",
+        "mrr",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "recall@20",
+        "recall@50",
+    ]
     assert data["unit"] == "turns"
     assert data["samples"] > data["users"]
     assert "turns" in markdown_table(result).splitlines()[0]
     assert json.loads(json.dumps(data)) == data  # plain JSON: no NaN, no numpy types
+
+
+def test_every_metric_per_stratum_in_json_and_markdown(tmp_path: Path) -> None:
+    data, scorer = three_turns()
+    result = run_eval(data, "conversational", [scorer], progress=False)
+    out = results_dict(result)
+    assert out["strata_samples"] == {"mentioned": 2, "new": 2}
+    assert set(out["strata_notes"]) == {"mentioned", "new"}
+    mentioned, new = out["strata"]["scripted"]["mentioned"], out["strata"]["scripted"]["new"]
+    assert list(mentioned) == list(out["systems"]["scripted"])  # the same metrics, in the same order
+    assert (mentioned["recall@5"], new["recall@5"], new["recall@10"]) == (1.0, 0.0, 0.5)  # see test_harness
+    assert out["strata_stderr"]["scripted"]["new"]["recall@10"] == pytest.approx(0.5)  # sd 0.7071 over 2 samples
+    assert (out["dropped_samples"], out["dropped_units"]) == (0, 0)
+    table = markdown_table(result)
+    assert "- mentioned (2 samples): the gold item was already mentioned" in table
+    section = table.split("### new (2 samples)")[1]
+    assert "| system | ndcg@10 | mrr | recall@1 | recall@5 | recall@10 | recall@20 | recall@50 |" in section
+    assert (
+        "| scripted | 0.1667 ± 0.1667 | 0.0881 ± 0.0548 | 0.0000 ± 0.0000 | 0.0000 ± 0.0000 | 0.5000 ± 0.5000"
+        in section
+    )
+    assert json.loads(json.dumps(out)) == out
+
+
+def test_dropped_samples_are_reported(tmp_path: Path) -> None:
+    data, scorer = three_turns()
+    result = run_eval(data, ConversationalProtocol(exclude_mentioned=True), [scorer], progress=False)
+    out = results_dict(result)
+    assert (out["users"], out["samples"], out["dropped_samples"], out["dropped_units"]) == (2, 2, 2, 1)
+    assert out["strata"] == {} and out["strata_samples"] == {}
+    table = markdown_table(result)
+    assert table.splitlines()[0] == "## hand: conversational protocol, 2 turns"
+    assert "new items only" in table
+    assert "2 samples dropped by the protocol (1 turns left with none, not scored)." in table
+    assert "By stratum" not in table
 
 
 def test_unwritable_folder_is_a_report_error(tmp_path: Path) -> None:

@@ -90,13 +90,20 @@ def test_rerank_runs_through_the_harness(catalog: Dataset, split_seed: int) -> N
     for metrics in result.systems.values():
         for stat in metrics.values():
             assert 0.0 <= stat.mean <= 1.0
-    # The per-stratum NDCG@10 splits the same samples: counts add up, and the weighted means give the overall one.
+    # The strata split the same samples: counts add up, and for every metric the weighted means give the overall one.
+    counts = result.stratum_samples()
+    assert set(counts) == {"found", "put_in"} and sum(counts.values()) == result.samples
     for name, per in result.strata.items():
-        assert set(per) == {"found", "put_in"} and sum(s.n for s in per.values()) == result.samples
-        weighted = sum(s.mean * s.n for s in per.values() if s.n) / result.samples
-        assert weighted == pytest.approx(result.systems[name]["ndcg@10"].mean)
+        assert set(per) == {"found", "put_in"}
+        for metric, overall in result.systems[name].items():
+            weighted = sum(per[k][metric].mean * counts[k] for k in per if counts[k]) / result.samples
+            assert weighted == pytest.approx(overall.mean)
     assert set(result.strata) == {"random", "popularity", "bm25", "hybrid"}
     table = markdown_table(result)
-    assert "NDCG@10 by stratum" in table and "| hybrid |" in table.split("NDCG@10 by stratum")[1]
+    assert "By stratum" in table
+    shown = [k for k in ("found", "put_in") if counts[k]]
+    for k in shown:
+        assert "| hybrid |" in table.split(f"### {k} ({counts[k]} samples)")[1]
     assert results_dict(result)["strata"]["bm25"].keys() == {"found", "put_in"}
+    assert set(results_dict(result)["strata"]["bm25"]["put_in"]) == set(protocol.metrics)
     assert make_protocol("candidates").strata == {}  # no groups, no table

@@ -17,6 +17,7 @@ from typing import IO, Any, cast
 from tqdm import tqdm
 
 from tools.errors import DatasetFormatError, DatasetNotFoundError
+from tools.progress import progress_enabled
 
 GZIP_SUFFIX = ".gz"
 
@@ -110,7 +111,7 @@ def iter_lines(path: Path, *, encoding: str = "utf-8", progress: str | None = No
     try:
         with _open_binary(path) as fh:
             lines: Iterator[bytes] = iter(fh)
-            if progress is not None:
+            if progress is not None and progress_enabled():
                 lines = tqdm(fh, desc=progress, unit=" lines", delay=1.0, leave=False, disable=None)
             for line_no, raw in enumerate(lines, start=1):
                 try:

@@ -12,6 +12,9 @@ no year, the year comes from the dialogues, which write movies as "Police Academ
 "<name> (<year>)" in the context (for the turn's `prev_entity` ids). It is used only when all such
 mentions agree; the URI's year wins where both exist. With a year, the title is "Name (Year)" as in the
 dialogues, which also tells remakes apart ("Halloween (1978)", "Halloween (2018)").
+
+Any folder in this format can be a domain of its own (`conversational_spec`, LLMREC_CONVERSATIONAL_DATASETS): the
+same parser, the configured name on the dataset and its items, so its caches and indexes never mix with redial's.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import re
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ from tools.catalog import Dataset, DialogueTurn, Item
 from tools.datasets.reader import Location, iter_lines, read_json
 from tools.datasets.spec import DatasetSpec
 from tools.errors import DatasetFormatError
-from tools.settings import DataSettings
+from tools.settings import CONVERSATIONAL_DATASETS_VARIABLE, DataSettings
 
 DOMAIN = "redial"
 TURNS = "test.jsonl"
@@ -80,7 +84,8 @@ def _id_list(path: Path, line_no: int, row: Mapping[str, Any], key: str) -> list
     return value
 
 
-def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
+def parse(paths: Mapping[str, Path], seed: int, domain: str = DOMAIN) -> Dataset:
+    """The dataset of the three files in `paths`, named `domain` (redial, or a configured name)."""
     del seed  # the turns are given by the file
     entity_path, item_path, turn_path = paths[ENTITIES], paths[ITEM_IDS], paths[TURNS]
     entity2id = read_json(entity_path)
@@ -177,7 +182,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
         if kind is not None:
             attributes["dbpedia_kind"] = kind
         title = f"{name} ({year})" if year else name
-        items[str(entity)] = Item(str(entity), title, title, attributes, DOMAIN)
+        items[str(entity)] = Item(str(entity), title, title, attributes, domain)
 
     title_count: dict[str, int] = defaultdict(int)
     for item in items.values():
@@ -193,7 +198,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
         "items_uri_year_differs_from_a_mention": uri_name_disagreements,
         "items_sharing_a_title": sum(n for n in title_count.values() if n > 1),
     }
-    return Dataset(domain=DOMAIN, items=items, turns=turns, notes=notes)
+    return Dataset(domain=domain, items=items, turns=turns, notes=notes)
 
 
 SPEC = DatasetSpec(
@@ -204,3 +209,15 @@ SPEC = DatasetSpec(
     parse=parse,
     description="ReDial test turns (CIKM'23 processing), DBpedia movie catalog (bundled)",
 )
+
+
+def conversational_spec(name: str, folder: Path) -> DatasetSpec:
+    """A ReDial-format folder as the domain `name` (one entry of LLMREC_CONVERSATIONAL_DATASETS)."""
+    return DatasetSpec(
+        domain=name,
+        version=SPEC.version,
+        files=FILES,
+        locations=lambda settings: [Location(folder, CONVERSATIONAL_DATASETS_VARIABLE)],
+        parse=partial(parse, domain=name),
+        description=f"ReDial-format conversational dataset from {folder} ({CONVERSATIONAL_DATASETS_VARIABLE})",
+    )
