@@ -98,8 +98,14 @@ def eval_command(
             typer.echo(f"warning: {warning}", err=True)
         dataset = load_dataset(domain, settings)
         proto.unit_ids(dataset)  # a protocol that does not fit the domain fails before any folder is made
+        made = not out.exists()
         prepare_out_dir(out)  # and an unusable --out fails before a run that may take hours
-        result = run_eval(dataset, proto, scorers, users=users, seed=run_seed, progress=progress)
+        try:
+            result = run_eval(dataset, proto, scorers, users=users, seed=run_seed, progress=progress)
+        except BaseException:
+            if made and not any(out.iterdir()):
+                out.rmdir()  # a failed run leaves no empty report folder behind
+            raise
         files = write_report(result, out)
     except (EvalError, ToolsError) as exc:
         raise _fail(exc) from exc

@@ -42,7 +42,7 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from evals.errors import (
@@ -228,7 +228,7 @@ class FullRankingProtocol(_UserProtocol):
             assert user.test is not None
             seen = set(user.test_history) - {user.test}
             yield Case(
-                query=self._query(dataset, user),
+                query=replace(self._query(dataset, user), exclude=tuple(sorted(seen))),
                 candidates=catalog,
                 targets=((user.test,),),
                 excluded=tuple(sorted(position[i] for i in seen)),
@@ -283,7 +283,7 @@ class ConversationalProtocol(EvalProtocol):
             if self.exclude_mentioned:
                 new = tuple(g for g in gold if g not in mentioned)
                 yield Case(
-                    query=query,
+                    query=replace(query, exclude=tuple(i for i in turn.mentioned if i in position)),
                     candidates=catalog,
                     targets=tuple((g,) for g in new),
                     excluded=tuple(sorted(position[i] for i in mentioned if i in position)),

@@ -177,3 +177,29 @@ def test_real_scientific_candidates_run(tmp_path: Path) -> None:
     assert popularity_ndcg - random_ndcg > 4 * (random_se**2 + popularity_se**2) ** 0.5
     assert (out / "results.md").read_text().startswith("## scientific: candidates protocol, 2000 users")
     assert (out / "ndcg.png").stat().st_size > 5000
+
+
+class _Broken:
+    name = "broken"
+
+    def fit(self, dataset: Dataset) -> None:
+        pass
+
+    def score(self, query: object, candidate_ids: object) -> list[float]:
+        raise cli.EvalConfigError("broken cannot score")
+
+
+@pytest.mark.usefixtures("fake_datasets")
+def test_a_run_that_fails_leaves_no_empty_report_folder(tmp_path: Path) -> None:
+    from evals.systems import register_system
+
+    register_system("broken", lambda ctx: _Broken(), replace=True)
+    out = tmp_path / "never"
+    code, _, stderr = _invoke("--domain", "tiny", "--protocol", "candidates", "--systems", "broken", "--out", str(out))
+    assert code == 2 and "broken cannot score" in stderr
+    assert not out.exists()
+    kept = tmp_path / "kept"
+    (kept / "notes.txt").parent.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    _invoke("--domain", "tiny", "--protocol", "candidates", "--systems", "broken", "--out", str(kept))
+    assert (kept / "notes.txt").read_text() == "mine"  # a folder the user had stays, with what it held
