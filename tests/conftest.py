@@ -1,4 +1,5 @@
-"""Test-wide environment: offline hubs, and no test ever writes into the user's real data folder."""
+"""Test-wide environment: offline hubs, no test ever writes into the user's real data folder, and under CI only
+tests marked `allowed_skip` may skip (tests/ci_skips.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ from typing import Any
 
 import pytest
 
+from tests import ci_skips
+
 # Nothing may be downloaded from a model or dataset hub at test time (no network here, and CI must repeat).
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Not `pytest_plugins = [...]`: pytest supports that only in a conftest at the rootdir, and this one is in tests/.
+    config.pluginmanager.register(ci_skips, "llmrec-ci-skips")
 
 
 @pytest.fixture(scope="session")
