@@ -17,8 +17,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 def pytest_configure(config: pytest.Config) -> None:
     # Not `pytest_plugins = [...]`: pytest supports that only in a conftest at the rootdir, and this one is in tests/.
@@ -35,14 +33,6 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _isolated_data_dir(session_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LLMREC_DATA_DIR", str(session_data_dir))
     yield
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The read-only public datasets beside the checkout; tests needing them skip, saying why, if absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real datasets not found at {SHARED_DATA} (see ../shared/data/README.md)")
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

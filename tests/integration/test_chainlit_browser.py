@@ -48,9 +48,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(
-    shared_data: Path, smollm2_dir: Path, session_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def server(smollm2_dir: Path, session_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`llmrec serve` on a free port, its state in temporary folders, run from an empty folder that it must not
     litter; yields the base URL once the page answers; stops the whole process group afterwards."""
     work = tmp_path_factory.mktemp("web")
