@@ -40,9 +40,7 @@ CHECKED = "Rationale checked against the catalog"
 @pytest.fixture(scope="module")
 def chromium() -> str:
     found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium missing under CI: .ci/system-deps.sh should have installed it")
+    if found is None:  # under CI a failure (tests/ci_skips.py): .ci/system-deps.sh installs it
         pytest.skip("no Chromium: apt-get install chromium (or make system-deps) to run the browser test")
     return found
 
