@@ -1,4 +1,5 @@
-"""Test-wide environment: offline hubs, and no test ever writes into the user's real data folder."""
+"""Test-wide environment: offline hubs, no test ever writes into the user's real data folder, and under CI only
+tests marked `allowed_skip` may skip (tests/ci_skips.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests import ci_skips
+
 # Nothing may be downloaded from a model or dataset hub at test time (no network here, and CI must repeat).
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Not `pytest_plugins = [...]`: pytest supports that only in a conftest at the rootdir, and this one is in tests/.
+    config.pluginmanager.register(ci_skips, "llmrec-ci-skips")
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +43,6 @@ def _progress_bars_back_on() -> Iterator[None]:
 
     if not progress_enabled():
         enable_progress_bars()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The read-only public datasets beside the checkout; tests needing them skip, saying why, if absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real datasets not found at {SHARED_DATA} (see ../shared/data/README.md)")
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

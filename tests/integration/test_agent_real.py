@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def scientific(shared_data: Path) -> Dataset:
+def scientific() -> Dataset:
     from tools.datasets import load_dataset
 
     return load_dataset("scientific")

@@ -1,7 +1,9 @@
 """The loaders on the real files: exact counts, the bundled copies' bytes, and cold vs cached loads.
 
 Each real dataset is loaded once per session (the `datasets` fixture); the cache tests then reread the
-canonical form that load wrote.
+canonical form that load wrote. Everything runs on the bundled data in data/ except citeulike and movielens,
+which are never bundled: their tests skip when LLMREC_EXTERNAL_DATA_DIR (default ../shared/data beside the
+checkout) does not hold them.
 """
 
 from __future__ import annotations
@@ -22,24 +24,16 @@ from tools.settings import REPO_ROOT, DataSettings
 
 pytestmark = pytest.mark.integration
 
-SHARED = REPO_ROOT.parent / "shared" / "data"
-BUNDLED = {
-    "scientific": "amazon-scientific-2018",
-    "clothing": "amazon-clothing-2018",
-    "redial": "redial",
-}
+BUNDLED = REPO_ROOT / "data"
 EXTERNAL = {"citeulike": "citeulike", "movielens": "movielens-100k"}
+never_bundled = pytest.mark.allowed_skip("citeulike and movielens are never bundled: their licences forbid it")
 
 
 @pytest.fixture(scope="session")
 def settings(session_data_dir: Path) -> DataSettings:
     # The session's data dir (tests/conftest.py): other tests reuse the canonical forms converted here.
-    return DataSettings(
-        data_dir=session_data_dir,
-        bundled_data_dir=REPO_ROOT / "data",
-        external_data_dir=SHARED if SHARED.is_dir() else None,
-        seed=2026,
-    )
+    # external_data_dir as the user set it (LLMREC_EXTERNAL_DATA_DIR), else ../shared/data if present.
+    return DataSettings(data_dir=session_data_dir, bundled_data_dir=BUNDLED, seed=2026)
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +41,13 @@ def datasets(settings: DataSettings) -> Callable[[str], Dataset]:
     loaded: dict[str, Dataset] = {}
 
     def get(domain: str) -> Dataset:
-        if domain in EXTERNAL and not (SHARED / EXTERNAL[domain]).is_dir():
-            pytest.skip(f"{SHARED / EXTERNAL[domain]} is absent; {domain} is never bundled")
+        if domain in EXTERNAL:
+            external = settings.external_data_dir
+            if external is None or not (external / EXTERNAL[domain]).is_dir():
+                where = f"LLMREC_EXTERNAL_DATA_DIR is unset and {REPO_ROOT.parent / 'shared' / 'data'} is absent"
+                if external is not None:
+                    where = f"{external / EXTERNAL[domain]} is absent"
+                pytest.skip(f"{where}: {domain} is never bundled (set LLMREC_EXTERNAL_DATA_DIR to test it)")
         if domain not in loaded:
             loaded[domain] = load_dataset(domain, settings)
         return loaded[domain]
@@ -56,23 +55,31 @@ def datasets(settings: DataSettings) -> Callable[[str], Dataset]:
     return get
 
 
-def bundled_files() -> list[tuple[str, Path]]:
-    return sorted((d, p) for d in BUNDLED for p in (REPO_ROOT / "data" / d).glob("*.gz"))
+def bundled_files() -> list[Path]:
+    return sorted(BUNDLED.glob("*/*.gz"))
 
 
-@pytest.mark.parametrize(("domain", "path"), bundled_files(), ids=lambda x: getattr(x, "name", x))
-def test_bundled_copy_is_byte_identical(domain: str, path: Path) -> None:
-    original = SHARED / BUNDLED[domain] / path.name.removesuffix(".gz")
-    if not original.is_file():
-        pytest.skip(f"{original} is absent: nothing to compare the bundled copy with")
-    unpacked = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
-    assert unpacked == hashlib.sha256(original.read_bytes()).hexdigest()
-    sources = (REPO_ROOT / "data" / "SOURCES.md").read_text(encoding="utf-8")
-    assert f"| {original.name} | {unpacked} |" in sources
+def listed_sha256() -> dict[str, str]:
+    """data/SOURCES.md's table rows: original file name -> sha256 of its uncompressed bytes."""
+    text = (BUNDLED / "SOURCES.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"^\| (\S+) \| ([0-9a-f]{64}) \|$", text, flags=re.MULTILINE))
 
 
-def test_every_bundled_original_is_bundled() -> None:
-    assert len(bundled_files()) == 6 + 2 + 3
+@pytest.mark.parametrize("path", bundled_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_bundled_copy_is_the_original_listed_in_sources(path: Path) -> None:
+    # SOURCES.md records the sha256 of each original as downloaded: equal hashes mean the bundled copy
+    # decompresses to exactly the original's bytes, with nothing outside the repository to compare against.
+    raw = path.read_bytes()
+    name = path.name.removesuffix(".gz")
+    assert name in listed_sha256(), f"data/SOURCES.md lists no sha256 for {name}"
+    assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == listed_sha256()[name]
+    # gzip -9n: no file name (flag bit 3) and mtime 0 in the header, so recompressing gives the same bytes.
+    assert raw[3] & 0x08 == 0 and raw[4:8] == bytes(4), f"{path} was not compressed with gzip -n"
+
+
+def test_every_listed_original_is_bundled() -> None:
+    assert sorted(p.name.removesuffix(".gz") for p in bundled_files()) == sorted(listed_sha256())
+    assert len(listed_sha256()) == 6 + 2 + 3
 
 
 def test_scientific(datasets: Callable[[str], Dataset]) -> None:
@@ -125,6 +132,7 @@ def test_redial(datasets: Callable[[str], Dataset]) -> None:
     assert all(not re.search(r"_|%[0-9A-F]{2}", i.title) for i in ds.items.values())
 
 
+@never_bundled
 def test_citeulike(datasets: Callable[[str], Dataset]) -> None:
     ds = datasets("citeulike")
     assert (len(ds.users), len(ds.items), ds.num_interactions) == (5551, 16980, 204986)
@@ -138,6 +146,7 @@ def test_citeulike(datasets: Callable[[str], Dataset]) -> None:
     assert "metabolism" in paper.attributes["tags"]
 
 
+@never_bundled
 def test_movielens(datasets: Callable[[str], Dataset]) -> None:
     ds = datasets("movielens")
     assert (len(ds.users), len(ds.items), ds.num_interactions) == (943, 1682, 100000)
@@ -145,7 +154,7 @@ def test_movielens(datasets: Callable[[str], Dataset]) -> None:
     assert min(len(u.all_items) for u in ds.users) == 20
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("domain", [pytest.param(d, marks=never_bundled) if d in EXTERNAL else d for d in DOMAINS])
 def test_cached_load_equals_the_parse(domain: str, datasets: Callable[[str], Dataset], settings: DataSettings) -> None:
     parsed = datasets(domain)
     assert load_dataset(domain, settings) == parsed

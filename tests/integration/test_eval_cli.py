@@ -9,13 +9,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from evals import cli
 from evals.metrics import analytic_random_ndcg
 from tests.evaldata import chats, shop
 from tools.catalog import Dataset
 from tools.errors import DatasetNotFoundError
 from tools.settings import DataSettings
-
-cli = pytest.importorskip("evals.cli", reason="evals.cli needs tools.datasets, which has not landed yet")
 
 FAKE = {"tiny": shop(), "chat": chats(), "one": shop(num_users=1, domain="one")}  # u000: a training user
 
@@ -156,7 +155,6 @@ def test_unwritable_out_is_a_one_line_error(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_real_scientific_candidates_run(tmp_path: Path) -> None:
     """The README's first eval on the real Amazon Scientific data: 2000 users, random vs popularity."""
-    pytest.importorskip("tools.datasets", reason="tools.datasets has not landed yet")
     out = tmp_path / "scientific-candidates"
     code, stdout, stderr = _invoke(
         "--domain", "scientific", "--protocol", "candidates", "--systems", "random,popularity",

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tools.catalog import Dataset
+from tools.datasets import load_dataset
 from tools.embeddings import Encoder
 from tools.indexing import IndexReport, build_indexes
 from tools.langchain_tools import catalog_tools
@@ -21,11 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def scientific(shared_data: Path) -> Dataset:
-    try:
-        from tools.datasets import load_dataset
-    except ImportError as exc:  # pragma: no cover - the loaders are part of the package
-        pytest.skip(f"dataset loaders unavailable: {exc}")
+def scientific() -> Dataset:
     return load_dataset("scientific")
 
 

@@ -44,7 +44,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture(scope="module")
-def agent(shared_data: Path, smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def agent(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     settings = AgentSettings(checkpoint_url=str(tmp_path_factory.mktemp("slack") / "checkpoints.sqlite"))
     with RecommenderAgent.open("scientific", agent_settings=settings, progress=False) as opened:
         yield opened

@@ -6,7 +6,6 @@ Start-up costs about 40 s with a warm compile cache (2.3 minutes cold); one serv
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,11 +47,8 @@ def adapter(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def server(smollm2_dir: Path, adapter: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
-    if not vllm_python().exists():
-        message = f"no vLLM environment at {vllm_python()}: run `make vllm-env`"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI must exercise the real server, never skip it
-        pytest.skip(message)
+    if not vllm_python().exists():  # under CI a failure (tests/ci_skips.py): CI must exercise the real server
+        pytest.skip(f"no vLLM environment at {vllm_python()}: run `make vllm-env`")
     log_file = tmp_path_factory.mktemp("vllm") / "server.log"
     with VLLMServer(str(smollm2_dir), adapters={"llmrec": adapter}, log_file=log_file) as running:
         yield running

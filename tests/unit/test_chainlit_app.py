@@ -41,9 +41,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     try:
         if "chainlit.config" in sys.modules:
             # Some earlier test imported chainlit in the test process: it wrote its files into that app root
-            # (the working directory, by default). Under CI that is a bug to fix, not a reason to skip.
-            message = "chainlit was imported before this module with another app root"
-            pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+            # (the working directory, by default). A bug to fix, not a reason to skip: CI fails it (ci_skips.py).
+            pytest.skip(
+                "chainlit was imported before this module with another app root: import it in a subprocess "
+                "(as tests/reliability/test_fuzz.py does)"
+            )
         module = importlib.import_module("ui.chainlit_app")
         yield module
     finally:

@@ -44,7 +44,9 @@ def _index(store: QdrantStore, dataset: Dataset, model: str = MODEL) -> np.ndarr
 SERVER_URL = os.environ.get("LLMREC_TEST_QDRANT_URL")
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(
+    params=["embedded", pytest.param("server", marks=pytest.mark.allowed_skip("an external Qdrant server"))]
+)
 def indexed(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The small catalog indexed in embedded Qdrant, and on a server when LLMREC_TEST_QDRANT_URL names one."""
     dataset = small_catalog()

@@ -79,7 +79,7 @@ def test_different_seeds_give_independent_splits() -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize(("domain", "evaluation", "training"), [("scientific", 2071, 6371), ("clothing", 428, 1168)])
-def test_real_counts(shared_data: Path, session_data_dir: Path, domain: str, evaluation: int, training: int) -> None:
+def test_real_counts(session_data_dir: Path, domain: str, evaluation: int, training: int) -> None:
     """The counts the README and `EVAL_SHARE`'s docstring quote, at the project seed."""
     settings = DataSettings(data_dir=session_data_dir, bundled_data_dir=REPO_ROOT / "data", seed=2026)
     users = load_dataset(domain, settings).test_users()
