@@ -14,7 +14,7 @@ from agent.profile import violation
 from agent.state import Candidate, Profile
 from tools.catalog import Item
 
-_CANDIDATE_TOOLS = frozenset({"search_catalog", "similar_items", "lookup_items"})
+_CANDIDATE_TOOLS = frozenset({"search_catalog", "similar_items", "lookup_items", "recommend_for_user"})
 
 
 def collect_candidates(
@@ -23,7 +23,7 @@ def collect_candidates(
     *,
     exclude: Collection[str],
     profile: Profile,
-    limit: int,
+    limit: int | None = None,
 ) -> tuple[list[Candidate], list[str]]:
     """(candidates in retrieval order, notes for the user).
 
@@ -51,7 +51,11 @@ def collect_candidates(
                 ruled_out += 1
                 continue
             found[item_id] = Candidate(
-                item_id=item_id, title=items[item_id].title, score=float(hit.get("score", 0.0)), source=message.name
+                item_id=item_id,
+                title=items[item_id].title,
+                score=float(hit.get("score", 0.0)),
+                source=message.name,
+                prior=0.0,
             )
     if ruled_out:
         notes.append(f"left out {ruled_out} items with {', '.join(profile['unwanted'])}")

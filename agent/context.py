@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent.prior import Calibration, Prior
 from agent.profile import Vocabulary
 from agent.runtime import Recommender
 from tools.catalog import Item
@@ -25,13 +26,19 @@ class Context:
     """The domain's catalog, users and search indexes."""
     vocabulary: Vocabulary | None = None
     """Attribute values (brands...) the user may name as constraints."""
+    prior: Prior | None = None
+    """The fitted prior that orders candidates before the model reads them (agent/prior.py); None: retrieval order."""
+    calibration: Calibration | None = None
+    """How much the model's label scores count beside the prior when committing; None: no calibration for this
+    model and domain, so the committed order is the prior's (said in the turn's notes)."""
     tool_model: Any = None
     """A LangChain chat model with tools bound (`bind_tools`), when the configured model writes its own tool
     calls; None: the deterministic planner writes them."""
     search_k: int = 20
     """Items each search asks for; candidates are then filtered (history, rejected, unwanted)."""
     max_candidates: int = 10
-    """Candidates shown to the model, labelled A..; 10 keeps the prompt near 700 tokens (about 1 s of prefill)."""
+    """Candidates shown to the model (the prior's best), labelled A..; 10 keeps the prompt near 700 tokens (about
+    1 s of prefill)."""
     commit_top: int = 3
     """Items committed per turn."""
     rationale_tokens: int = 96

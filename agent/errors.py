@@ -57,3 +57,7 @@ class TurnFailedError(AgentError):
 
 class CheckpointError(AgentError):
     """The checkpoint store cannot be opened (locked, unreadable, or its driver is not installed)."""
+
+
+class CalibrationError(AgentError):
+    """A calibrated commit cannot be used: fitted for another model, or unreadable."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
@@ -22,11 +23,13 @@ from agent.dispute import find_dispute
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
+from agent.prior import order_by, prior_features
 from agent.profile import extract_preferences
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.ranking import check, explain, label_of, rank, show
 from agent.state import AgentState, Candidate, Pick, Shown, empty_profile
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
+from tools.hard_negatives import history_query
 
 Update = dict[str, Any]
 
@@ -106,15 +109,21 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
 def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Pick the candidates from the tool results, render the prompt once, then stream the rationale over it."""
     ctx = runtime.context
-    candidates, notes = collect_candidates(
+    found, notes = collect_candidates(
         turn_tool_results(state.messages),
         ctx.retrievers.dataset.items,
         exclude=set(state.exclude),
         profile=state.profile,
-        limit=ctx.max_candidates,
     )
-    if not candidates:
+    if not found:
         return {"candidates": [], "shown": None, "notes": [*state.notes, *notes]}
+    # Every source's candidates, in the prior's order; the model reads the best max_candidates of them.
+    candidates = _prior_ordered(state, ctx, found)[: ctx.max_candidates]
+    if ctx.calibration is None and ctx.prior is not None:
+        notes.append(
+            f"the model's label scores are not calibrated for {ctx.domain} yet, so the picks follow the prior's order "
+            f"(`llmrec train calibrate --domain {ctx.domain}`)"
+        )
     shown = show(
         ctx.llm.tokenizer,
         _request(state, ctx, candidates),
@@ -144,7 +153,15 @@ def commit(state: AgentState, runtime: Runtime[Context]) -> Update:
     ctx = runtime.context
     shown = _shown(state)
     ranked = rank(ctx.llm, shown, state.rationale)
-    order = _stable_revision(ranked.order, state) if state.dispute is not None else ranked.order
+    prior = np.array([c.get("prior", 0.0) for c in state.candidates], dtype=np.float64)
+    if ctx.calibration is not None:
+        logprobs = [ranked.logprobs[i] for i in shown["candidate_ids"]]
+        committed = order_by(shown["candidate_ids"], ctx.calibration.combine(prior, shown["labels"], logprobs))
+    elif ctx.prior is not None:
+        committed = order_by(shown["candidate_ids"], prior)
+    else:
+        committed = list(ranked.order)
+    order = _stable_revision(tuple(committed), state) if state.dispute is not None else tuple(committed)
     items = ctx.retrievers.dataset.items
     picks = [
         Pick(
@@ -217,6 +234,37 @@ def _stable_revision(order: tuple[str, ...], state: AgentState) -> tuple[str, ..
     places at the top (in their old order), and the new ranking fills the freed slots."""
     kept = [p["item_id"] for p in state.picks if p["item_id"] in order and p["item_id"] not in state.rejected]
     return (*kept, *(i for i in order if i not in kept))
+
+
+def _prior_ordered(state: AgentState, ctx: Context, candidates: list[Candidate]) -> list[Candidate]:
+    """`candidates` with their prior scores, best first (retrieval order when no prior is loaded)."""
+    if ctx.prior is None:
+        return candidates
+    ids = [c["item_id"] for c in candidates]
+    features = prior_features(
+        ids,
+        history=state.history,
+        query=_turn_query(state, ctx),
+        retrievers=ctx.retrievers,
+        seqrec=ctx.retrievers.sequential(progress=False),
+        cooccur=ctx.retrievers.cooccurrence(),
+    )
+    scores = ctx.prior.scores(features)
+    scored = [Candidate(**{**c, "prior": float(s)}) for c, s in zip(candidates, scores, strict=True)]
+    by_id = {c["item_id"]: c for c in scored}
+    return [by_id[i] for i in order_by(ids, scores)]
+
+
+def _turn_query(state: AgentState, ctx: Context) -> str:
+    """What this turn searched the catalog for (the planner's or the model's query), else the history's titles."""
+    for message in reversed(state.messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                if call["name"] == "search_catalog" and str(call["args"].get("query", "")).strip():
+                    return str(call["args"]["query"])
+    return history_query(state.history, ctx.retrievers.dataset.items)
 
 
 def _shown(state: AgentState) -> Shown:

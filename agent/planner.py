@@ -19,7 +19,7 @@ from agent.state import Profile
 
 log = logging.getLogger(__name__)
 
-TOOL_NAMES = ("search_catalog", "lookup_items", "similar_items", "user_history")
+TOOL_NAMES = ("search_catalog", "lookup_items", "similar_items", "recommend_for_user", "user_history")
 
 
 def plan_tool_calls(
@@ -37,6 +37,8 @@ def plan_tool_calls(
       first filtered by the brands the user named, if any;
     - `similar_items` around `anchor_item` (the last pick or history item) when the message names nothing to
       search for ("something else", "more like that");
+    - `recommend_for_user`, the sequential recommender over the user's history (it says so in a warning when it is
+      skipped: a new user, or a catalog without purchase histories);
     - `user_history` on a user's first turn, so the transcript shows the history the rationale may cite.
     """
     calls: list[ToolCall] = []
@@ -50,6 +52,8 @@ def plan_tool_calls(
         calls.append(_call(turn, len(calls), "search_catalog", {"query": query, "k": search_k}))
     elif anchor_item is not None:
         calls.append(_call(turn, len(calls), "similar_items", {"item_id": anchor_item, "k": search_k}))
+    if calls or user_id is not None:
+        calls.append(_call(turn, len(calls), "recommend_for_user", {"k": search_k}))
     if user_id is not None and turn == 0:
         calls.append(_call(turn, len(calls), "user_history", {"limit": 10}))
     return calls

@@ -299,7 +299,8 @@ def render_intent_prompt(tokenizer: ChatTokenizer, message: str, shown: Sequence
 
 TOOL_SYSTEM_PROMPT = (
     "You find catalog items for a shopper. Call search_catalog with the words that describe what they want; "
-    "call similar_items for alternatives to an item they like; call user_history to see what they had before. "
+    "call similar_items for alternatives to an item they like; call recommend_for_user for what shoppers with a "
+    "history like theirs bought next; call user_history to see what they had before. "
     "Never invent item ids. Items the user rejected are removed for you."
 )
 REPLY_SYSTEM_PROMPT = (

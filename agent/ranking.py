@@ -155,11 +155,24 @@ def run_pass(
 ) -> Pass:
     """Show, explain (leak guard included), rank and check one request, exactly as a served turn does."""
     shown = show(llm.tokenizer, request, context_tokens=context_tokens, rationale_tokens=rationale_tokens)
+    items = {item.item_id: item for item in [*request.history, *request.candidates]}
+    return finish_pass(llm, shown, items, domain=request.domain, rationale_tokens=rationale_tokens, on_token=on_token)
+
+
+def finish_pass(
+    llm: Recommender,
+    shown: Shown,
+    items: Mapping[str, Item],
+    *,
+    domain: str,
+    rationale_tokens: int,
+    on_token: Callable[[str], None] | None = None,
+) -> Pass:
+    """Explain, rank and check what `show` rendered (for callers that look at the prompt first, e.g. a cache)."""
     explanation = explain(
-        llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(request.domain), on_token=on_token
+        llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(domain), on_token=on_token
     )
     ranked = rank(llm, shown, explanation.rationale)
-    items = {item.item_id: item for item in [*request.history, *request.candidates]}
     checked = check(shown, explanation.rationale, items)
     return Pass(
         shown=shown,

@@ -32,6 +32,8 @@ class Candidate(TypedDict):
     """Best fused retrieval score over the tool calls that returned it."""
     source: str
     """The tool that found it first (search_catalog, similar_items...)."""
+    prior: float
+    """The prior's score (agent/prior.py); candidates are kept and shown in its order."""
 
 
 class Claim(TypedDict):

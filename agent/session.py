@@ -27,6 +27,8 @@ from agent.context import Context
 from agent.errors import AgentError, ThreadMismatchError, TurnFailedError, UnknownUserError
 from agent.graph import build_graph
 from agent.messages import clean_message
+from agent.prior import calibration_path, load_calibration
+from agent.prior_fit import open_prior
 from agent.profile import Vocabulary
 from agent.runtime import Recommender, load_recommender
 from agent.settings import AgentSettings, ModelSettings
@@ -110,6 +112,11 @@ class RecommenderAgent:
                 dataset = load_dataset(domain, DataSettings())
                 retrievers = stack.enter_context(catalog_retrievers(dataset, retrieval_settings, progress=progress))
             llm = llm or load_recommender(model_settings)
+            retrievers.sequential(progress=progress)  # trained on first use, with a bar: never in the middle of a turn
+            prior = open_prior(retrievers, progress=progress)
+            calibration = load_calibration(
+                calibration_path(model_settings.model, model_settings.adapter_path, domain), llm.name
+            )
             tools = catalog_tools(retrievers)
             checkpointer = stack.enter_context(
                 open_checkpointer(
@@ -122,6 +129,8 @@ class RecommenderAgent:
                 llm=llm,
                 retrievers=retrievers,
                 vocabulary=Vocabulary.from_items(retrievers.dataset.items.values()),
+                prior=prior,
+                calibration=calibration,
                 tool_model=_tool_model(agent_settings, model_settings, tools),
                 search_k=agent_settings.search_k,
                 max_candidates=agent_settings.max_candidates,

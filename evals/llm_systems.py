@@ -6,11 +6,16 @@ the prompt showed), so an evaluated case is a served turn of the same inputs.
 - `llm-base-direct`: the same model ranking with no rationale: the chain-of-thought ablation, and about 4 times
   cheaper on a CPU (one forward pass instead of a prefill plus a rationale).
 - `llm-rec`: the base model with the fine-tuned LoRA adapter (LLMREC_ADAPTER_PATH for the local backend, the
-  LoRA module LLMREC_OPENAI_ADAPTER_MODEL for a vLLM server).
+  LoRA module LLMREC_OPENAI_ADAPTER_MODEL for a vLLM server), its label log-probabilities alone.
+- `llm-rec-shuffled`: the same with the candidates in a seeded random order instead of the prior's, so a gain of
+  `llm-rec` cannot come from merely following the order it was shown.
+- `agent`: exactly what the agent commits with the configured model (LLMREC_ADAPTER_PATH as set): the same pass as
+  `llm-rec` (or `llm-base` without an adapter), its position-debiased label scores combined with the prior by the
+  calibration fitted for that model (agent/prior.py; `llmrec train calibrate`).
 
-On a catalog-wide protocol (`conversational`, `full`) each ranks the hybrid retriever's top 20 for the query, shown in
-the retriever's order as the agent shows its search results (evals/first_stage.py).
-
+Candidates are shown in the prior's order, as the agent shows them (`-shuffled`: in random order). On a
+catalog-wide protocol (`conversational`, `full`) the model ranks the hybrid retriever's top 20 for the query
+(evals/first_stage.py). Passes are cached by model and prompt, so `llm-rec` and `agent` in one run pay once.
 Which backend serves them is the deployment setting LLMREC_MODEL_BACKEND (`local` or `openai`).
 """
 
@@ -18,33 +23,64 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
+from agent.prior import Calibration, calibration_path, load_calibration
 from agent.prompts import LABELS, RecRequest, Role
-from agent.ranking import Pass, run_pass
+from agent.ranking import Pass, finish_pass, show
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from evals.errors import EvalConfigError
 from evals.first_stage import FirstStage, above
 from evals.metrics import Scores
+from evals.priors import DomainPrior, shared_prior
+from evals.seeding import derived_random
 from evals.systems import Query, Scorer, SystemContext, register_system
 from tools.catalog import Dataset, Item
 
 log = logging.getLogger(__name__)
 
+Order = Literal["prior", "shuffled", "given"]
+
+_MODELS: dict[tuple[object, ...], Recommender] = {}
+_PASSES: dict[tuple[str, int, str], Pass] = {}
+
+
+def _model(settings: ModelSettings) -> Recommender:
+    """One loaded model per configuration and process (llm-rec and agent share theirs)."""
+    key = (settings.model_backend, settings.model, settings.adapter_path, settings.openai_model, settings.device)
+    if key not in _MODELS:
+        _MODELS[key] = load_recommender(settings)
+    return _MODELS[key]
+
 
 class LLMScorer:
-    """Scores candidates by the log-probability of their label after the model's own rationale."""
+    """Scores candidates by the log-probability of their label after the model's own rationale, or (calibrated)
+    by the agent's committed score."""
 
     def __init__(
-        self, name: str, settings: ModelSettings, rationale_tokens: int, llm: Recommender | None = None
+        self,
+        name: str,
+        settings: ModelSettings,
+        rationale_tokens: int,
+        llm: Recommender | None = None,
+        *,
+        order: Order = "given",
+        calibrated: bool = False,
+        seed: int = 0,
     ) -> None:
         self.name = name
         self.settings = settings
         self.rationale_tokens = rationale_tokens
+        self.order = order
+        self.calibrated = calibrated
+        self.seed = seed
         self._llm = llm
         """Loaded from `settings` on the first `fit` unless given (one model can serve several scorers)."""
         self._items: dict[str, Item] = {}
         self._first_stage: FirstStage | None = None
+        self._prior: DomainPrior | None = None
+        self._calibration: Calibration | None = None
         self.rationales: dict[str, str] = {}
         """Query key -> the rationale the model wrote, for faithfulness evaluation."""
         self.grounding: dict[str, float | None] = {}
@@ -57,21 +93,52 @@ class LLMScorer:
         self._items = dataset.items
         self._first_stage = FirstStage(dataset)
         if self._llm is None:
-            self._llm = load_recommender(self.settings)
+            self._llm = _model(self.settings)
             log.info("%s: loaded %s", self.name, self._llm.name)
+        if self.order == "prior" or self.calibrated:
+            self._prior = shared_prior(dataset)
+        if self.calibrated:
+            path = calibration_path(self.settings.model, self.settings.adapter_path, dataset.domain)
+            self._calibration = load_calibration(path, self._llm.name)
+            if self._calibration is None:
+                raise EvalConfigError(
+                    f"{self.name} commits through the calibration fitted for {self._llm.name} on {dataset.domain}, "
+                    f"and {path} does not exist: run `llmrec train calibrate --domain {dataset.domain}`"
+                )
 
     def score(self, query: Query, candidate_ids: Sequence[str]) -> Scores:
         if self._llm is None or self._first_stage is None:
             raise EvalConfigError(f"{self.name}: fit() must be called before score()")
         if len(candidate_ids) <= len(LABELS):
-            done = self._pass(query, candidate_ids)
-            return [done.logprobs[i] for i in candidate_ids]
-        # Catalog-wide: the model ranks the first stage's top 20, in the retriever's order.
+            by_item = self._scores(query, candidate_ids)
+            return [by_item[i] for i in candidate_ids]
+        # Catalog-wide: the model ranks the first stage's top 20.
         first = self._first_stage.scores(query, candidate_ids)
         top = self._first_stage.top(first, candidate_ids, query.exclude)
-        done = self._pass(query, [candidate_ids[i] for i in top])
-        position = {candidate_ids[i]: i for i in top}
-        return above(first, top, [position[i] for i in done.order])
+        by_item = self._scores(query, [candidate_ids[i] for i in top])
+        ranked = sorted(top, key=lambda i: -by_item[candidate_ids[i]])
+        return above(first, top, ranked)
+
+    def _shown_order(self, query: Query, candidate_ids: Sequence[str]) -> list[str]:
+        if self.order == "prior":
+            assert self._prior is not None
+            return self._prior.order(query, candidate_ids)
+        if self.order == "shuffled":
+            shuffled = list(candidate_ids)
+            derived_random(self.seed, "llm-order", self.name, query.key).shuffle(shuffled)
+            return shuffled
+        return list(candidate_ids)
+
+    def _scores(self, query: Query, candidate_ids: Sequence[str]) -> dict[str, float]:
+        """Item id -> this system's score, for candidates the model can rank in one pass."""
+        shown_ids = self._shown_order(query, candidate_ids)
+        done = self._pass(query, shown_ids)
+        if self._calibration is None:
+            return dict(done.logprobs)
+        assert self._prior is not None
+        prior = self._prior.scores(query, shown_ids)
+        combined = self._calibration.combine(prior, done.shown["labels"], [done.logprobs[i] for i in shown_ids])
+        return {item_id: float(s) for item_id, s in zip(shown_ids, combined, strict=True)}
 
     def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
         assert self._llm is not None
@@ -81,12 +148,18 @@ class LLMScorer:
             conversation=_conversation(query.context),
             domain=query.domain,
         )
-        done = run_pass(
-            self._llm,
+        shown = show(
+            self._llm.tokenizer,
             request,
-            rationale_tokens=self.rationale_tokens,
             context_tokens=self.settings.context_tokens,
+            rationale_tokens=self.rationale_tokens,
         )
+        key = (self._llm.name, self.rationale_tokens, shown["prompt"])
+        done = _PASSES.get(key)
+        if done is None:
+            items = {item.item_id: item for item in [*request.history, *request.candidates]}
+            done = finish_pass(self._llm, shown, items, domain=request.domain, rationale_tokens=self.rationale_tokens)
+            _PASSES[key] = done
         self.rationales[query.key] = done.rationale
         self.passes[query.key] = done
         if self.rationale_tokens:
@@ -100,26 +173,49 @@ def _conversation(context: Sequence[str]) -> list[tuple[Role, str]]:
     return [("user" if (n - 1 - i) % 2 == 0 else "assistant", text) for i, text in enumerate(context)]
 
 
-def _make_base(ctx: SystemContext) -> Scorer:
-    settings = ModelSettings()
-    return LLMScorer("llm-base", settings.model_copy(update={"adapter_path": None}), settings.rationale_max_tokens)
-
-
-def _make_base_direct(ctx: SystemContext) -> Scorer:
-    return LLMScorer("llm-base-direct", ModelSettings().model_copy(update={"adapter_path": None}), 0)
-
-
-def _make_rec(ctx: SystemContext) -> Scorer:
+def _rec_settings() -> ModelSettings:
     settings = ModelSettings()
     if settings.model_backend == "openai":
-        settings = settings.model_copy(update={"openai_model": settings.openai_adapter_model})
-    elif settings.adapter_path is None:
+        return settings.model_copy(update={"openai_model": settings.openai_adapter_model})
+    if settings.adapter_path is None:
         raise EvalConfigError(
             "llm-rec needs the fine-tuned adapter: set LLMREC_ADAPTER_PATH to the folder `llmrec train export` wrote"
         )
-    return LLMScorer("llm-rec", settings, settings.rationale_max_tokens)
+    return settings
+
+
+def _make_base(ctx: SystemContext) -> Scorer:
+    settings = ModelSettings().model_copy(update={"adapter_path": None})
+    return LLMScorer("llm-base", settings, settings.rationale_max_tokens, order="prior", seed=ctx.seed)
+
+
+def _make_base_direct(ctx: SystemContext) -> Scorer:
+    settings = ModelSettings().model_copy(update={"adapter_path": None})
+    return LLMScorer("llm-base-direct", settings, 0, order="prior", seed=ctx.seed)
+
+
+def _make_rec(ctx: SystemContext) -> Scorer:
+    settings = _rec_settings()
+    return LLMScorer("llm-rec", settings, settings.rationale_max_tokens, order="prior", seed=ctx.seed)
+
+
+def _make_rec_direct(ctx: SystemContext) -> Scorer:
+    return LLMScorer("llm-rec-direct", _rec_settings(), 0, order="prior", seed=ctx.seed)
+
+
+def _make_rec_shuffled(ctx: SystemContext) -> Scorer:
+    settings = _rec_settings()
+    return LLMScorer("llm-rec-shuffled", settings, settings.rationale_max_tokens, order="shuffled", seed=ctx.seed)
+
+
+def _make_agent(ctx: SystemContext) -> Scorer:
+    settings = ModelSettings()
+    return LLMScorer("agent", settings, settings.rationale_max_tokens, order="prior", calibrated=True, seed=ctx.seed)
 
 
 register_system("llm-base", _make_base)
 register_system("llm-base-direct", _make_base_direct)
 register_system("llm-rec", _make_rec)
+register_system("llm-rec-direct", _make_rec_direct)
+register_system("llm-rec-shuffled", _make_rec_shuffled)
+register_system("agent", _make_agent)

@@ -84,7 +84,12 @@ class SystemContext:
 
 SystemFactory = Callable[[SystemContext], Scorer]
 
-BUILTIN_SYSTEM_MODULES: tuple[str, ...] = ("evals.baselines", "evals.retrieval_systems", "evals.llm_systems")
+BUILTIN_SYSTEM_MODULES: tuple[str, ...] = (
+    "evals.baselines",
+    "evals.retrieval_systems",
+    "evals.sequential_systems",
+    "evals.llm_systems",
+)
 """Modules that register systems when imported; `make_system` imports them on first use."""
 
 _FACTORIES: dict[str, SystemFactory] = {}

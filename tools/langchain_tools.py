@@ -1,4 +1,5 @@
-"""The agent's catalog tools: `search_catalog`, `lookup_items`, `similar_items`, `user_history`.
+"""The agent's catalog tools: `search_catalog`, `lookup_items`, `similar_items`, `recommend_for_user`,
+`user_history`.
 
     tools = catalog_tools(catalog_retrievers(dataset))
     # outside a graph, pass the injected arguments yourself:
@@ -25,9 +26,11 @@ from typing import Annotated, Any
 from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import InjectedState
 
+from tools.candidate_sources import sequential_note
 from tools.catalog import Item
 from tools.errors import ToolsError
-from tools.search import CatalogRetrievers, SearchResult
+from tools.fusion import reciprocal_rank_fusion
+from tools.search import CatalogRetrievers, SearchHit, SearchResult
 
 MAX_K = 50
 _VALUE_CHARS = 80
@@ -80,6 +83,20 @@ def _render(result: SearchResult, retrievers: CatalogRetrievers, header: str) ->
             lines.append(f"{rank}. {format_item(retrievers.dataset.items[hit.item_id])}")
     artifact = [{"item_id": h.item_id, "score": h.score, "ranks": dict(h.ranks)} for h in result.hits]
     return "\n".join(lines), artifact
+
+
+def _with_cooccurring(result: SearchResult, together: Sequence[tuple[str, int]], k: int) -> SearchResult:
+    """Text-similar hits fused (RRF, k=60) with the items most often bought together with the item."""
+    if not together:
+        return result
+    text = [hit.item_id for hit in result.hits]
+    bought = [item_id for item_id, _ in together]
+    fused = reciprocal_rank_fusion([text, bought])[:k]
+    ranks = {hit.item_id: dict(hit.ranks) for hit in result.hits}
+    for rank, item_id in enumerate(bought, start=1):
+        ranks.setdefault(item_id, {})["cooccurrence"] = rank
+    hits = tuple(SearchHit(item_id, score, ranks[item_id]) for item_id, score in fused)
+    return SearchResult(hits, result.warnings)
 
 
 def _attribute_names(retrievers: CatalogRetrievers, top: int = 8) -> list[str]:
@@ -157,7 +174,7 @@ def catalog_tools(retrievers: CatalogRetrievers) -> list[BaseTool]:
         k: int = 10,
         exclude: Annotated[list[str] | None, InjectedState("exclude")] = None,
     ) -> tuple[str, Artifact]:
-        """Find catalog items similar to one item (by its text and by meaning).
+        """Find catalog items similar to one item: by its text and meaning, and bought together with it.
 
         Use it when the user likes an item and wants alternatives, or to widen a search around a good
         candidate. The item itself, and items the user already has or rejected, are left out.
@@ -175,7 +192,38 @@ def catalog_tools(retrievers: CatalogRetrievers) -> list[BaseTool]:
             result = retrievers.hybrid.similar(item_id, top, exclude=exclude or ())
         except (ToolsError, ValueError) as exc:
             raise ToolException(str(exc)) from exc
+        together = retrievers.cooccurrence().similar(item_id, top, exclude or ())
+        result = _with_cooccurring(result, together, top)
         return _render(result, retrievers, f"{_items(len(result))} similar to [{item_id}]{note}")
+
+    @tool(response_format="content_and_artifact")
+    def recommend_for_user(
+        k: int = 10,
+        history: Annotated[list[str] | None, InjectedState("history")] = None,
+        exclude: Annotated[list[str] | None, InjectedState("exclude")] = None,
+    ) -> tuple[str, Artifact]:
+        """Recommend items for the current user from what they had before, with a sequential recommender trained
+        on the catalog's purchase histories.
+
+        Use it for a user with a history, beside search_catalog: it finds what people with similar histories
+        bought next, which the user's words may not say. Items the user already has or rejected are left out.
+
+        Args:
+            k: How many items to return, 1 to 50.
+
+        Returns:
+            One line per item, most likely next first: `rank. [item_id] title | attribute: value | ...`; a
+            "warning:" line when the catalog has no purchase histories or the user has none.
+        """
+        top, note = _clamp_k(k)
+        model = retrievers.sequential(progress=False)
+        skipped = sequential_note(model, history or [])
+        if skipped is not None or model is None:
+            return f"warning: {skipped}", []
+        hits = tuple(
+            SearchHit(i, s, {"sasrec": r}) for r, (i, s) in enumerate(model.top(history or [], top, exclude or ()), 1)
+        )
+        return _render(SearchResult(hits), retrievers, f"{_items(len(hits))} recommended from the history{note}")
 
     @tool(response_format="content_and_artifact")
     def user_history(
@@ -210,7 +258,7 @@ def catalog_tools(retrievers: CatalogRetrievers) -> list[BaseTool]:
     names = _attribute_names(retrievers)
     if names:
         search_catalog.description += f"\n\nAttributes in this catalog ({domain}): {', '.join(names)}."
-    tools: list[BaseTool] = [search_catalog, lookup_items, similar_items, user_history]
+    tools: list[BaseTool] = [search_catalog, lookup_items, similar_items, recommend_for_user, user_history]
     for t in tools:
         t.handle_tool_error = _error_text
         t.handle_validation_error = _validation_text

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, overload
+from typing import TYPE_CHECKING, Literal, Protocol, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,10 @@ from tools.qdrant_store import QdrantStore, point_id
 from tools.qdrant_store import expected_manifest as qdrant_manifest
 from tools.settings import RetrievalSettings
 from tools.tokenize import tokenize
+
+if TYPE_CHECKING:  # the sequential model loads torch and replay-rec: only when a caller asks for it
+    from tools.cooccur import CoOccurrence
+    from tools.seqrec import SeqRec
 
 log = logging.getLogger(__name__)
 
@@ -429,9 +433,36 @@ class CatalogRetrievers:
     dense_or_none: DenseRetriever | None
     dense_error: ToolsError | None = None
     """Why dense search is unavailable (Qdrant unavailable, locked or unreadable), if it is."""
+    settings: RetrievalSettings | None = None
+    """Where the sequential model is saved (its `data_dir`); None: the configured default."""
 
     def __post_init__(self) -> None:
         self._users: dict[str, UserHistory] = {u.user_id: u for u in self.dataset.users}
+        self._seqrec: SeqRec | None = None
+        self._seqrec_opened = False
+        self._cooccur: CoOccurrence | None = None
+
+    def sequential(self, *, progress: bool = True) -> SeqRec | None:
+        """The domain's sequential model, opened (trained and saved first when missing) on first use; None for a
+        domain without interaction histories."""
+        if not self._seqrec_opened:
+            from tools.seqrec import open_seqrec
+
+            self._seqrec = open_seqrec(self.dataset, self.settings, progress=progress)
+            self._seqrec_opened = True
+        return self._seqrec
+
+    def use_sequential(self, model: SeqRec | None) -> None:
+        """Use `model` (just trained, say) as the domain's sequential model from now on."""
+        self._seqrec, self._seqrec_opened = model, True
+
+    def cooccurrence(self) -> CoOccurrence:
+        """Item-to-item co-occurrence and popularity over the training interactions, counted on first use."""
+        if self._cooccur is None:
+            from tools.cooccur import CoOccurrence
+
+            self._cooccur = CoOccurrence.of(self.dataset)
+        return self._cooccur
 
     @property
     def domain(self) -> str:
@@ -544,4 +575,4 @@ def catalog_retrievers(
         log.warning("dense search unavailable for %s: %s", dataset.domain, exc)
         dense_error = exc
     hybrid = HybridRetriever(bm25, dense, rrf_k=settings.rrf_k, dense_error=dense_error)
-    return CatalogRetrievers(dataset, bm25, hybrid, dense, dense_error)
+    return CatalogRetrievers(dataset, bm25, hybrid, dense, dense_error, settings=settings)

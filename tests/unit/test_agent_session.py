@@ -16,6 +16,7 @@ from agent.errors import (
     TurnFailedError,
     UnknownUserError,
 )
+from agent.prior import Calibration
 from agent.session import Event, RecommenderAgent
 from agent.settings import AgentSettings, ModelSettings
 from tools.search import CatalogRetrievers
@@ -78,7 +79,7 @@ def test_request_commits_retrieved_items_and_streams(make_agent: Any, tiny_llm: 
     assert {i["item_id"] for i in result.items} <= set(candidates)
     assert not {i["item_id"] for i in result.items} & {"B001QEBAE8", "B0030MIDY0", "B00IHCNBAY"}, "history excluded"
     calls = [payload["name"] for kind, payload in events if kind == "tool_call"]
-    assert calls == ["search_catalog", "user_history"]
+    assert calls == ["search_catalog", "recommend_for_user", "user_history"]
     tokens = "".join(payload for kind, payload in events if kind == "token")
     assert tokens.strip() == result.rationale
     assert result.grounding is None or 0.0 <= result.grounding <= 1.0
@@ -202,8 +203,19 @@ class PushyLLM:
 def test_an_item_outside_the_candidates_can_never_be_committed(make_agent: Any, tiny_llm: Any) -> None:
     agent = make_agent(PushyLLM(tiny_llm.tokenizer))
     result = agent.turn("t9", "a digital caliper")
-    candidates = [c["item_id"] for c in agent.values("t9")["candidates"]]
+    state = agent.values("t9")
+    candidates = [c["item_id"] for c in state["candidates"]]
     assert "B000NPPASE" not in candidates
+    assert {i["item_id"] for i in result.items} <= set(candidates)
+    # No calibration for this model: the picks follow the prior, and the turn says so.
+    assert result.items[0]["item_id"] == candidates[0]
+    assert any("not calibrated" in note for note in result.notes)
+    # A calibration that trusts the model: its top label wins, still only among the candidates.
+    agent.context.calibration = Calibration(
+        "scientific", "pushy", llm_weight=100.0, llm_weight_stderr=None, position_bias={}
+    )
+    result = agent.turn("t9b", "a digital caliper")
+    candidates = [c["item_id"] for c in agent.values("t9b")["candidates"]]
     assert result.items[0]["item_id"] == candidates[-1]
     assert {i["item_id"] for i in result.items} <= set(candidates)
 

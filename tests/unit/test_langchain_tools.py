@@ -32,7 +32,7 @@ def _call(tool: BaseTool, args: dict[str, object]) -> ToolMessage:
 
 
 def test_names_and_model_visible_arguments(tools: dict[str, BaseTool]) -> None:
-    assert sorted(tools) == ["lookup_items", "search_catalog", "similar_items", "user_history"]
+    assert sorted(tools) == ["lookup_items", "recommend_for_user", "search_catalog", "similar_items", "user_history"]
     # Injected (server-side) arguments are not in the schema the model sees.
     assert set(tools["search_catalog"].tool_call_schema.model_json_schema()["properties"]) == {
         "query",
@@ -95,6 +95,34 @@ def test_similar_items(tools: dict[str, BaseTool]) -> None:
     assert "B0009XT6FC" not in message.content
     unknown = _call(tools["similar_items"], {"item_id": "NOPE"})
     assert unknown.content == "error: unknown item ids in the scientific catalog: NOPE"
+
+
+def test_similar_items_include_what_was_bought_together(tools: dict[str, BaseTool]) -> None:
+    # u1's history holds both calipers, so the co-occurrence source ranks the other first.
+    message = _call(tools["similar_items"], {"item_id": "B0002BBV4Q", "k": 5})
+    together = [hit for hit in message.artifact if "cooccurrence" in hit["ranks"]]
+    assert [hit["item_id"] for hit in together] == ["B001C4ZNT8"]
+    assert together[0]["ranks"]["cooccurrence"] == 1
+
+
+def test_recommend_for_user_reads_the_history_and_says_when_it_cannot(tools: dict[str, BaseTool]) -> None:
+    history = ["B0002BBV4Q", "B001C4ZNT8"]
+    message = _call(tools["recommend_for_user"], {"k": 4, "history": history, "exclude": history})
+    assert message.content.startswith("4 items recommended from the history:")
+    assert len(message.artifact) == 4 and not {h["item_id"] for h in message.artifact} & set(history)
+    assert all("sasrec" in hit["ranks"] for hit in message.artifact)
+    assert set(tools["recommend_for_user"].tool_call_schema.model_json_schema()["properties"]) == {"k"}
+    fresh = _call(tools["recommend_for_user"], {"k": 4, "history": []})
+    assert fresh.content.startswith("warning: no history to go on") and fresh.artifact == []
+
+
+def test_recommend_for_user_on_a_catalog_without_histories(tmp_path: Path) -> None:
+    catalog = small_catalog(domain="nousers")
+    catalog.users.clear()
+    with catalog_retrievers(catalog, settings_for(tmp_path), progress=False) as retrievers:
+        tool = {t.name: t for t in catalog_tools(retrievers)}["recommend_for_user"]
+        message = _call(tool, {"history": ["B0002BBV4Q"]})
+    assert message.content.startswith("warning: this catalog has no interaction histories")
 
 
 def test_user_history(tools: dict[str, BaseTool]) -> None:

@@ -12,9 +12,10 @@ def _profile(wanted: list[str], unwanted: list[str] | None = None, brands: list[
 
 def test_request_of_a_known_user_searches_and_shows_history() -> None:
     calls = plan_tool_calls("a digital caliper", _profile([]), turn=0, user_id="u1", anchor_item=None, search_k=20)
-    assert [c["name"] for c in calls] == ["search_catalog", "user_history"]
+    assert [c["name"] for c in calls] == ["search_catalog", "recommend_for_user", "user_history"]
     assert calls[0]["args"] == {"query": "digital caliper", "k": 20}
-    assert calls[1]["args"] == {"limit": 10}
+    assert calls[1]["args"] == {"k": 20}  # the sequential recommender, beside the search
+    assert calls[2]["args"] == {"limit": 10}
     assert len({c["id"] for c in calls}) == len(calls)
 
 
@@ -22,7 +23,7 @@ def test_named_brand_filters_a_first_search() -> None:
     calls = plan_tool_calls(
         "a Neiko caliper", _profile([], brands=["Neiko"]), turn=2, user_id=None, anchor_item=None, search_k=5
     )
-    assert [c["name"] for c in calls] == ["search_catalog", "search_catalog"]
+    assert [c["name"] for c in calls] == ["search_catalog", "search_catalog", "recommend_for_user"]
     assert calls[0]["args"]["filters"] == {"brand": ["Neiko"]}
     assert "filters" not in calls[1]["args"]
     assert calls[0]["id"] != calls[1]["id"]
@@ -30,8 +31,9 @@ def test_named_brand_filters_a_first_search() -> None:
 
 def test_nothing_to_search_for_goes_around_the_anchor() -> None:
     calls = plan_tool_calls("something else", _profile([]), turn=1, user_id="u1", anchor_item="B1", search_k=20)
-    assert [c["name"] for c in calls] == ["similar_items"]
+    assert [c["name"] for c in calls] == ["similar_items", "recommend_for_user"]
     assert calls[0]["args"] == {"item_id": "B1", "k": 20}
+    # A new user with nothing to search for and nothing to go on: no call at all (the agent answers at once).
     assert plan_tool_calls("something else", _profile([]), turn=1, user_id=None, anchor_item=None, search_k=20) == []
 
 

@@ -1,0 +1,162 @@
+"""Fitting the prior (agent/prior.py) on validation users: a logistic regression of "is the held-out item" on the
+prior's features, over the candidate sets the agent meets.
+
+Validation users are training users (never evaluation users, `tools.splits`) with a validation item; the model
+predicts that item from the history before it, which the sequential model never trained on. Each user gives two
+candidate sets: the validation item among 19 random catalog items (what the candidates protocol asks), and the first
+stage's union for the history (what the agent and the pipeline protocol rank) when it holds the item. Scientific's
+2,000 users take about 2 minutes on 2 cores; the fit is saved beside the sequential model and refused when that
+model or the catalog changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from agent.prior import FEATURES, PRIOR_VERSION, Prior, prior_features
+from tools.candidate_sources import union_candidates
+from tools.catalog import Dataset, UserHistory
+from tools.errors import StaleIndexError
+from tools.hard_negatives import history_query
+from tools.progress import progress_enabled
+from tools.search import CatalogRetrievers
+from tools.seqrec import SeqRec, folder_for
+from tools.settings import DataSettings
+from tools.splits import is_eval_user
+
+PRIOR_USERS = 2000
+"""Validation users the prior is fitted on: 4 weights need far fewer, and more only costs start-up time."""
+PRIOR_SHARE = 0.75
+MIN_CASES = 20
+CANDIDATES = 20
+
+
+def text_only(domain: str) -> Prior:
+    """The prior of a catalog without interaction histories (a dialogue catalog): the retriever's order."""
+    return Prior(domain=domain, weights={"text": 1.0}, fitted_on={"default": "no interaction histories to fit on"})
+
+
+@dataclass(frozen=True)
+class ValidationCase:
+    user_id: str
+    history: tuple[str, ...]
+    target: str
+    query: str
+    candidates: list[str]
+    kind: str
+    """"random" (19 random negatives) or "union" (the first stage's candidates)."""
+
+
+def validation_users(dataset: Dataset, seed: int) -> tuple[list[UserHistory], list[UserHistory]]:
+    """(users the prior is fitted on, users left for calibrating an LLM): training users with a history and a
+    validation item, in the order of a seeded hash of their id. The prior takes the first PRIOR_USERS, at most
+    PRIOR_SHARE of them, so that an LLM's weight is never fitted on users the prior has already seen."""
+    users = [u for u in dataset.users if u.valid is not None and u.history and not is_eval_user(u.user_id, seed)]
+    users.sort(key=lambda u: hashlib.sha256(f"{seed}:validation:{u.user_id}".encode()).digest())
+    cut = min(PRIOR_USERS, int(PRIOR_SHARE * len(users)))
+    return users[:cut], users[cut:]
+
+
+def validation_cases(
+    retrievers: CatalogRetrievers, users: list[UserHistory], seed: int, *, progress: bool = True
+) -> Iterator[ValidationCase]:
+    """Both candidate sets of each user (the union set only when it holds the validation item)."""
+    items = retrievers.dataset.items
+    catalog = sorted(items)
+    for user in tqdm(users, desc=f"Validation users of {retrievers.domain}", disable=not progress_enabled(progress)):
+        assert user.valid is not None
+        seen = set(user.all_items) - {user.valid}
+        query = history_query(user.history, items)
+        rng = random.Random(f"{seed}:prior:{user.user_id}")
+        negatives: list[str] = []
+        while len(negatives) < CANDIDATES - 1:
+            pick = catalog[rng.randrange(len(catalog))]
+            if pick not in seen and pick != user.valid and pick not in negatives:
+                negatives.append(pick)
+        yield ValidationCase(user.user_id, user.history, user.valid, query, [user.valid, *negatives], "random")
+        union = union_candidates(retrievers, history=user.history, query=query, k=CANDIDATES, exclude=seen)
+        if user.valid in union.ids:
+            yield ValidationCase(user.user_id, user.history, user.valid, query, union.ids, "union")
+
+
+def _basis(retrievers: CatalogRetrievers, seqrec: SeqRec) -> dict[str, object]:
+    manifest = seqrec.manifest
+    return {
+        "catalog": manifest.catalog,
+        "interactions": manifest.interactions,
+        "seqrec_config": manifest.config,
+        "version": PRIOR_VERSION,
+    }
+
+
+def fit_prior(retrievers: CatalogRetrievers, *, seed: int, progress: bool = True) -> Prior:
+    """Fit the prior's weights on validation users (`text_only` for a domain without interaction histories)."""
+    from sklearn.linear_model import LogisticRegression
+
+    seqrec = retrievers.sequential(progress=progress)
+    if seqrec is None:
+        return text_only(retrievers.domain)
+    cooccur = retrievers.cooccurrence()
+    chosen, _ = validation_users(retrievers.dataset, seed)
+    rows, labels, kinds = [], [], {"random": 0, "union": 0}
+    for case in validation_cases(retrievers, chosen, seed, progress=progress):
+        x = prior_features(
+            case.candidates,
+            history=case.history,
+            query=case.query,
+            retrievers=retrievers,
+            seqrec=seqrec,
+            cooccur=cooccur,
+        )
+        rows.append(x)
+        labels.append(np.array([c == case.target for c in case.candidates], dtype=float))
+        kinds[case.kind] += 1
+    basis = _basis(retrievers, seqrec)
+    if sum(kinds.values()) < MIN_CASES:  # a toy catalog: too few users to fit 4 weights on
+        return Prior(retrievers.domain, {"text": 1.0}, {"default": "too few validation users", "basis": basis})
+    model = LogisticRegression(C=1.0, max_iter=2000)
+    model.fit(np.vstack(rows), np.concatenate(labels))
+    weights = {name: round(float(w), 6) for name, w in zip(FEATURES, model.coef_[0], strict=True)}
+    fitted = {"users": len(chosen), "candidate_sets": kinds, "seed": seed, "basis": basis}
+    return Prior(domain=retrievers.domain, weights=weights, fitted_on=fitted)
+
+
+def prior_path(settings: DataSettings, domain: str) -> Path:
+    return folder_for(settings.data_dir, domain) / "prior.json"
+
+
+def open_prior(
+    retrievers: CatalogRetrievers,
+    settings: DataSettings | None = None,
+    *,
+    build_missing: bool = True,
+    progress: bool = True,
+) -> Prior:
+    """The domain's saved prior (fitted and saved first when missing); refused when it was fitted for another
+    catalog or sequential model."""
+    settings = settings or retrievers.settings or DataSettings()
+    seqrec = retrievers.sequential(progress=progress)
+    if seqrec is None:
+        return text_only(retrievers.domain)
+    path = prior_path(settings, retrievers.domain)
+    if path.exists():
+        prior = Prior.load(path)
+        if prior.fitted_on.get("basis") != json.loads(json.dumps(_basis(retrievers, seqrec))):
+            raise StaleIndexError(
+                f"The prior of domain '{retrievers.domain}' was fitted for another catalog or sequential model: "
+                f"run `llmrec train seqrec --domain {retrievers.domain}`."
+            )
+        return prior
+    if not build_missing:
+        raise StaleIndexError(f"no prior fitted for {retrievers.domain}: run `llmrec train seqrec`")
+    prior = fit_prior(retrievers, seed=settings.seed, progress=progress)
+    prior.save(path)
+    return prior
