@@ -6,6 +6,7 @@ where "hallucinated items are impossible by construction" starts.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 from langchain_core.messages import ToolMessage
@@ -28,12 +29,13 @@ def collect_candidates(
     """(candidates in retrieval order, notes for the user).
 
     Order: each tool's results in its own order, tools in call order; an item found twice keeps its first place
-    and its best score. Dropped: unknown ids, excluded ids (history, rejected), and items that contain a word the
-    user ruled out (a server-side search cannot filter "no leather" on free text, so it is done here).
+    and its best score. Dropped: unknown ids, excluded ids (history, rejected), items that contain a word the
+    user ruled out (a server-side search cannot filter "no leather" on free text, so it is done here), and items
+    whose titles name another audience than the one asked for ("men's jeans" drops women's and boys' ones).
     """
     notes: list[str] = []
     found: dict[str, Candidate] = {}
-    ruled_out = 0
+    ruled_out: dict[str, str] = {}
     for message in results:
         for line in str(message.content).splitlines():
             if line.startswith(("warning:", "error:")):
@@ -47,8 +49,9 @@ def collect_candidates(
             if item_id in found:
                 found[item_id]["score"] = max(found[item_id]["score"], float(hit.get("score", 0.0)))
                 continue
-            if violation(items[item_id], profile) is not None:
-                ruled_out += 1
+            why = ruled_out.get(item_id) or violation(items[item_id], profile)
+            if why is not None:
+                ruled_out[item_id] = why
                 continue
             found[item_id] = Candidate(
                 item_id=item_id,
@@ -57,6 +60,7 @@ def collect_candidates(
                 source=message.name,
                 prior=0.0,
             )
-    if ruled_out:
-        notes.append(f"left out {ruled_out} items with {', '.join(profile['unwanted'])}")
+    for why, count in Counter(ruled_out.values()).items():
+        what = why if why.startswith("for ") else f"with {why}"
+        notes.append(f"left out {count} item{'s' if count > 1 else ''} {what}")
     return list(found.values())[:limit], notes

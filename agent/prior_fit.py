@@ -76,8 +76,12 @@ def validation_cases(
         seen = set(user.all_items) - {user.valid}
         query = history_query(user.history, items)
         rng = random.Random(f"{seed}:prior:{user.user_id}")
+        pool = len(catalog) - len(seen | {user.valid})
+        wanted = min(pool, CANDIDATES - 1)
         negatives: list[str] = []
-        while len(negatives) < CANDIDATES - 1:
+        if pool < 2 * CANDIDATES:  # a small catalog: draw from the list itself (rejection would crawl)
+            negatives = rng.sample([i for i in catalog if i not in seen and i != user.valid], wanted)
+        while len(negatives) < wanted:
             pick = catalog[rng.randrange(len(catalog))]
             if pick not in seen and pick != user.valid and pick not in negatives:
                 negatives.append(pick)

@@ -515,7 +515,54 @@ def extract_preferences(message: str, vocabulary: Vocabulary | None = None) -> P
         for token in tokenize(word.text):
             if token not in FILLER_WORDS:
                 wanted.setdefault(token)
-    return {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
+    profile: Profile = {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
+    audience = _audiences(part for index, word in enumerate(words) if not negated[index] for part in word.parts)
+    if audience:
+        profile["audience"] = audience
+    return profile
+
+
+# --- who an item is for ----------------------------------------------------------------------------------------------
+
+AUDIENCES: dict[str, frozenset[str]] = {
+    "men": frozenset({"men", "mens", "gentlemen"}),
+    "women": frozenset({"women", "womens", "ladies", "womans"}),
+    "boys": frozenset({"boy", "boys"}),
+    "girls": frozenset({"girl", "girls"}),
+    "kids": frozenset({"kid", "kids", "child", "childrens", "children", "toddler", "toddlers", "baby", "infant"}),
+    "unisex": frozenset({"unisex"}),
+}
+"""Audience -> the words that name it, as a catalog title writes them ("men's" reads as "men" + "s"). "man",
+"male" and "female" are left out: "man-made", "male connector" and "female plug" name no shopper."""
+_COMPATIBLE: dict[str, frozenset[str]] = {
+    "men": frozenset({"men", "unisex"}),
+    "women": frozenset({"women", "unisex"}),
+    "boys": frozenset({"boys", "kids", "unisex"}),
+    "girls": frozenset({"girls", "kids", "unisex"}),
+    "kids": frozenset({"kids", "boys", "girls", "unisex"}),
+    "unisex": frozenset({"unisex", "men", "women"}),
+}
+_AUDIENCE_OF = {word: name for name, words in AUDIENCES.items() for word in words}
+
+
+def _audiences(words: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(_AUDIENCE_OF[w] for w in words if w in _AUDIENCE_OF))
+
+
+def item_audiences(item: Item) -> list[str]:
+    """The audiences an item's title names ("levi's men's 505 jeans" -> ["men"]); [] when it names none."""
+    return _audiences(_PART.findall(_prepare(item.title)))
+
+
+def audience_conflict(item: Item, audience: Sequence[str]) -> str | None:
+    """Why `item` is not for `audience` ("for women"), or None when it is (or its title names no audience)."""
+    if not audience:
+        return None
+    named = item_audiences(item)
+    allowed = frozenset().union(*(_COMPATIBLE[a] for a in audience))
+    if not named or allowed & set(named):
+        return None
+    return "for " + " and ".join(named)
 
 
 def search_query(message: str, profile: Profile, max_words: int = 16) -> str:
@@ -542,7 +589,11 @@ def search_query(message: str, profile: Profile, max_words: int = 16) -> str:
 
 def violation(item: Item, profile: Profile) -> str | None:
     """The first ruled-out phrase of `profile` (in its order) that `item`'s title, text or an attribute value contains
-    as whole words, plurals tolerated ("zippers" matches "Zipper"); None when there is none."""
+    as whole words, plurals tolerated ("zippers" matches "Zipper"), or the audience it is for when the user asked
+    for another ("for women" after "men's jeans"); None when there is none."""
+    conflict = audience_conflict(item, profile.get("audience", []))
+    if conflict is not None:
+        return conflict
     if not profile["unwanted"]:
         return None
     fields = [item.title, item.text]

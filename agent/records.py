@@ -6,7 +6,7 @@ filter in training/annotate.py) runs without LangGraph or LangChain installed, e
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 Intent = Literal["request", "dispute", "accept", "other"]
 INTENTS: tuple[Intent, ...] = ("request", "dispute", "accept", "other")
@@ -21,6 +21,9 @@ class Profile(TypedDict):
     """Words and phrases the user ruled out ("leather"); items whose text contains one are never shown."""
     constraints: dict[str, list[str]]
     """Exact attribute filters taken from catalog values the user named, e.g. {"brand": ["Gorilla"]}."""
+    audience: NotRequired[list[str]]
+    """Who the item is for, as the user said it ("men", "girls"...; agent/profile.py AUDIENCES): a hard filter
+    against items whose titles name another audience. The latest request that names one replaces it."""
 
 
 class Candidate(TypedDict):

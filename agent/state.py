@@ -37,7 +37,8 @@ __all__ = [
 
 
 def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
-    """Union of wanted/unwanted/constraints, order kept. A word the user rules out stops being wanted."""
+    """Union of wanted/unwanted/constraints, order kept; a word the user rules out stops being wanted. The audience
+    is replaced by the latest one named."""
     old = old or empty_profile()
     if new is None:
         return old
@@ -46,7 +47,11 @@ def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
     constraints = {key: list(values) for key, values in old["constraints"].items()}
     for key, values in new["constraints"].items():
         constraints[key] = _union(constraints.get(key, []), values)
-    return {"wanted": wanted, "unwanted": unwanted, "constraints": constraints}
+    merged: Profile = {"wanted": wanted, "unwanted": unwanted, "constraints": constraints}
+    audience = new.get("audience") or old.get("audience")  # "now for women" replaces "for men"
+    if audience:
+        merged["audience"] = list(audience)
+    return merged
 
 
 def union_ids(old: Sequence[str] | None, new: Sequence[str] | None) -> list[str]:

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,8 @@ class EvalResult:
     """System name -> stratum -> metric -> summary over that stratum's samples (every metric of the protocol),
     for protocols that put samples in strata; empty when no sample is in one."""
     strata_notes: dict[str, str] = field(default_factory=dict)
+    protocol_stats: dict[str, Any] = field(default_factory=dict)
+    """What the protocol reports about its cases (`EvalProtocol.stats`), e.g. the first stage's recall."""
     """Stratum -> what it means (the protocol's `strata`)."""
     dropped_samples: int = 0
     """Metric samples the protocol dropped (`Case.dropped`, e.g. mentioned gold items under --exclude-mentioned)."""
@@ -247,4 +250,5 @@ def run_eval(
         strata_notes=dict(proto.strata) if stratified else {},
         dropped_samples=dropped_samples,
         dropped_units=dropped_units,
+        protocol_stats=proto.stats(),
     )

@@ -113,6 +113,10 @@ class EvalProtocol(ABC):
     def cases(self, dataset: Dataset, unit_ids: Sequence[str], seed: int) -> Iterator[Case]:
         """One case per unit id (same order), built deterministically from `seed`."""
 
+    def stats(self) -> dict[str, Any]:
+        """Figures about the cases built so far for the report (e.g. a first stage's recall); none by default."""
+        return {}
+
 
 def select_units(unit_ids: Sequence[str], n: int | None, seed: int) -> list[str]:
     """The N units with the smallest seeded hash of their id, in their original order; all if N is None.
@@ -321,7 +325,7 @@ def register_protocol(name: str, factory: ProtocolFactory, *, replace: bool = Fa
     _PROTOCOLS[name] = factory
 
 
-BUILTIN_PROTOCOL_MODULES: tuple[str, ...] = ("evals.rerank",)
+BUILTIN_PROTOCOL_MODULES: tuple[str, ...] = ("evals.rerank", "evals.pipeline")
 """Modules that register protocols when imported (they need retrieval, so they load on first use)."""
 
 

@@ -85,6 +85,7 @@ def results_dict(result: EvalResult) -> dict[str, Any]:
         "strata_notes": result.strata_notes,
         "dropped_samples": result.dropped_samples,
         "dropped_units": result.dropped_units,
+        "protocol_stats": result.protocol_stats,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     random_ndcg = random_ndcg10(result)
@@ -115,6 +116,10 @@ def markdown_table(result: EvalResult) -> str:
         if result.dropped_units:
             lines[-1] += f" ({result.dropped_units} {result.unit} left with none, not scored)"
         lines[-1] += "."
+    for key, value in result.protocol_stats.items():
+        if isinstance(value, dict) and value:
+            shown = ", ".join(f"{name} {share:.3f}" for name, share in value.items())
+            lines[-1] += f" {key}: {shown}."
     lines += ["", *_metric_table(metrics, result.systems)]
     if result.rationales:
         lines += [

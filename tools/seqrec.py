@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import math
+import pickle
 import random
 import time
 from collections.abc import Collection, Sequence
@@ -246,7 +247,7 @@ class SeqRec:
             stored = SeqRecManifest(**json.loads(manifest_path.read_text(encoding="utf-8")))
             item_ids = json.loads((folder / "items.json").read_text(encoding="utf-8"))
             state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        except (OSError, ValueError, TypeError, RuntimeError, pickle.UnpicklingError) as exc:
             raise IndexCorruptError(
                 f"the sequential model of {expected.domain} under {folder} cannot be read ({exc}): "
                 f"{retrain_hint(expected.domain)}"
