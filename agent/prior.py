@@ -100,7 +100,7 @@ class Calibration:
 
     domain: str
     model: str
-    """The model (and adapter) it was fitted for, as `Recommender.name` gives it."""
+    """The model (and adapter) it was fitted for (`ModelSettings.identity`: the same on both backends)."""
     llm_weight: float
     """The weight of the debiased label log-probability beside a prior score of weight 1."""
     llm_weight_stderr: float | None

@@ -111,12 +111,15 @@ class RecommenderAgent:
             if retrievers is None:
                 dataset = load_dataset(domain, DataSettings())
                 retrievers = stack.enter_context(catalog_retrievers(dataset, retrieval_settings, progress=progress))
-            llm = llm or load_recommender(model_settings)
+            # A model handed in is not the configured one: the configured model's calibration does not describe it.
+            calibration = None
+            if llm is None:
+                llm = load_recommender(model_settings)
+                calibration = load_calibration(
+                    calibration_path(model_settings.model, model_settings.adapter_path, domain), model_settings.identity
+                )
             retrievers.sequential(progress=progress)  # trained on first use, with a bar: never in the middle of a turn
             prior = open_prior(retrievers, progress=progress)
-            calibration = load_calibration(
-                calibration_path(model_settings.model, model_settings.adapter_path, domain), llm.name
-            )
             tools = catalog_tools(retrievers)
             checkpointer = stack.enter_context(
                 open_checkpointer(

@@ -51,6 +51,13 @@ class ModelSettings(BaseSettings):
     )
     rationale_max_tokens: int = Field(default=96, ge=0, description="Tokens the model may spend on the rationale.")
 
+    @property
+    def identity(self) -> str:
+        """Which model answers, the same on both backends: the base, plus the adapter folder or LoRA module."""
+        served = self.openai_model if self.model_backend == "openai" else None
+        adapter = self.adapter_path.name if self.adapter_path is not None else served
+        return f"{self.model}+{adapter}" if adapter else self.model
+
 
 class AgentSettings(BaseSettings):
     """How the agent converses and where conversations are kept."""

@@ -99,7 +99,7 @@ class LLMScorer:
             self._prior = shared_prior(dataset)
         if self.calibrated:
             path = calibration_path(self.settings.model, self.settings.adapter_path, dataset.domain)
-            self._calibration = load_calibration(path, self._llm.name)
+            self._calibration = load_calibration(path, self.settings.identity)
             if self._calibration is None:
                 raise EvalConfigError(
                     f"{self.name} commits through the calibration fitted for {self._llm.name} on {dataset.domain}, "

@@ -181,7 +181,7 @@ def calibrate(
     }
     return Calibration(
         domain=domain,
-        model=llm.name,
+        model=settings.identity,
         llm_weight=round(weight, 6),
         llm_weight_stderr=round(float(np.std(boot, ddof=1)), 6),
         position_bias={k: round(v, 6) for k, v in bias.items()},

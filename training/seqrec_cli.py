@@ -2,6 +2,7 @@
 
     llmrec train seqrec --domain scientific          # about 3 minutes on 2 cores; clothing about 1
     llmrec train seqrec --domain clothing --epochs 30
+    llmrec train seqrec --domain clothing --prior-only  # refit the prior over the saved model
 
 The model is saved beside the indexes (LLMREC_DATA_DIR/seqrec/<domain>/) with the fingerprint of what it was trained
 on; the agent and the evals train it on first use the same way, so this command is for retraining (a changed catalog,
@@ -21,7 +22,7 @@ from tools.datasets import load_dataset
 from tools.errors import ToolsError
 from tools.progress import disable_progress_bars
 from tools.search import catalog_retrievers
-from tools.seqrec import SeqRecConfig, folder_for, train_seqrec
+from tools.seqrec import SeqRec, SeqRecConfig, expected_manifest, folder_for, train_seqrec
 from tools.settings import RetrievalSettings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 def seqrec_command(
     domain: Annotated[str, typer.Option(help="Dataset domain with interaction histories (scientific, clothing...).")],
     epochs: Annotated[int | None, typer.Option(min=1, help="Training epochs (default: SeqRecConfig's 20).")] = None,
+    prior_only: Annotated[
+        bool, typer.Option(help="Keep the saved model (trained with the current settings) and refit the prior only.")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
 ) -> None:
     """Train the sequential recommender of a domain on its training interactions, then refit the prior."""
@@ -41,8 +45,11 @@ def seqrec_command(
         config = SeqRecConfig(seed=settings.seed)
         if epochs is not None:
             config = replace(config, epochs=epochs)
-        model = train_seqrec(dataset, config, progress=progress)
-        model.save(folder_for(settings.data_dir, domain))
+        if prior_only:
+            model = SeqRec.load(folder_for(settings.data_dir, domain), expected_manifest(dataset, config))
+        else:
+            model = train_seqrec(dataset, config, progress=progress)
+            model.save(folder_for(settings.data_dir, domain))
         with catalog_retrievers(dataset, settings, progress=progress) as retrievers:
             retrievers.use_sequential(model)
             prior = fit_prior(retrievers, seed=settings.seed, progress=progress)
