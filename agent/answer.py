@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from agent.claims import shorten, templated_reason
+from agent.evidence import describe_links
+from agent.records import ShownLink
 from agent.state import Claim, Dispute, Pick, Revision
+from tools.catalog import Item
 
 _WHY = {
     "owned": "you already own it",
@@ -12,6 +16,28 @@ _WHY = {
     "claim": "you disputed “{claim}”",
     "item": "you rejected it",
 }
+
+
+def pick_reason(
+    item: Item,
+    claims: Sequence[Claim],
+    links: Sequence[ShownLink],
+    history: Mapping[str, Item],
+    wanted: Sequence[str] = (),
+) -> tuple[str, bool]:
+    """The per-item "why" a person reads, and whether it is the rationale's own claim.
+
+    The first claim about `item` that the trust check calls relational and true (agent/trust.py), else the item's
+    own links in words ("same brand (Neiko) as your Neiko 01407A Electronic Digital"), else its catalog fields. Never
+    another item's line: a claim counts only if it names this item.
+    """
+    for claim in claims:
+        if claim.get("relational") and item.item_id in claim["item_ids"]:
+            return shorten(claim["text"]), True
+    described = describe_links(links, history)
+    if described:
+        return shorten(described[0].upper() + described[1:]), False
+    return shorten(templated_reason(item, "", wanted)), False
 
 
 def revision_record(turn: int, dispute: Dispute, before: Sequence[Pick], after: Sequence[Pick]) -> Revision:
@@ -59,20 +85,21 @@ def format_answer(
     if picks:
         lines.append("I recommend:")
         for n, pick in enumerate(picks, start=1):
-            mark = "" if pick["grounded"] else " (from its catalog entry)"
+            mark = "" if pick["grounded"] else " (from its links, not from my reasoning)"
             lines.append(f"{n}. **{pick['title']}** [{pick['item_id']}]: {pick['reason']}{mark}")
     else:
         lines.append("I found no catalog items that match. Try other words, or tell me what you are looking for.")
     if claims:
-        supported = sum(c["supported"] for c in claims)
+        held = sum(bool(c.get("relational")) for c in claims)
         share = f"{grounding:.0%}" if grounding is not None else "n/a"
         lines += [
             "",
-            f"Grounding: {supported} of {len(claims)} claims in my reasoning are backed by the catalog ({share}).",
+            f"Grounding: {held} of {len(claims)} claims in my reasoning tie an item to your history or request and "
+            f"hold ({share}).",
         ]
-        unsupported = [c["text"] for c in claims if not c["supported"]]
-        if unsupported:
-            lines.append("Not backed, so ignore: " + " | ".join(_short(t) for t in unsupported[:3]))
+        unbacked = [c["text"] for c in claims if not c.get("relational")]
+        if unbacked:
+            lines.append("Not backed, so ignore: " + " | ".join(_short(t) for t in unbacked[:3]))
     if notes:
         lines += ["", "Notes: " + "; ".join(notes)]
     return "\n".join(lines)

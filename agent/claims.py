@@ -25,9 +25,8 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.prompts import HIDDEN_ATTRIBUTES
 from agent.records import Claim
-from tools.catalog import AttributeValue, Item
+from tools.catalog import HIDDEN_ATTRIBUTES, AttributeValue, Item
 from tools.tokenize import ENGLISH_STOPWORDS, tokenize
 
 MIN_CLAIM_WORDS = 3
@@ -398,11 +397,11 @@ def reason_for(item: Item, label: str, claims: Sequence[Claim], wanted: Sequence
     """
     for claim in claims:
         if claim["supported"] and item.item_id in claim["item_ids"]:
-            return _shorten(claim["text"]), True
-    return _shorten(_templated_reason(item, label, wanted)), False
+            return shorten(claim["text"]), True
+    return shorten(templated_reason(item, label, wanted)), False
 
 
-def _templated_reason(item: Item, label: str, wanted: Sequence[str]) -> str:
+def templated_reason(item: Item, label: str, wanted: Sequence[str]) -> str:
     item_words = _item_terms(item)
     hits = [phrase.strip() for phrase in dict.fromkeys(wanted) if _phrase_in(phrase, item_words)]
     shown: list[tuple[str, list[str]]] = []
@@ -429,7 +428,7 @@ def _phrase_in(phrase: str, words: set[str]) -> bool:
     return bool(terms) and terms <= words
 
 
-def _shorten(text: str, limit: int = MAX_REASON_CHARS) -> str:
+def shorten(text: str, limit: int = MAX_REASON_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text

@@ -32,8 +32,9 @@ def model_fingerprint(config: Any) -> dict[str, Any]:
 class LocalRecommender:
     """A causal LM held in this process. Greedy decoding, so the same prompt always gives the same rationale."""
 
-    def __init__(self, model: Any, tokenizer: Any, name: str) -> None:
+    def __init__(self, model: Any, tokenizer: Any, name: str, *, repetition_penalty: float = 1.0) -> None:
         self.model = model.eval()
+        self.repetition_penalty = repetition_penalty
         self.tokenizer = tokenizer
         self.name = name
         self.device = next(model.parameters()).device
@@ -67,7 +68,7 @@ class LocalRecommender:
         if settings.adapter_path is not None:
             model = attach_adapter(model, settings.adapter_path)
             name = f"{settings.model}+{settings.adapter_path.name}"
-        return cls(model, tokenizer, name)
+        return cls(model, tokenizer, name, repetition_penalty=settings.repetition_penalty)
 
     def _encode(self, prompt: str) -> dict[str, torch.Tensor]:
         enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
@@ -83,6 +84,8 @@ class LocalRecommender:
             "do_sample": False,
             "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
         }
+        if self.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = self.repetition_penalty
         if stop:
             kwargs |= {"stop_strings": list(stop), "tokenizer": self.tokenizer}
         kwargs["return_dict_in_generate"] = True
@@ -103,26 +106,45 @@ class LocalRecommender:
         self._cached = (out.sequences[0, : cache.get_seq_length()].tolist(), cache)
 
     def _stream(self, kwargs: dict[str, Any], stop: Sequence[str]) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=300)
         errors: list[BaseException] = []
         outputs: list[Any] = []
+        cancelled = threading.Event()
+
+        class _Cancelled(StoppingCriteria):
+            """Ends generation once the consumer closed the stream (it has what it needs: e.g. its 4 sentences)."""
+
+            def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: Any) -> torch.Tensor:
+                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        criteria = StoppingCriteriaList([_Cancelled()])
 
         def run() -> None:
             try:
                 with torch.inference_mode():
-                    outputs.append(self.model.generate(**kwargs, streamer=streamer))
+                    outputs.append(self.model.generate(**kwargs, streamer=streamer, stopping_criteria=criteria))
             except BaseException as exc:  # noqa: BLE001  (re-raised in the consumer thread below)
                 errors.append(exc)
                 streamer.end()  # type: ignore[no-untyped-call]
 
         self._lock.acquire()
+        thread = threading.Thread(target=run, daemon=True)
         try:
-            yield from self._consume(streamer, threading.Thread(target=run, daemon=True), stop, errors)
+            yield from self._consume(streamer, thread, stop, errors)
             if outputs:
                 self._remember(outputs[0])
         finally:
+            if thread.is_alive():  # closed early: stop the model at its next token, and wait for it (the lock)
+                cancelled.set()
+                for _ in streamer:
+                    pass
+                thread.join()
+                # The cache of the cut text still prefixes the ranking prompt: keep it (label_logprobs crops it).
+                self._cached = None
+                if outputs:
+                    self._remember(outputs[0])
             self._lock.release()
 
     def _consume(

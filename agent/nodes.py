@@ -14,12 +14,12 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agent.answer import format_answer, revision_record, summary_line
+from agent.answer import format_answer, pick_reason, revision_record, summary_line
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
-from agent.claims import reason_for
 from agent.context import Context
 from agent.dispute import find_dispute
+from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
@@ -178,14 +178,30 @@ def commit(state: AgentState, runtime: Runtime[Context]) -> Update:
 
 
 def verify(state: AgentState, runtime: Runtime[Context]) -> Update:
-    """Check each claim of the rationale against what the prompt showed; give each pick a reason."""
+    """Check each claim of the rationale against what the prompt showed; measure the rationale's trust figures;
+    give each pick its reason: a true claim that ties it to the user, else its links in words."""
     items = runtime.context.retrievers.dataset.items
-    checked = check(_shown(state), state.rationale, items)
+    shown = _shown(state)
+    top = state.picks[0]["item_id"] if state.picks else None
+    checked = check(shown, state.rationale, items, top)
+    history = {i: items[i] for i in shown["history_ids"]}
     picks: list[Pick] = []
     for pick in state.picks:
-        text, grounded = reason_for(items[pick["item_id"]], pick["label"], checked.claims, state.profile["wanted"])
+        links = shown["links"][shown["candidate_ids"].index(pick["item_id"])] if shown["links"] else []
+        text, grounded = pick_reason(items[pick["item_id"]], checked.claims, links, history, state.profile["wanted"])
         picks.append({**pick, "reason": text, "grounded": grounded})
-    return {"claims": checked.claims, "grounding": checked.grounding, "picks": picks}
+    figures = checked.trust
+    return {
+        "claims": checked.claims,
+        "grounding": checked.grounding,
+        "trust": {
+            "copy_rate": figures.copy_rate,
+            "repeats": figures.repeats,
+            "coverage": figures.coverage,
+            "lexical": figures.lexical,
+        },
+        "picks": picks,
+    }
 
 
 def respond(state: AgentState, runtime: Runtime[Context]) -> Update:
@@ -280,10 +296,19 @@ def _request(state: AgentState, ctx: Context, candidates: list[Candidate]) -> Re
     dispute = None
     if state.dispute is not None and turns:
         dispute = state.dispute["claim"] or state.dispute["attribute"] or state.dispute["message"]
+    history = [items[i] for i in state.history]
+    shown = [items[c["item_id"]] for c in candidates]
     return RecRequest(
-        history=[items[i] for i in state.history],
-        candidates=[items[c["item_id"]] for c in candidates],
+        history=history,
+        candidates=shown,
         conversation=turns,
         domain=ctx.domain,
         dispute=dispute,
+        links=links_for(
+            shown,
+            history,
+            request_text=last_user_message(state.messages),
+            catalog=items,
+            cooccur=ctx.retrievers.cooccurrence(),
+        ),
     )

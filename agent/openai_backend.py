@@ -30,8 +30,11 @@ _LABEL_BIAS = 100  # the API's largest allowed bias: lifts every label far above
 class OpenAIRecommender:
     """A model behind an OpenAI-compatible server. Retries with backoff are the openai client's own (bounded)."""
 
-    def __init__(self, client: openai.OpenAI, model: str, tokenizer: Any, base_url: str) -> None:
+    def __init__(
+        self, client: openai.OpenAI, model: str, tokenizer: Any, base_url: str, *, repetition_penalty: float = 1.0
+    ) -> None:
         self.client = client
+        self.repetition_penalty = repetition_penalty
         self.model = model
         self.tokenizer = tokenizer
         self.base_url = base_url
@@ -51,7 +54,7 @@ class OpenAIRecommender:
         )
         tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(settings.model, settings.model_cache_dir))
         model = settings.openai_model or _first_model(client, settings.openai_base_url)
-        return cls(client, model, tokenizer, settings.openai_base_url)
+        return cls(client, model, tokenizer, settings.openai_base_url, repetition_penalty=settings.repetition_penalty)
 
     def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
         if max_tokens <= 0:
@@ -63,6 +66,9 @@ class OpenAIRecommender:
             "temperature": 0.0,
             "stop": list(stop) or None,
         }
+        if self.repetition_penalty != 1.0:
+            # vLLM's own sampling parameter, the same rule as transformers' (prompt and output tokens).
+            request["extra_body"] = {"repetition_penalty": self.repetition_penalty}
         if not stream:
             resp = self._call(lambda: self.client.completions.create(**request))
             return iter((_choice_text(resp, self.base_url),))
@@ -80,6 +86,9 @@ class OpenAIRecommender:
             raise _server_error(exc, self.base_url) from exc
         except ValueError as exc:
             raise ModelOutputError(f"The model server at {self.base_url} streamed malformed JSON: {exc}") from exc
+        finally:
+            # Closed early (the rationale said its sentences): dropping the connection makes vLLM abort the request.
+            chunks.close()
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
         if len(labels) > _MAX_TOP_LOGPROBS:

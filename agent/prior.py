@@ -64,7 +64,9 @@ def prior_features(
     if seqrec is not None and history:
         out[:, 0] = _z(seqrec.score_candidates(history, candidate_ids))
     if query.strip():
-        out[:, 1] = _z(np.asarray(retrievers.hybrid.score_candidates(query, candidate_ids), dtype=np.float64))
+        # BM25 alone when dense search is down: the turn's notes already say so (tools/search.py _dense_warning).
+        text = retrievers.hybrid.score_candidates(query, candidate_ids, bm25_fallback=True)
+        out[:, 1] = _z(np.asarray(text, dtype=np.float64))
     if cooccur is not None:
         out[:, 2] = [np.log1p(cooccur.history_count(i, history)) for i in candidate_ids]
         out[:, 3] = [cooccur.log_popularity(i) for i in candidate_ids]

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from agent.errors import PromptTooLongError
-from tools.catalog import Item
+from agent.evidence import Link, render_links
+from tools.catalog import HIDDEN_ATTRIBUTES, Item
 
 log = logging.getLogger(__name__)
 
@@ -26,28 +27,28 @@ LABELS: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRST")
 """Candidate labels; 20 is the most the OpenAI logprobs API returns at once (top_logprobs <= 20)."""
 
 SYSTEM_PROMPT = (
-    "You are LLM-Rec, a recommender that explains itself. You only recommend the listed candidates. "
-    "Every claim in your rationale must be supported by the listed attributes of the user's history, "
-    "the candidates, or what the user said."
+    "You are LLM-Rec, a recommender that explains itself. You only recommend the listed candidates, and every "
+    "reason you give is one of their listed links to the user's history or request."
 )
 INSTRUCTION = (
-    "First write a short rationale: which candidates fit this user and why, citing their listed attributes. "
-    'Then give the letter of the best candidate after "Answer:".'
+    "In 2 to 4 sentences, say which candidates fit this user and why, in your own words, using their links; a "
+    'candidate without links has none to give. Then give the letter of the best candidate after "Answer:".'
 )
+PROMPT_VERSION = 2
+"""Bump when the text of the rationale prompt changes: adapters and calibrations record the version they fit."""
 DISPUTE_NOTE = "The user disputed the last recommendation: {what}. Do not repeat it."
 """The line after the conversation when the model re-reasons after a dispute."""
 RATIONALE_PREFIX = "Rationale:"
 ANSWER_PREFIX = "Answer:"
 
-# Item lines are cut to this many characters first; long catalog texts (abstracts) would otherwise crowd out
-# the history. Shrunk further (to 80, then 50) only when the prompt still does not fit.
-_ITEM_CHARS = (120, 80, 50)
+# Titles are cut to this many characters first (a scientific title runs to 200); what ties an item to the user is on
+# its links line, not in a long category path. Shrunk further (to 50, then 35) only when the prompt still does not
+# fit: 20 candidates at 70 characters and their links take about 800 tokens.
+_ITEM_CHARS = (70, 50, 35)
 # Conversation turns a prompt shows at most: 8 lines of about 25 tokens each leave the candidates room in 2,048.
 MAX_TURNS = 8
 # A single user message longer than the context is cut to these lengths, in turn, rather than refused.
 _LAST_MESSAGE_CHARS = (2000, 500, 200)
-# Attributes that are bookkeeping, not facts a rationale should cite (claims.py ignores them too).
-HIDDEN_ATTRIBUTES = frozenset({"variants", "cites", "citeulike_id", "doc_id"})
 
 Role = Literal["user", "assistant"]
 
@@ -73,6 +74,9 @@ class RecRequest:
     domain: str = ""
     dispute: str | None = None
     """What the user disputed last (a claim, an attribute or their words), shown as DISPUTE_NOTE after the chat."""
+    links: Sequence[Sequence[Link]] | None = None
+    """Per candidate (same order), its links to the history and the request (agent/evidence.py); None: no links
+    lines (a prompt without computed evidence)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,9 @@ class RenderedPrompt:
     num_tokens: int
     notes: list[str] = field(default_factory=list)
     history_ids: tuple[str, ...] = ()
-    """The history items shown, oldest first."""
+    """The history items shown, oldest first (numbered 1.. in the prompt)."""
+    links: tuple[tuple[Link, ...], ...] = ()
+    """Per candidate, the links the prompt showed: only references to shown history items are kept."""
     conversation: tuple[tuple[Role, str], ...] = ()
     """The conversation turns shown, oldest first, as cut."""
     dispute: str | None = None
@@ -121,7 +127,11 @@ def training_text(prompt: str, label: str, rationale: str) -> tuple[str, str]:
     return prompt, answer_prompt("", rationale) + " " + label
 
 
-def item_line(item: Item, max_chars: int = _ITEM_CHARS[0]) -> str:
+_TEACHER_ITEM_CHARS = 120
+"""The LLM teacher reads whole attribute lines (one target, 10 history items: room to spare)."""
+
+
+def item_line(item: Item, max_chars: int = _TEACHER_ITEM_CHARS) -> str:
     """One line per item: the title, then the attributes a rationale may cite."""
     parts = [item.title.strip() or item.item_id]
     for key, value in item.attributes.items():
@@ -133,6 +143,17 @@ def item_line(item: Item, max_chars: int = _ITEM_CHARS[0]) -> str:
     return line if len(line) <= max_chars else line[: max_chars - 3].rstrip() + "..."
 
 
+def short_title(item: Item, max_chars: int = _ITEM_CHARS[0]) -> str:
+    """An item's title on one line, cut to `max_chars` in the middle: its head names the product and its tail
+    often the variant ("HATCHBOX PLA 3D Printer Filament, Dimens... 1.75mm, Red"), which a cut end would hide."""
+    line = " ".join((item.title.strip() or item.item_id).split())
+    if len(line) <= max_chars:
+        return line
+    tail = max_chars // 3
+    head = max_chars - tail - 3
+    return line[:head].rstrip() + "..." + line[-tail:].lstrip()
+
+
 def _user_message(
     history: Sequence[Item],
     dropped: int,
@@ -141,13 +162,14 @@ def _user_message(
     labels: Sequence[str],
     item_chars: int,
     dispute: str | None = None,
+    links: Sequence[Sequence[Link]] | None = None,
 ) -> str:
     lines: list[str] = []
     if history:
         lines.append("The user's history, oldest first:")
         if dropped:
             lines.append(f"({dropped} older items omitted)")
-        lines += [f"- {item_line(item, item_chars)}" for item in history]
+        lines += [f"{n}. {short_title(item, item_chars)}" for n, item in enumerate(history, start=1)]
     else:
         lines.append("The user has no history yet.")
     if conversation:
@@ -158,7 +180,11 @@ def _user_message(
         lines.append(DISPUTE_NOTE.format(what=dispute))
     lines.append("")
     lines.append("Candidates:")
-    lines += [f"{label}. {item_line(item, item_chars)}" for label, item in zip(labels, candidates, strict=True)]
+    positions = {item.item_id: n for n, item in enumerate(history, start=1)}
+    for i, (label, item) in enumerate(zip(labels, candidates, strict=True)):
+        lines.append(f"{label}. {short_title(item, item_chars)}")
+        if links is not None:
+            lines.append(f"   links: {render_links(links[i], positions)}")
     lines.append("")
     lines.append(INSTRUCTION)
     return "\n".join(lines)
@@ -185,6 +211,22 @@ def _truncation_steps(n_history: int, n_turns: int) -> Iterator[tuple[int, int, 
         yield n_history, last_turn, chars, None
     for last_chars in _LAST_MESSAGE_CHARS:
         yield n_history, last_turn, _ITEM_CHARS[-1], last_chars
+
+
+def _shown_links(links: Sequence[Sequence[Link]] | None, shown: set[str]) -> tuple[tuple[Link, ...], ...]:
+    """The links as the prompt showed them: references to history items it dropped are gone, and so is a history
+    link left with none."""
+    if links is None:
+        return ()
+    out = []
+    for per_candidate in links:
+        kept = []
+        for link in per_candidate:
+            history = tuple(h for h in link.history if h in shown)
+            if history or link.kind == "request":
+                kept.append(replace(link, history=history))
+        out.append(tuple(kept))
+    return tuple(out)
 
 
 def render_prompt(
@@ -223,7 +265,14 @@ def render_prompt(
             role, text = turns[-1]
             turns[-1] = (role, text if len(text) <= last_chars else text[:last_chars] + " [message cut]")
         message = _user_message(
-            history[h_start:], capped + h_start, turns, request.candidates, labels, item_chars, request.dispute
+            history[h_start:],
+            capped + h_start,
+            turns,
+            request.candidates,
+            labels,
+            item_chars,
+            request.dispute,
+            request.links,
         )
         text = _chat_text(tokenizer, message)
         num_tokens = len(tokenizer.encode(text, add_special_tokens=False))
@@ -253,6 +302,7 @@ def render_prompt(
             history_ids=tuple(item.item_id for item in history[h_start:]),
             conversation=tuple(turns),
             dispute=request.dispute,
+            links=_shown_links(request.links, {item.item_id for item in history[h_start:]}),
         )
     raise PromptTooLongError(
         f"{len(request.candidates)} candidates do not fit in {context_tokens} tokens even with every item line "

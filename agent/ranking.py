@@ -12,10 +12,11 @@ and explains, commit ranks, verify checks) over the `Shown` record kept in the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.claims import Evidence, check_claims, grounding_score
+from agent.claims import Evidence, check_claims
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.prompts import (
     ANSWER_PREFIX,
@@ -26,9 +27,23 @@ from agent.prompts import (
     format_rationale,
     render_prompt,
 )
-from agent.records import Claim, Shown
+from agent.records import Claim, Shown, ShownLink
 from agent.runtime import Recommender
+from agent.trust import Trust, relational_claims, trust
 from tools.catalog import Item
+
+
+MAX_SENTENCES = 4
+"""The instruction asks for 2-4 sentences; the fifth is where a small model starts to loop or recite."""
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def sentence_cut(text: str, limit: int) -> int | None:
+    """The index just after the `limit`-th sentence end of `text` (a stop followed by a space), or None."""
+    for n, match in enumerate(_SENTENCE_END.finditer(text), start=1):
+        if n == limit:
+            return match.end()
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,8 +65,14 @@ class Ranked:
 @dataclass(frozen=True)
 class Checked:
     claims: list[Claim]
-    grounding: float | None
-    """Share of supported claims; None when the rationale makes none."""
+    """The rationale's claims, each with its lexical support and whether it is relational and true."""
+    trust: Trust
+    """Copy rate, repetition, relational grounding, coverage of the top item, lexical support (agent/trust.py)."""
+
+    @property
+    def grounding(self) -> float | None:
+        """Relational grounding: the share of claims that tie a candidate to the user and are true."""
+        return self.trust.relational
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,13 @@ class Pass:
     order: tuple[str, ...]
     logprobs: dict[str, float]
     claims: list[Claim]
-    grounding: float | None
+    trust: Trust
+    """The rationale's trust figures; coverage is of the model's own top item."""
+
+    @property
+    def grounding(self) -> float | None:
+        """Relational grounding (agent/trust.py)."""
+        return self.trust.relational
 
     @property
     def notes(self) -> list[str]:
@@ -81,6 +108,10 @@ def show(tokenizer: ChatTokenizer, request: RecRequest, *, context_tokens: int, 
         history_ids=list(prompt.history_ids),
         conversation=[{"role": role, "text": text} for role, text in prompt.conversation],
         dispute=prompt.dispute,
+        links=[
+            [ShownLink(kind=k.kind, words=list(k.words), history=list(k.history), count=k.count) for k in per]
+            for per in (prompt.links or [() for _ in prompt.candidate_ids])
+        ],
         item_chars=prompt.item_chars,
         num_tokens=prompt.num_tokens,
         notes=list(prompt.notes),
@@ -106,13 +137,25 @@ def explain(
     if max_tokens <= 0:
         return Explanation("", False)
     guard = LeakGuard(protected, emit=on_token)
-    pieces: list[str] = []
-    for chunk in llm.generate(shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=on_token is not None):
-        pieces.append(chunk)
-        guard.feed(chunk)
+    said = ""
+    # Always streamed, so that generation stops the moment the rationale has said its MAX_SENTENCES sentences
+    # (closing the stream stops the local model at its next token and makes vLLM abort the request).
+    stream = llm.generate(shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=True)
+    try:
+        for chunk in stream:
+            cut = sentence_cut(said + chunk, MAX_SENTENCES)
+            piece = chunk if cut is None else (said + chunk)[len(said) : cut]
+            said += piece
+            guard.feed(piece)
+            if cut is not None:
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
     guard.close()
     # Cut here too: a server that ignores `stop` must not put its answer (or anything after it) into the rationale.
-    rationale = format_rationale("".join(pieces).split(ANSWER_PREFIX, 1)[0]).strip()
+    rationale = format_rationale(said.split(ANSWER_PREFIX, 1)[0]).strip()
     rationale, withheld = guard.clean(rationale)
     return Explanation(rationale, withheld)
 
@@ -139,10 +182,13 @@ def evidence(shown: Shown, items: Mapping[str, Item]) -> Evidence:
     )
 
 
-def check(shown: Shown, rationale: str, items: Mapping[str, Item]) -> Checked:
-    """Split the rationale into claims and check each against `evidence(shown, items)`."""
-    claims = check_claims(rationale, evidence(shown, items))
-    return Checked(claims, grounding_score(claims))
+def check(shown: Shown, rationale: str, items: Mapping[str, Item], top_item: str | None = None) -> Checked:
+    """Split the rationale into claims, check each against `evidence(shown, items)` and against the shown links,
+    and measure the rationale's trust figures; `top_item`: the item committed first (for coverage)."""
+    lexical = check_claims(rationale, evidence(shown, items))
+    judged = relational_claims(rationale, shown, items, lexical)
+    claims: list[Claim] = [{**claim, "relational": good} for claim, good in judged]
+    return Checked(claims, trust(rationale, shown, judged, top_item))
 
 
 def run_pass(
@@ -173,7 +219,7 @@ def finish_pass(
         llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(domain), on_token=on_token
     )
     ranked = rank(llm, shown, explanation.rationale)
-    checked = check(shown, explanation.rationale, items)
+    checked = check(shown, explanation.rationale, items, ranked.order[0])
     return Pass(
         shown=shown,
         rationale=explanation.rationale,
@@ -181,5 +227,5 @@ def finish_pass(
         order=ranked.order,
         logprobs=ranked.logprobs,
         claims=checked.claims,
-        grounding=checked.grounding,
+        trust=checked.trust,
     )

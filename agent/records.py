@@ -50,6 +50,9 @@ class Claim(TypedDict):
     """Share of the claim's content words found in its evidence, 0..1."""
     missing: list[str]
     """Content words of the claim that no evidence contains."""
+    relational: NotRequired[bool]
+    """True when the claim ties a named candidate to the user through one of its shown links and says nothing
+    unbacked (agent/trust.py); `supported` is only the lexical check."""
 
 
 class Pick(TypedDict):
@@ -86,6 +89,15 @@ class Turn(TypedDict):
     text: str
 
 
+class ShownLink(TypedDict):
+    """One link the prompt showed for a candidate (agent/evidence.py `Link`)."""
+
+    kind: str
+    words: list[str]
+    history: list[str]
+    count: int
+
+
 class Shown(TypedDict):
     """What the model was shown for one recommendation: rendered once (`agent.ranking.show`), then ranked on and
     checked against as it is. A served turn keeps it in the state; the evals and the SFT builder make the same one."""
@@ -101,6 +113,8 @@ class Shown(TypedDict):
     """The conversation lines the prompt kept, oldest first (cut as shown)."""
     dispute: str | None
     """The dispute line the prompt carried, if any (not something the user said, so not evidence)."""
+    links: list[list[ShownLink]]
+    """Per candidate (label order), the links the prompt showed; empty lists when it showed none."""
     item_chars: int
     """Characters each item line was cut to."""
     num_tokens: int

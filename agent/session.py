@@ -63,6 +63,8 @@ class TurnResult:
     claims: list[Claim] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     new_thread: bool = False
+    trust: dict[str, Any] = field(default_factory=dict)
+    """The rationale's other trust figures (copy_rate, repeats, coverage, lexical; agent/trust.py)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,7 @@ class TurnResult:
             "claims": self.claims,
             "notes": self.notes,
             "new_thread": self.new_thread,
+            "trust": self.trust,
         }
 
 
@@ -341,6 +344,7 @@ class RecommenderAgent:
             claims=list(state.get("claims") or []) if recommended else [],
             notes=[*notes, *(state.get("notes") or [])],
             new_thread=new_thread,
+            trust=dict(state.get("trust") or {}) if recommended else {},
         )
 
 

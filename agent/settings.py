@@ -50,6 +50,14 @@ class ModelSettings(BaseSettings):
         default=2048, ge=256, description="Prompt + rationale budget; longer histories are truncated oldest first."
     )
     rationale_max_tokens: int = Field(default=96, ge=0, description="Tokens the model may spend on the rationale.")
+    repetition_penalty: float = Field(
+        default=1.1,
+        ge=1.0,
+        le=2.0,
+        description="Divides the logit of every token already in the prompt or the text (the same rule in "
+        "transformers and vLLM); 1.0 turns it off. 1.1 stops the 135M model's loops without keeping it from "
+        "naming the items it was shown.",
+    )
 
     @property
     def identity(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
@@ -117,7 +117,10 @@ class AgentState:
     claims: list[Claim] = field(default_factory=list)
     """This turn's rationale claims and their support."""
     grounding: float | None = None
-    """Share of this turn's claims that their evidence supports (None: no rationale)."""
+    """Relational grounding of this turn's rationale: the share of its claims that tie a candidate to the user
+    through a shown link and hold (agent/trust.py; None: no claims)."""
+    trust: dict[str, Any] = field(default_factory=dict)
+    """This turn's other trust figures: copy_rate, repeats, coverage (of the top pick), lexical (the old score)."""
     revisions: Annotated[list[Revision], append_records] = field(default_factory=list)
     """Every revision made in this conversation."""
     notes: list[str] = field(default_factory=list)

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
+from agent.evidence import links_for
 from agent.prior import Calibration, calibration_path, load_calibration
 from agent.prompts import LABELS, RecRequest, Role
 from agent.ranking import Pass, finish_pass, show
@@ -37,6 +38,7 @@ from evals.priors import DomainPrior, shared_prior
 from evals.seeding import derived_random
 from evals.systems import Query, Scorer, SystemContext, register_system
 from tools.catalog import Dataset, Item
+from tools.cooccur import CoOccurrence
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class LLMScorer:
         self._first_stage: FirstStage | None = None
         self._prior: DomainPrior | None = None
         self._calibration: Calibration | None = None
+        self._cooccur: CoOccurrence | None = None
         self.rationales: dict[str, str] = {}
         """Query key -> the rationale the model wrote, for faithfulness evaluation."""
         self.grounding: dict[str, float | None] = {}
@@ -97,6 +100,8 @@ class LLMScorer:
             log.info("%s: loaded %s", self.name, self._llm.name)
         if self.order == "prior" or self.calibrated:
             self._prior = shared_prior(dataset)
+        # The co-occurrence links of the prompt, counted over the training interactions as the agent counts them.
+        self._cooccur = CoOccurrence.of(dataset) if dataset.users else None
         if self.calibrated:
             path = calibration_path(self.settings.model, self.settings.adapter_path, dataset.domain)
             self._calibration = load_calibration(path, self.settings.identity)
@@ -142,11 +147,20 @@ class LLMScorer:
 
     def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
         assert self._llm is not None
+        history = [self._items[i] for i in query.history]
+        candidates = [self._items[i] for i in candidate_ids]
         request = RecRequest(
-            history=[self._items[i] for i in query.history],
-            candidates=[self._items[i] for i in candidate_ids],
+            history=history,
+            candidates=candidates,
             conversation=_conversation(query.context),
             domain=query.domain,
+            links=links_for(
+                candidates,
+                history,
+                request_text=query.context[-1] if query.context else "",
+                catalog=self._items,
+                cooccur=self._cooccur,
+            ),
         )
         shown = show(
             self._llm.tokenizer,

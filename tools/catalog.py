@@ -19,6 +19,9 @@ AttributeValue = str | list[str]
 
 CANONICAL_FORMAT_VERSION = 1
 
+HIDDEN_ATTRIBUTES = frozenset({"variants", "cites", "citeulike_id", "doc_id"})
+"""Attributes that are bookkeeping, not facts to show a user or cite in a rationale."""
+
 
 @dataclass(frozen=True)
 class Item:

@@ -398,12 +398,17 @@ class HybridRetriever:
             dense = pool.submit(self.dense.ranked_similar, item_id, depth, filters, excluded)
         return self._fuse(lexical, dense, k)
 
-    def score_candidates(self, query: str, candidate_ids: Sequence[str]) -> ScoreArray:
+    def score_candidates(self, query: str, candidate_ids: Sequence[str], *, bm25_fallback: bool = False) -> ScoreArray:
         """RRF over the candidates' BM25 and dense rankings (ties share a rank; BM25 score 0 = unranked).
 
-        Raises the dense error rather than silently scoring by BM25 alone: an array has no room for a warning.
+        Raises the dense error rather than silently scoring by BM25 alone (an array has no room for a warning),
+        unless `bm25_fallback`: a caller that already says in the turn's notes that dense search is down (the agent's
+        prior) gets the BM25 half of the fusion instead.
         """
         query = check_query(query)
+        if self.dense is None and bm25_fallback:
+            bm25_only = self.bm25.score_candidates(query, candidate_ids)
+            return rrf_scores([competition_ranks(bm25_only, present=bm25_only > 0)], k=self.rrf_k)
         if self.dense is None:
             assert self.dense_error is not None
             raise self.dense_error

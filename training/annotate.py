@@ -45,13 +45,12 @@ from agent.claims import BOILERPLATE, Evidence, check_claims, grounding_score, n
 from agent.errors import AgentError
 from agent.prompts import (
     ANSWER_PREFIX,
-    HIDDEN_ATTRIBUTES,
     TEACHER_INSTRUCTION,
     TEACHER_SYSTEM_PROMPT,
     render_teacher_prompt,
 )
 from agent.runtime import Recommender
-from tools.catalog import Dataset, Item
+from tools.catalog import HIDDEN_ATTRIBUTES, Dataset, Item
 from tools.datasets import DOMAINS, load_dataset
 from tools.errors import ToolsError
 from tools.settings import DataSettings

@@ -27,6 +27,7 @@ import typer
 from tqdm import tqdm
 
 from agent.errors import AgentError
+from agent.evidence import links_for
 from agent.prior import Calibration, calibration_path, position_bias, prior_features
 from agent.prior_fit import ValidationCase, open_prior, validation_cases, validation_users
 from agent.prompts import RecRequest
@@ -66,10 +67,13 @@ def _pass(
     context_tokens: int,
 ) -> dict[str, float]:
     items = retrievers.dataset.items
+    history = [items[i] for i in case.history]
+    candidates = [items[i] for i in shown_ids]
     request = RecRequest(
-        history=[items[i] for i in case.history],
-        candidates=[items[i] for i in shown_ids],
+        history=history,
+        candidates=candidates,
         domain=retrievers.domain,
+        links=links_for(candidates, history, request_text="", catalog=items, cooccur=retrievers.cooccurrence()),
     )
     done = run_pass(llm, request, rationale_tokens=rationale_tokens, context_tokens=context_tokens)
     return {label: done.logprobs[i] for label, i in zip(done.shown["labels"], shown_ids, strict=True)}

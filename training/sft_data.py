@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.evidence import links_for
 from agent.prompts import ChatTokenizer, RecRequest, Role, training_text
 from agent.ranking import label_of, show
 from tools.catalog import Dataset
+from tools.cooccur import CoOccurrence
 from tools.hard_negatives import history_query, retrieved_candidates
 
 if TYPE_CHECKING:  # tools.search loads Qdrant and BM25, which a uniform-negatives run never needs
@@ -159,6 +161,8 @@ def build_sft_examples(
         split_seed = DataSettings().seed
     check_no_eval_users(rows, split_seed)
     users = {u.user_id: u for u in dataset.users}
+    # The links' co-occurrence counts, over the training interactions, as the agent counts them.
+    cooccur = CoOccurrence.of(dataset) if dataset.users else None
     examples: list[dict[str, Any]] = []
     accepted = longer = hard = found = 0
     for row in rows:
@@ -199,11 +203,16 @@ def build_sft_examples(
             candidate_ids = sample_candidates(
                 dataset, user_items, target, seed=seed, user_id=user_id, num_negatives=num_negatives
             )
+        history = [dataset.items[i] for i in history_ids]
+        candidates = [dataset.items[i] for i in candidate_ids]
+        conversation = _conversation(row, user_id)
+        latest = next((text for role, text in reversed(conversation) if role == "user"), "")
         request = RecRequest(
-            history=[dataset.items[i] for i in history_ids],
-            candidates=[dataset.items[i] for i in candidate_ids],
-            conversation=_conversation(row, user_id),
+            history=history,
+            candidates=candidates,
+            conversation=conversation,
             domain=dataset.domain,
+            links=links_for(candidates, history, request_text=latest, catalog=dataset.items, cooccur=cooccur),
         )
         rationale = str(row["rationale"])
         shown = show(tokenizer, request, context_tokens=context_tokens, rationale_tokens=rationale_tokens)

@@ -98,7 +98,7 @@ def item_card(number: int, item: Mapping[str, Any], attributes: Mapping[str, Any
     reason = (
         f"{SUPPORTED} {item['reason']}"
         if item["grounded"]
-        else f"{item['reason']} _(from its catalog entry: no backed claim of the rationale is about it)_"
+        else f"{item['reason']} _(its links, not the rationale: no claim of the rationale about it holds)_"
     )
     lines = [f"**{number}. {item['title']}**", facts, f"**Why:** {reason}"]
     lines += [claim_line(c) for c in claims_about(item["item_id"], claims)]
@@ -107,7 +107,7 @@ def item_card(number: int, item: Mapping[str, Any], attributes: Mapping[str, Any
 
 def rationale_card(result: TurnResult) -> str:
     """Markdown under the streamed rationale: its distinct claims with their marks, and the grounding score."""
-    lines = [f"**Rationale checked against the catalog** ({SUPPORTED} backed, {UNSUPPORTED} not)"]
+    lines = [f"**Rationale checked against its links** ({SUPPORTED} ties an item to you and holds, {UNSUPPORTED} not)"]
     lines += [claim_line(c) for c in distinct_claims(result.claims)] or ["_(no checkable claims)_"]
     summary = grounding_summary(result)
     if summary:

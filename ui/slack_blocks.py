@@ -121,9 +121,9 @@ def item_blocks(thread: str, items: Sequence[Mapping[str, Any]], attributes: Att
             lines.append(escape(" · ".join(f"{name}: {value}" for name, value in attrs)))
         lines.append(f"_Why:_ {escape(item['reason'])}")
         lines.append(
-            ":white_check_mark: grounded: a checked claim of the rationale"
+            ":white_check_mark: grounded: a claim of the rationale that ties it to you and holds"
             if item["grounded"]
-            else ":grey_question: not grounded: the reason is taken from its catalog entry"
+            else ":grey_question: not grounded: the reason is its links, not the rationale"
         )
         button = {
             "type": "button",

@@ -345,6 +345,20 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
 
+DRAIN_MAX_BYTES = 16 * MAX_BODY_BYTES
+"""A refused body up to this size is read and dropped before the 413, so that the client, still sending, gets the
+answer instead of a broken pipe; a larger one is cut off (the connection closes on it)."""
+
+
+def _drain(stream: Any, length: int) -> None:
+    left = length if 0 < length <= DRAIN_MAX_BYTES else 0
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
 def _limit_body(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     def limited(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -352,6 +366,7 @@ def _limit_body(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Itera
         except ValueError:
             length = -1
         if not 0 <= length <= MAX_BODY_BYTES:
+            _drain(environ["wsgi.input"], length)
             start_response("413 Content Too Large", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"request body too large or of unknown length\n"]
         return wsgi_app(environ, start_response)

@@ -24,16 +24,26 @@ def tool_call_text(name: str, args: Mapping[str, Any]) -> str:
 
 
 def grounding_summary(result: TurnResult) -> str | None:
-    """ "grounding 67%: 2 of 3 claims backed by the catalog", or None when the turn recommended nothing."""
+    """ "grounding 67%: 2 of 3 claims tie an item to you and hold", then what else a reader should know (copied
+    prompt text, a loop, a top pick the rationale never argued for); None when the turn recommended nothing."""
     if result.grounding is None:
         return None
-    supported = sum(c["supported"] for c in result.claims)
-    return f"grounding {result.grounding:.0%}: {supported} of {len(result.claims)} claims backed by the catalog"
+    held = sum(bool(c.get("relational")) for c in result.claims)
+    text = f"grounding {result.grounding:.0%}: {held} of {len(result.claims)} claims tie an item to you and hold"
+    trust = result.trust or {}
+    if trust.get("copy_rate"):
+        text += f"; {trust['copy_rate']:.0%} of the rationale copies the prompt"
+    if trust.get("repeats"):
+        text += "; the rationale repeats itself"
+    if trust.get("coverage") is False:
+        text += "; the top pick is not argued for"
+    return text
 
 
 def claim_line(claim: Claim) -> str:
-    """A claim with its grounding mark: "✓ KR Tools makes it." / "✗ It is for beginners."."""
-    return f"{SUPPORTED if claim['supported'] else UNSUPPORTED} {claim['text']}"
+    """A claim with its mark: ✓ when it ties an item to the user through a shown link and holds (agent/trust.py),
+    ✗ otherwise, copied or repeated lines included: "✓ Like your Neiko caliper, A is a digital caliper."."""
+    return f"{SUPPORTED if claim.get('relational') else UNSUPPORTED} {claim['text']}"
 
 
 def claims_about(item_id: str, claims: Sequence[Claim]) -> list[Claim]:
@@ -74,9 +84,9 @@ def key_attributes(attributes: Mapping[str, Any], *, limit: int = 4, max_chars: 
 
 
 def disputed_claim(claims: Sequence[Claim]) -> str | None:
-    """The claim a "That's wrong" on the whole rationale disputes: the first one the catalog does not back, else the
+    """The claim a "That's wrong" on the whole rationale disputes: the first one that does not hold, else the
     first claim; None for a rationale without claims."""
-    unsupported = [c["text"] for c in claims if not c["supported"]]
+    unsupported = [c["text"] for c in claims if not c.get("relational")]
     if unsupported:
         return unsupported[0]
     return claims[0]["text"] if claims else None

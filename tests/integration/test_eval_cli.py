@@ -105,7 +105,7 @@ def test_exclude_mentioned_drops_the_mentioned_gold_items(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("tiny", "candidates", "random,bm99"), "unknown system 'bm99'; known systems: bm25, dense, hybrid"),
+        (("tiny", "candidates", "random,bm99"), "unknown system 'bm99'; known systems: agent, bm25, "),
         (("tiny", "loo", "random"), "unknown protocol 'loo'"),
         (("tiny", "conversational", "random"), "needs dialogue turns"),
         (("chat", "candidates", "random"), "needs users with a held-out test item"),

@@ -34,13 +34,17 @@ def test_revision_of_an_attribute_and_of_a_claim() -> None:
 
 def test_answer_marks_unsupported_claims_and_ungrounded_reasons() -> None:
     claims = [
-        Claim(text="A is a caliper.", item_ids=["a"], supported=True, support=1.0, missing=[]),
+        Claim(text="A is a caliper like your Neiko.", item_ids=["a"], supported=True, support=1.0, missing=[],
+              relational=True),  # fmt: skip
+        # Lexically backed (its words are in the catalog) but tying A to nobody: not counted as grounded.
+        Claim(text="A is a caliper.", item_ids=["a"], supported=True, support=1.0, missing=[], relational=False),
         Claim(text="A is leather.", item_ids=["a"], supported=False, support=0.0, missing=["leather"]),
     ]
-    text = format_answer([_pick("a", "Neiko caliper", grounded=False)], claims, 0.5, None, ["a note"])
-    assert "1. **Neiko caliper** [a]: why Neiko caliper (from its catalog entry)" in text
-    assert "Grounding: 1 of 2 claims" in text and "(50%)" in text
-    assert "Not backed, so ignore: A is leather." in text
+    text = format_answer([_pick("a", "Neiko caliper", grounded=False)], claims, 1 / 3, None, ["a note"])
+    assert "1. **Neiko caliper** [a]: why Neiko caliper (from its links, not from my reasoning)" in text
+    assert "Grounding: 1 of 3 claims in my reasoning tie an item to your history or request" in text
+    assert "(33%)" in text
+    assert "Not backed, so ignore: A is a caliper. | A is leather." in text
     assert "Notes: a note" in text
 
 

@@ -57,7 +57,21 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def _claim(text: str, item_ids: list[str], supported: bool) -> Claim:
-    return {"text": text, "item_ids": item_ids, "supported": supported, "support": float(supported), "missing": []}
+    """A claim the trust check judged: `supported` here means relational and true (agent/trust.py), the only
+    thing the UI marks ✓; lexical support alone is not enough (see test_a_lexically_backed_copy_is_not_marked)."""
+    return {
+        "text": text,
+        "item_ids": item_ids,
+        "supported": supported,
+        "support": float(supported),
+        "missing": [],
+        "relational": supported,
+    }
+
+
+def test_a_lexically_backed_copy_is_not_marked() -> None:
+    copied = {**_claim("B. KR Tools 12 inch caliper | brand: KR Tools", ["B"], True), "relational": False}
+    assert turn_format.claim_line(copied).startswith("✗")
 
 
 def _result(**changes: Any) -> TurnResult:
@@ -96,7 +110,7 @@ def test_key_attributes_skip_links_join_lists_and_cut_long_values() -> None:
 
 def test_grounding_summary_and_claim_marks() -> None:
     result = _result()
-    assert turn_format.grounding_summary(result) == "grounding 50%: 1 of 3 claims backed by the catalog"
+    assert turn_format.grounding_summary(result) == "grounding 50%: 1 of 3 claims tie an item to you and hold"
     assert turn_format.grounding_summary(_result(grounding=None)) is None
     assert [turn_format.claim_line(c) for c in turn_format.distinct_claims(result.claims)] == [
         "✓ KR Tools makes B.",
@@ -125,13 +139,13 @@ def test_item_card_shows_title_facts_reason_and_marked_claims(app: Any) -> None:
         "✗ B is for beginners.",
     ]
     ungrounded = dict(result.items[0], grounded=False)
-    assert "from its catalog entry" in app.item_card(2, ungrounded, {}, [])
+    assert "its links, not the rationale" in app.item_card(2, ungrounded, {}, [])
 
 
 def test_rationale_card_lists_each_claim_once_and_the_score(app: Any) -> None:
     card = app.rationale_card(_result())
     assert card.count("B is for beginners.") == 1
-    assert "✓ KR Tools makes B." in card and card.endswith("_grounding 50%: 1 of 3 claims backed by the catalog_")
+    assert "✓ KR Tools makes B." in card and card.endswith("_grounding 50%: 1 of 3 claims tie an item to you and hold_")
     assert "no checkable claims" in app.rationale_card(_result(claims=[], grounding=0.0))
 
 

@@ -49,7 +49,7 @@ def test_layout(tokenizer: Any) -> None:
     p = render_prompt(tokenizer, request)
     assert p.text.endswith(RATIONALE_PREFIX)
     assert SYSTEM_PROMPT in p.text
-    assert p.text.index("Item number 1 ") < p.text.index("Item number 2 ")  # oldest first
+    assert p.text.index("1. Item number 1\n") < p.text.index("2. Item number 2\n")  # oldest first, numbered
     assert "A. Item number 10" in p.text and "C. Item number 12" in p.text
     assert "User: I need something for my lab" in p.text
     assert "variants" not in p.text  # bookkeeping attributes are not shown
@@ -82,7 +82,7 @@ def test_long_history_is_truncated_oldest_first(tokenizer: Any, caplog: pytest.L
         p = render_prompt(tokenizer, request, context_tokens=900, max_history_items=None)
     assert p.num_tokens <= 900
     assert p.history_dropped > 0 and p.history_kept + p.history_dropped == 200
-    assert "Item number 199 " in p.text and "Item number 0 " not in p.text
+    assert "Item number 199 extra" in p.text and "Item number 0 extra" not in p.text
     assert f"({p.history_dropped} older items omitted)" in p.text
     assert any("truncated" in r.message for r in caplog.records)
 
@@ -91,7 +91,7 @@ def test_history_cap(tokenizer: Any) -> None:
     request = RecRequest(history=[_item(i) for i in range(30)], candidates=[_item(100)])
     p = render_prompt(tokenizer, request, max_history_items=10)
     assert p.history_kept == 10 and p.history_dropped == 20
-    assert "Item number 29 " in p.text and "Item number 19 " not in p.text
+    assert "Item number 29\n" in p.text and "Item number 19\n" not in p.text
 
 
 def test_huge_message_is_cut_not_refused(tokenizer: Any) -> None:
@@ -120,3 +120,21 @@ def test_candidates_that_cannot_fit_raise(tokenizer: Any) -> None:
 def test_bad_candidate_lists(tokenizer: Any, candidates: list[Item], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         render_prompt(tokenizer, RecRequest(history=[], candidates=candidates))
+
+
+def test_links_are_shown_per_candidate_and_follow_the_kept_history(tokenizer: Any) -> None:
+    from agent.evidence import Link
+
+    history = [_item(i) for i in range(12)]  # the prompt keeps the last 10: I2..I11, shown as 1..10
+    links = [
+        [Link("brand", ("Brand2",), ("I11", "I0")), Link("words", ("caliper",), ("I0",))],
+        [Link("together", (), ("I3",), 12), Link("request", ("digital",))],
+        [],
+    ]
+    request = RecRequest(history=history, candidates=[_item(20), _item(21), _item(22)], links=links)
+    p = render_prompt(tokenizer, request)
+    assert "A. Item number 20\n   links: brand Brand2 as #10\n" in p.text  # I0 was dropped, I11 is line 10
+    assert '"caliper"' not in p.text  # a link to a dropped history item goes with it
+    assert '   links: bought with #2 by 12 shoppers; asked: "digital"\n' in p.text
+    assert "C. Item number 22\n   links: none\n" in p.text
+    assert [len(per) for per in p.links] == [1, 2, 0] and p.links[0][0].history == ("I11",)

@@ -270,7 +270,7 @@ def test_planned_protocols_explain_themselves(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_unknown_protocol_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownProtocolError, match="candidates, conversational, full, rerank"):
+    with pytest.raises(UnknownProtocolError, match="candidates, conversational, full, pipeline, rerank"):
         make_protocol("leave-one-out")
 
 

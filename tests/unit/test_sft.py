@@ -13,8 +13,10 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from agent.evidence import links_for
 from agent.local_backend import ADAPTER_META, model_fingerprint
 from agent.prompts import LABELS, RecRequest, render_prompt
+from tools.cooccur import CoOccurrence
 from tools.datasets import load_dataset
 from tools.splits import is_eval_user
 from training import sft
@@ -78,13 +80,13 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
 def test_sft_text_is_byte_identical_to_serving(rows: Any, scientific: Any, tokenizer: Any) -> None:
     examples = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
     accepted = [r for r in rows if r["accepted"]]
+    cooccur = CoOccurrence.of(scientific)  # the links' counts, as the agent computes them
     assert len(examples) == len(accepted) == 40  # the 4 rejected rows are left out
     for row, ex in zip(accepted, examples, strict=True):
-        request = RecRequest(
-            history=[scientific.items[i] for i in row["history"]],
-            candidates=[scientific.items[i] for i in ex["candidate_ids"]],
-            domain="scientific",
-        )
+        history = [scientific.items[i] for i in row["history"]]
+        candidates = [scientific.items[i] for i in ex["candidate_ids"]]
+        links = links_for(candidates, history, request_text="", catalog=scientific.items, cooccur=cooccur)
+        request = RecRequest(history=history, candidates=candidates, domain="scientific", links=links)
         served = render_prompt(tokenizer, request, context_tokens=2048, reserve_tokens=96)
         label = served.label_of(row["target"])
         # What the agent reads labels after (ranking) and what the model is trained to write, byte for byte.

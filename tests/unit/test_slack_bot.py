@@ -97,7 +97,7 @@ class FakeAgent:
             {"item_id": i, "title": CATALOG[i]["title"], "reason": f"why {i}", "grounded": n == 0, "label": "ABC"[n]}
             for n, i in enumerate(picks)
         ]
-        claims = [{"text": "c", "item_ids": [], "supported": True, "support": 1.0, "missing": []}]
+        claims = [{"text": "c", "item_ids": [], "supported": True, "support": 1.0, "missing": [], "relational": True}]
         return TurnResult(
             thread=thread,
             intent="dispute" if dispute_item else "request",
