@@ -6,7 +6,7 @@ before believing an explanation):
 - repetition: a sentence said twice, or a 4-word sequence said REPEAT_TIMES times or more (a loop);
 - relational grounding: the share of claims that tie a named candidate to this user through one of its computed
   links (agent/evidence.py) and say nothing the candidate, the history items it is linked to and the request do not
-  back; a copied claim never counts;
+  back, or that say a candidate has no link when it has none; a copied claim never counts;
 - coverage: whether the committed top item is named in such a claim.
 
 The old lexical check (agent/claims.py `check_claims`), which counts any echo of catalog text as support, is kept
@@ -39,10 +39,13 @@ _RELATION_WORDS = frozenset(
         *("bought", "together", "shopper", "shoppers", "customers", "people", "users", "also", "same", "brand"),
         *("share", "shares", "shared", "sharing", "link", "links", "linked", "asked", "request", "requested"),
         *("match", "matches", "matching", "history", "your", "you", "own", "owned", "made"),
+        *("described", "common", "ties", "tied", "guess", "place", "list", "item", "items", "too"),
     )
 )
 """Words that state a relation rather than a fact about an item: never "unbacked"."""
 _TOGETHER_CUES = frozenset(normalize_word(w) for w in ("bought", "together", "shopper", "shoppers", "customers"))
+_NEGATIONS = frozenset({"no", "not", "none", "nothing", "guess", "without"})
+"""Words of a claim that a candidate has no link ("B has no link to your history"): true exactly when it has none."""
 
 
 def _words(text: str) -> list[str]:
@@ -137,13 +140,18 @@ def relational_claims(
             if item_id not in index:
                 continue
             links = shown["links"][index[item_id]] if shown["links"] else []
-            if not any(_link_cue(link, claim_terms, numbers) for link in links):
-                continue
+            if not links and _NEGATIONS & set(_words(text)):
+                good = True  # says this candidate has no link, and it has none: relational and true
+                break
             pool = _item_terms(items[item_id]) | request | _RELATION_WORDS | BOILERPLATE | label_terms
             for link in links:
                 for h in link["history"]:
                     pool |= _item_terms(items[h])
-                pool |= {str(link["count"])} if link["kind"] == "together" else set()
+            # A number in a history item's name ("E-FFB250N-100") is not a count of shoppers.
+            counts = numbers - pool
+            pool |= {str(link["count"]) for link in links if link["kind"] == "together"}
+            if not any(_link_cue(link, claim_terms, counts) for link in links):
+                continue
             content = claim_terms - BOILERPLATE - _RELATION_WORDS - label_terms
             unbacked = content - pool
             if not content or len(unbacked) <= MAX_UNBACKED * len(content):
