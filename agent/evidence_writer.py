@@ -5,7 +5,8 @@ links to the history and the request, agent/evidence.py) and the item to argue f
 
     1. the pick and its strongest link       "Candidate C is from Neiko, like your Neiko 01407A Electronic Digital."
     2. its next link, when it has one        "12 shoppers who bought your ... also bought option C."
-    3. a contrast with the best-placed other candidate: its own strongest link, or that it has none
+    3. a contrast with the strongest other candidate (most links): its own strongest link, or that it has none,
+       and that the pick has more links when it does
                                              "Option A also links to you: it shares "caliper" with your ..."
 
 Each sentence says only what a link says, naming the history items by their first title words, so every claim holds
@@ -67,9 +68,13 @@ _CONTRAST_NONE = (
 )
 _NO_LINKS = (
     "No candidate has a link to your history or request, so {ref} is only a guess.",
-    "None of the candidates links to your history or request; {ref} is a guess.",
+    "None of the candidates links to your history or request, so {ref} is a guess.",
 )
-_PICK_NO_LINKS = ("{Ref} has no link to your history or request, but it has the best place in the list.",)
+_PICK_NO_LINKS = (
+    "{Ref} has no link to your history or request, so this pick is a guess.",
+    "Nothing ties {ref} to your history or request, so it is a guess.",
+)
+_FEWER = (", but {ref2} has more links to you.", ", though {ref2} has more of them.")
 
 
 _TOKEN = re.compile(r"\w+")
@@ -81,14 +86,20 @@ _ABBREVIATION = re.compile(r"(?:[A-Za-z]{1,4}\.)+")
 def _clean(word: str) -> str:
     """A title word fit for the middle of a sentence: no quotes, and "u.s." as "us" (a full stop inside a name
     would end the sentence for the claim splitter)."""
-    word = word.strip("\"'“”()[]")
-    return word.replace(".", "") if _ABBREVIATION.fullmatch(word) else word
+    word = word.strip("\"'“”()[]!?")
+    return word.replace(".", "") if _ABBREVIATION.fullmatch(word) else word.rstrip(".")
+
+
+_FILLER = frozenset({"the", "and", "for", "with", "pack", "set", "new"})
 
 
 def _name(item: Item) -> str:
     words: list[str] = []
     tokens = 0
-    for word in (w for w in map(_clean, item.title.split()) if w):
+    title = item.title.split()
+    if title and title[0].lower() == "the":
+        title = title[1:]  # "your the children's place baby"
+    for word in (w for w in map(_clean, title) if w):
         if len(words) == NAME_WORDS:
             break
         tokens += len(_TOKEN.findall(word))
@@ -109,8 +120,9 @@ class _Names:
     def __call__(self, item_id: str) -> str:
         item = self.items[item_id]
         if item_id in self.said:
-            first = _TOKEN.findall(item.title)
-            return f"{first[0]} item" if first else "item"
+            tokens = _TOKEN.findall(item.title)
+            word = next((t for t in tokens if t.isalpha() and len(t) > 2 and t.lower() not in _FILLER), "")
+            return f"{word} item" if word else "item"
         self.said.add(item_id)
         return _name(item)
 
@@ -124,6 +136,14 @@ def _history(link: ShownLink, names: _Names) -> str:
     said = list(dict.fromkeys(names(h) for h in link["history"][:2] if h in names.items))
     if len(said) == 1 and len(link["history"][:2]) == 2 and said[0].endswith(" item"):
         return said[0] + "s"  # two items already named, by the same first word: "your HATCHBOX items"
+    if len(said) == 2 and not any(name.endswith(" item") for name in said):
+        # "your carhartt men's weathered duck and washed duck": the shared head once, or a third mention of
+        # "carhartt men's" would be a 4-word loop to the trust check.
+        first, second = said[0].split(), said[1].split()
+        common = 0
+        while common < min(len(first), len(second)) - 1 and first[common].lower() == second[common].lower():
+            common += 1
+        return f"{said[0]} and {' '.join(second[common:])}" if common else " and your ".join(said)
     return " and your ".join(said)
 
 
@@ -186,11 +206,17 @@ def write_rationale(shown: Shown, pick: str, items: Mapping[str, Item], rng: ran
     sentences = own[:2] if own else [_fill(rng.choice(_PICK_NO_LINKS), ref(index))]
     others = [i for i in range(len(shown["candidate_ids"])) if i != index]
     if others:
-        other = others[0]
+        # The strongest rival: the other candidate with the most links, the earliest shown on a tie (the prior's
+        # order when serving).
+        other = max(others, key=lambda i: (len(shown["links"][i]) if shown["links"] else 0, -i))
         other_links = shown["links"][other] if shown["links"] else []
         reasons = [r for r in (_reason(link, names) for link in other_links[:1]) if r]
         if reasons:
-            sentences.append(_fill(rng.choice(_CONTRAST), ref(other), reason=reasons[0]))
+            contrast = _fill(rng.choice(_CONTRAST), ref(other), reason=reasons[0])
+            if len(own) > len(other_links):
+                pick_ref = ref(index)
+                contrast = contrast.rstrip(".") + rng.choice(_FEWER).format(ref2=pick_ref)
+            sentences.append(contrast)
         else:
             sentences.append(_fill(rng.choice(_CONTRAST_NONE), ref(other)))
     return " ".join(sentences)

@@ -32,7 +32,6 @@ from agent.runtime import Recommender
 from agent.trust import Trust, relational_claims, trust
 from tools.catalog import Item
 
-
 MAX_SENTENCES = 4
 """The instruction asks for 2-4 sentences; the fifth is where a small model starts to loop or recite."""
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")

@@ -39,7 +39,21 @@ _RELATION_WORDS = frozenset(
         *("bought", "together", "shopper", "shoppers", "customers", "people", "users", "also", "same", "brand"),
         *("share", "shares", "shared", "sharing", "link", "links", "linked", "asked", "request", "requested"),
         *("match", "matches", "matching", "history", "your", "you", "own", "owned", "made"),
-        *("described", "common", "ties", "tied", "guess", "place", "list", "item", "items", "too"),
+        *(
+            "described",
+            "common",
+            "ties",
+            "tied",
+            "guess",
+            "place",
+            "list",
+            "item",
+            "items",
+            "too",
+            "more",
+            "still",
+            "though",
+        ),
     )
 )
 """Words that state a relation rather than a fact about an item: never "unbacked"."""

@@ -56,6 +56,7 @@ from tools.errors import ToolsError
 from tools.settings import DataSettings
 from tools.splits import split_users
 from tools.tokenize import tokenize
+from training.evidence_teacher import EVIDENCE_TEACHER, EvidenceTeacher
 from training.generate import read_rows
 from training.teacher import TeacherConfigError, load_teacher, teacher_settings
 
@@ -86,9 +87,14 @@ REASONS: dict[str, str] = {
     f"4-word sequences repeats, or fewer than {MIN_CONTENT_WORDS} distinct content words",
     "names_target": "names the target: its id, most of its title's distinctive words (those not in its attributes "
     "or the history), or its brand with a model number from its title",
+    "no_evidence": "evidence teacher: the target has no link to the history (after the prompt kept what fits), so "
+    "a rationale could only guess; the student would learn to pick without a reason",
+    "copied": "evidence teacher: over 10% of its words are in 8-word spans copied from the prompt (agent/trust.py)",
     "unsupported": "the verifier (agent/claims.py, evidence = the target and the history) supports fewer claims "
-    "than --min-grounding, or finds no claim at all",
-    "no_target_claim": "no supported claim mentions a word of the target's title or attributes",
+    "than --min-grounding, or finds no claim at all; for the evidence teacher, fewer than 90% of its claims tie a "
+    "candidate to the user through a shown link and hold (agent/trust.py)",
+    "no_target_claim": "no supported claim mentions a word of the target's title or attributes; for the evidence "
+    "teacher, no true relational claim names the target",
     "teacher_error": f"the teacher raised on {TEACHER_ATTEMPTS} attempts (the message follows the colon); such "
     "rows are asked again when the run is resumed",
 }
@@ -434,10 +440,10 @@ def annotate_pair(
         rationale, verdict, salvaged_from = judge_rationale(
             text, history, target, min_grounding=min_grounding, salvage_claims=salvage_claims
         )
-    return _row(dataset.domain, pair, rationale, verdict, teacher.name, seconds, salvaged_from)
+    return row_for(dataset.domain, pair, rationale, verdict, teacher.name, seconds, salvaged_from)
 
 
-def _row(
+def row_for(
     domain: str,
     pair: Pair,
     rationale: str,
@@ -465,7 +471,7 @@ def _row(
 
 def annotate(
     dataset: Dataset,
-    teacher: Recommender,
+    teacher: Recommender | EvidenceTeacher,
     out: Path,
     *,
     teacher_info: dict[str, Any] | None = None,
@@ -500,14 +506,17 @@ def annotate(
             total=len(pairs), initial=len(pairs) - len(todo), desc="annotate", unit="pair", disable=not progress
         ) as bar:
             for pair in todo:
-                row = annotate_pair(
-                    teacher,
-                    dataset,
-                    pair,
-                    max_tokens=max_tokens,
-                    min_grounding=min_grounding,
-                    salvage_claims=salvage_claims,
-                )
+                if isinstance(teacher, EvidenceTeacher):
+                    row = teacher.annotate_pair(pair)
+                else:
+                    row = annotate_pair(
+                        teacher,
+                        dataset,
+                        pair,
+                        max_tokens=max_tokens,
+                        min_grounding=min_grounding,
+                        salvage_claims=salvage_claims,
+                    )
                 _append_row(out, row, written)
                 written += 1
                 bar.update(1)
@@ -616,7 +625,7 @@ def judge_samples(
                 min_grounding=min_grounding,
                 salvage_claims=salvage_claims,
             )
-            row = _row(
+            row = row_for(
                 dataset.domain,
                 pair,
                 rationale,
@@ -698,6 +707,9 @@ def build_card(rows: Sequence[dict[str, Any]], domain: str, run: dict[str, Any] 
         "mean_rationale_words": _mean(lengths),
         "mean_rationale_words_accepted": _mean(accepted_lengths),
         "mean_grounding_accepted": _mean([float(row["grounding"]) for row in accepted if row["grounding"] is not None]),
+        # Rows of the evidence teacher carry the trust figures of agent/trust.py.
+        "mean_copy_rate_accepted": _mean([float(row["trust"]["copy_rate"]) for row in accepted if row.get("trust")]),
+        "coverage_accepted": _mean([float(bool(row["trust"]["coverage"])) for row in accepted if row.get("trust")]),
         "teachers": dict(Counter(str(row.get("teacher")) for row in rows)),
         "prompt_versions": dict(Counter(str(row.get("prompt_version")) for row in rows)),
         "elapsed_seconds": round(sum(seconds), 3),
@@ -726,7 +738,8 @@ def card_markdown(card: dict[str, Any], rows: Sequence[dict[str, Any]], file_nam
         f"# Self-annotated rationales: {card['domain']}",
         "",
         f"`{file_name}`: rationales written by a teacher that saw each training user's history and the item they "
-        "chose next, kept only when the claim verifier supports them and they do not name the item. "
+        "chose next, kept only when they pass the filter of their teacher (an LLM teacher: the claim verifier "
+        "supports them and they do not name the item; the evidence teacher: the served model's trust checks). "
         "Generated by `llmrec train annotate` (training/annotate.py) from the whole file.",
         "",
         "| | |",
@@ -738,6 +751,8 @@ def card_markdown(card: dict[str, Any], rows: Sequence[dict[str, Any]], file_nam
         f"| mean rationale length, words (all / accepted) | {shown(card['mean_rationale_words'])} / "
         f"{shown(card['mean_rationale_words_accepted'])} |",
         f"| mean grounding of accepted | {shown(card['mean_grounding_accepted'])} |",
+        f"| mean copy rate / coverage of accepted (evidence teacher) | {shown(card['mean_copy_rate_accepted'])} / "
+        f"{shown(card['coverage_accepted'])} |",
         f"| teacher time, s (mean per pair) | {card['elapsed_seconds']} ({shown(card['mean_seconds_per_pair'])}) |",
         f"| teachers | {', '.join(f'{name} ({n})' for name, n in card['teachers'].items()) or 'n/a'} |",
         f"| prompt versions | {', '.join(f'{v} ({n})' for v, n in card['prompt_versions'].items()) or 'n/a'} |",
@@ -807,16 +822,38 @@ def annotate_command(
             "sample of each pair is kept.",
         ),
     ] = None,
+    hard_negative_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Evidence teacher: share of pairs whose candidates are BM25's top 20 for the history (the rest: "
+            "random unseen items).",
+        ),
+    ] = 0.5,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
-    """Have a teacher write rationales for training users' (history -> target) pairs; keep the grounded ones."""
+    """Have a teacher write rationales for training users' (history -> target) pairs; keep the grounded ones.
+
+    `--teacher evidence` is the evidence writer (training/evidence_teacher.py): it writes against the example's
+    candidates and their links, and the trust checks of the served model are its filter."""
     try:
         if export_prompts_to and completions:
             raise AnnotationError("--export-prompts and --completions are two steps: give one of them")
-        teacher_settings(teacher)  # a bad teacher file fails before the dataset or a model is loaded
+        if teacher != EVIDENCE_TEACHER:
+            teacher_settings(teacher)  # a bad teacher file fails before the dataset or a model is loaded
         settings = DataSettings()
         dataset = load_dataset(domain, settings)
         read_annotations(out, dataset.domain)  # and an unusable --out before the model is
+        if teacher == EVIDENCE_TEACHER:
+            if export_prompts_to or completions:
+                raise AnnotationError("the evidence teacher writes directly: --export-prompts and --completions are "
+                                      "for LLM teachers")  # fmt: skip
+            writer = _evidence_teacher(dataset, settings.seed, hard_negative_share, progress)
+            card = annotate(dataset, writer, out, teacher_info=writer.info(), seed=settings.seed, limit=limit,
+                            progress=progress)  # fmt: skip
+            _report(card, out)
+            return
         if completions is not None:
             card = judge_samples(
                 dataset,
@@ -856,6 +893,25 @@ def annotate_command(
         typer.echo(f"interrupted: the rows written so far are kept in {out}; run the same command to resume", err=True)
         raise typer.Exit(code=130) from None
     _report(card, out)
+
+
+def _evidence_teacher(dataset: Dataset, seed: int, hard_share: float, progress: bool) -> EvidenceTeacher:
+    """The evidence writer with the default tokenizer (the prompt it writes against is the default model's) and,
+    for hard negatives, the domain's BM25 index (built on first use, seconds)."""
+    from transformers import AutoTokenizer
+
+    from agent.model_store import resolve_model_path
+    from agent.settings import ModelSettings
+
+    model = ModelSettings()
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(model.model, model.model_cache_dir))
+    retriever = None
+    if hard_share > 0:
+        from tools.search import open_bm25
+        from tools.settings import RetrievalSettings
+
+        retriever = open_bm25(dataset, RetrievalSettings(), progress=progress)
+    return EvidenceTeacher(dataset, tokenizer, seed, retriever=retriever, hard_negative_share=hard_share)
 
 
 def _report(card: dict[str, Any], out: Path) -> None:

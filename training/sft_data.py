@@ -179,41 +179,25 @@ def build_sft_examples(
         user_items = {*history_ids, target}
         if user_id in users:
             user_items |= set(users[user_id].all_items)
-        candidate_ids: list[str] | None = _given_candidates(row, dataset, target)
-        if (
-            candidate_ids is None
-            and retriever is not None
-            and wants_hard_negatives(seed, user_id, target, hard_negative_share)
-        ):
-            retrieved, hit = retrieved_candidates(
-                retriever,
-                history_query(history_ids, dataset.items),
-                target,
-                k=num_negatives + 1,
-                exclude=user_items - {target},  # later items of the user too: they would be false negatives
-                items=dataset.items,
-                fill_rng=_rng(seed, user_id, target, "sft-fill"),
-            )
-            if hit or not found_only:
-                candidate_ids = retrieved
-                _rng(seed, user_id, target).shuffle(candidate_ids)  # retrieval order would give the target away
-                hard += 1
-                found += hit
+        candidate_ids = _given_candidates(row, dataset, target)
         if candidate_ids is None:
-            candidate_ids = sample_candidates(
-                dataset, user_items, target, seed=seed, user_id=user_id, num_negatives=num_negatives
+            drawn = draw_candidates(
+                dataset,
+                user_items,
+                target,
+                history_ids,
+                seed=seed,
+                user_id=user_id,
+                num_negatives=num_negatives,
+                hard_negative_share=hard_negative_share,
+                retriever=retriever,
+                found_only=found_only,
             )
-        history = [dataset.items[i] for i in history_ids]
-        candidates = [dataset.items[i] for i in candidate_ids]
+            candidate_ids = drawn.ids
+            hard += drawn.hard
+            found += drawn.found
         conversation = _conversation(row, user_id)
-        latest = next((text for role, text in reversed(conversation) if role == "user"), "")
-        request = RecRequest(
-            history=history,
-            candidates=candidates,
-            conversation=conversation,
-            domain=dataset.domain,
-            links=links_for(candidates, history, request_text=latest, catalog=dataset.items, cooccur=cooccur),
-        )
+        request = example_request(dataset, history_ids, candidate_ids, conversation, cooccur)
         rationale = str(row["rationale"])
         shown = show(tokenizer, request, context_tokens=context_tokens, rationale_tokens=rationale_tokens)
         prompt_text, completion = training_text(shown["prompt"], label_of(shown, target), rationale)
@@ -247,6 +231,67 @@ def build_sft_examples(
             )
         )
     return examples
+
+
+@dataclass(frozen=True)
+class Drawn:
+    ids: list[str]
+    hard: bool
+    """Whether they came from the retriever."""
+    found: bool
+    """Whether the retriever found the target by itself."""
+
+
+def draw_candidates(
+    dataset: Dataset,
+    user_items: set[str],
+    target: str,
+    history_ids: Sequence[str],
+    *,
+    seed: int,
+    user_id: str,
+    num_negatives: int,
+    hard_negative_share: float = 0.0,
+    retriever: Retriever | None = None,
+    found_only: bool = False,
+) -> Drawn:
+    """One example's candidates, as `build_sft_examples` draws them (its docstring says how); the evidence teacher
+    draws the same ones to write its rationale against."""
+    if retriever is not None and wants_hard_negatives(seed, user_id, target, hard_negative_share):
+        retrieved, hit = retrieved_candidates(
+            retriever,
+            history_query(history_ids, dataset.items),
+            target,
+            k=num_negatives + 1,
+            exclude=user_items - {target},  # later items of the user too: they would be false negatives
+            items=dataset.items,
+            fill_rng=_rng(seed, user_id, target, "sft-fill"),
+        )
+        if hit or not found_only:
+            _rng(seed, user_id, target).shuffle(retrieved)  # retrieval order would give the target away
+            return Drawn(retrieved, True, hit)
+    ids = sample_candidates(dataset, user_items, target, seed=seed, user_id=user_id, num_negatives=num_negatives)
+    return Drawn(ids, False, False)
+
+
+def example_request(
+    dataset: Dataset,
+    history_ids: Sequence[str],
+    candidate_ids: Sequence[str],
+    conversation: Sequence[tuple[Role, str]],
+    cooccur: CoOccurrence | None,
+) -> RecRequest:
+    """What the model is shown for one example, links computed as a served turn computes them."""
+    history = [dataset.items[i] for i in history_ids]
+    candidates = [dataset.items[i] for i in candidate_ids]
+    latest = next((text for role, text in reversed(conversation) if role == "user"), "")
+    return RecRequest(
+        history=history,
+        candidates=candidates,
+        conversation=conversation,
+        domain=dataset.domain,
+        links=links_for(candidates, history, request_text=latest, catalog=dataset.items, cooccur=cooccur),
+    )
 
 
 def _given_candidates(row: Mapping[str, Any], dataset: Dataset, target: str) -> list[str] | None:

@@ -34,8 +34,14 @@ def test_revision_of_an_attribute_and_of_a_claim() -> None:
 
 def test_answer_marks_unsupported_claims_and_ungrounded_reasons() -> None:
     claims = [
-        Claim(text="A is a caliper like your Neiko.", item_ids=["a"], supported=True, support=1.0, missing=[],
-              relational=True),  # fmt: skip
+        Claim(
+            text="A is a caliper like your Neiko.",
+            item_ids=["a"],
+            supported=True,
+            support=1.0,
+            missing=[],
+            relational=True,
+        ),  # fmt: skip
         # Lexically backed (its words are in the catalog) but tying A to nobody: not counted as grounded.
         Claim(text="A is a caliper.", item_ids=["a"], supported=True, support=1.0, missing=[], relational=False),
         Claim(text="A is leather.", item_ids=["a"], supported=False, support=0.0, missing=["leather"]),

@@ -1,0 +1,100 @@
+"""`llmrec train annotate --teacher evidence` on the bundled scientific catalog: rows that carry their candidates,
+a filter that is the served model's trust checks, and SFT examples rendered against the very same prompt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from agent.ranking import label_of, show
+from agent.trust import Trust
+from tools.cooccur import CoOccurrence
+from tools.datasets import load_dataset
+from tools.splits import is_eval_user
+from training.annotate import annotate_command, card_paths, read_annotations
+from training.evidence_teacher import EvidenceTeacher, judge_trust
+from training.sft_data import build_sft_examples, example_request
+
+SEED = 2026
+
+
+@pytest.fixture(scope="module")
+def scientific() -> Any:
+    return load_dataset("scientific")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(smollm2_dir: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(smollm2_dir))
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(annotate_command)
+    return app
+
+
+def test_the_command_writes_rows_with_candidates_and_a_card(tmp_path: Path) -> None:
+    out = tmp_path / "ann.jsonl"
+    args = ["--domain", "scientific", "--teacher", "evidence", "--out", str(out), "--limit", "60", "--no-progress"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "60 pairs" in result.output
+    rows = read_annotations(out, "scientific")
+    assert len(rows) == 60 and not any(is_eval_user(r["user_id"], SEED) for r in rows)
+    accepted = [r for r in rows if r["accepted"]]
+    assert len(accepted) >= 30
+    for row in rows:
+        assert row["target"] in row["candidates"] and len(row["candidates"]) == 20
+        assert row["accepted"] == (row["reason"] is None)
+    for row in accepted:
+        assert row["trust"]["copy_rate"] <= 0.10 and not row["trust"]["repeats"] and row["trust"]["coverage"]
+    assert {r["reason"] for r in rows if not r["accepted"]} <= {"no_evidence", "degenerate", "unsupported", "copied"}
+    card = json.loads(card_paths(out)[0].read_text())
+    assert card["accepted"] == len(accepted) and card["coverage_accepted"] == 1.0
+    assert card["rejected_by_reason"]["no_evidence"] == sum(r["reason"] == "no_evidence" for r in rows)
+    # Resumed: nothing is written twice.
+    again = CliRunner().invoke(_app(), args)
+    assert again.exit_code == 0 and len(read_annotations(out, "scientific")) == 60
+
+
+def test_sft_examples_are_the_prompt_the_rationale_was_written_against(
+    tmp_path: Path, scientific: Any, tokenizer: Any
+) -> None:
+    from training.annotate import annotate
+
+    out = tmp_path / "ann.jsonl"
+    teacher = EvidenceTeacher(scientific, tokenizer, SEED, hard_negative_share=0.0)
+    annotate(scientific, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=30)
+    rows = read_annotations(out, "scientific")
+    examples = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
+    cooccur = CoOccurrence.of(scientific)
+    accepted = [r for r in rows if r["accepted"]]
+    assert len(examples) == len(accepted) > 0
+    for row, ex in zip(accepted, examples, strict=True):
+        assert ex["candidate_ids"] == row["candidates"]
+        shown = show(tokenizer, example_request(scientific, row["history"], row["candidates"], (), cooccur),
+                     context_tokens=2048, rationale_tokens=96)  # fmt: skip
+        assert ex["prompt"].startswith(shown["prompt"])
+        label = label_of(shown, row["target"])
+        # The rationale argues for the target under the label the student reads it by, and answers it.
+        assert f" {label} " in f" {row['rationale']} " or f" {label}." in row["rationale"]
+        assert ex["completion"].endswith(f"Answer: {label}")
+
+
+def test_the_filter_rejects_what_the_trust_checks_reject() -> None:
+    good = Trust(0.0, False, 1.0, True, 1.0)
+    assert judge_trust("C is from Neiko like your caliper.", good).accepted
+    assert judge_trust("C is from Neiko.", good, target_links=0).reason == "no_evidence"
+    assert judge_trust("  .. ", good).reason == "empty"
+    assert judge_trust("x", Trust(0.0, True, 1.0, True, 1.0)).reason == "degenerate"
+    assert judge_trust("x", Trust(0.4, False, 1.0, True, 1.0)).reason == "copied"
+    assert judge_trust("x", Trust(0.0, False, 0.5, True, 1.0)).reason == "unsupported"
+    assert judge_trust("x", Trust(0.0, False, 1.0, False, 1.0)).reason == "no_target_claim"

@@ -1,0 +1,140 @@
+"""`--teacher evidence`: self-annotation by the evidence writer, a teacher that sees the target and cannot lie.
+
+For each training pair it draws the example's candidates exactly as the SFT builder would (training/sft_data.py
+`draw_candidates`: the target among 19 others, a seeded share of them the BM25 retriever's top for the history,
+shuffled), renders the serving prompt with every candidate's links (agent/ranking.py `show`), and has
+`agent.evidence_writer.write_rationale` argue for the target from its links. The row keeps the candidates, so the
+SFT builder renders the very prompt the rationale was written against, labels included.
+
+The same trust checks that score the served model (agent/trust.py) are its filter: a rationale is kept only when it
+copies no 8-word span of the prompt beyond COPY_LIMIT, does not repeat itself, has MIN_RELATIONAL of its claims
+relational and true, and argues for the target. A row records its trust figures.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agent.evidence_writer import write_rationale
+from agent.prompts import ChatTokenizer
+from agent.ranking import show
+from agent.trust import Trust, relational_claims, trust
+from tools.catalog import Dataset
+from tools.cooccur import CoOccurrence
+from training.sft_data import _rng, draw_candidates, example_request
+
+if TYPE_CHECKING:
+    from tools.search import Retriever
+    from training.annotate import Pair
+
+EVIDENCE_TEACHER = "evidence"
+"""The `--teacher` value that selects this teacher."""
+WRITER_VERSION = "evidence-writer-1"
+"""Recorded as each row's teacher: bump when the writer's sentences change."""
+COPY_LIMIT = 0.10
+MIN_RELATIONAL = 0.9
+"""The issue's goals for a served rationale, applied to every training target."""
+
+
+@dataclass(frozen=True)
+class TrustVerdict:
+    accepted: bool
+    reason: str | None
+    """None when accepted, else a key of training.annotate.REASONS."""
+    grounding: float | None
+    """Relational grounding (agent/trust.py)."""
+
+
+def judge_trust(rationale: str, figures: Trust, *, target_links: int = 1) -> TrustVerdict:
+    """The first of no_evidence (the target has no link: nothing to teach but a guess), empty, degenerate (a loop),
+    copied, unsupported, no_target_claim that holds, else accepted."""
+    if target_links == 0:
+        return TrustVerdict(False, "no_evidence", figures.relational)
+    if not any(ch.isalnum() for ch in rationale):
+        return TrustVerdict(False, "empty", None)
+    if figures.repeats:
+        return TrustVerdict(False, "degenerate", figures.relational)
+    if figures.copy_rate > COPY_LIMIT:
+        return TrustVerdict(False, "copied", figures.relational)
+    if figures.relational is None or figures.relational < MIN_RELATIONAL:
+        return TrustVerdict(False, "unsupported", figures.relational)
+    if not figures.coverage:
+        return TrustVerdict(False, "no_target_claim", figures.relational)
+    return TrustVerdict(True, None, figures.relational)
+
+
+@dataclass
+class EvidenceTeacher:
+    """Writes and judges one rationale per pair; no model involved (about 5 ms a pair)."""
+
+    dataset: Dataset
+    tokenizer: ChatTokenizer
+    seed: int
+    retriever: Retriever | None = None
+    num_negatives: int = 19
+    hard_negative_share: float = 0.5
+    context_tokens: int = 2048
+    rationale_tokens: int = 96
+    name: str = WRITER_VERSION
+    cooccur: CoOccurrence | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.cooccur is None and self.dataset.users:
+            self.cooccur = CoOccurrence.of(self.dataset)
+
+    def info(self) -> dict[str, Any]:
+        """What the card records about this teacher."""
+        return {
+            "spec": EVIDENCE_TEACHER,
+            "name": self.name,
+            "num_negatives": self.num_negatives,
+            "hard_negative_share": self.hard_negative_share if self.retriever is not None else 0.0,
+            "retriever": type(self.retriever).__name__ if self.retriever is not None else None,
+            "copy_limit": COPY_LIMIT,
+            "min_relational": MIN_RELATIONAL,
+        }
+
+    def annotate_pair(self, pair: Pair) -> dict[str, Any]:
+        from training.annotate import row_for
+
+        started = time.perf_counter()
+        users = {u.user_id: u for u in self.dataset.users}
+        user_items = {*pair.history, pair.target}
+        if pair.user_id in users:
+            user_items |= set(users[pair.user_id].all_items)
+        drawn = draw_candidates(
+            self.dataset,
+            user_items,
+            pair.target,
+            pair.history,
+            seed=self.seed,
+            user_id=pair.user_id,
+            num_negatives=self.num_negatives,
+            hard_negative_share=self.hard_negative_share,
+            retriever=self.retriever,
+        )
+        request = example_request(self.dataset, pair.history, drawn.ids, (), self.cooccur)
+        shown = show(
+            self.tokenizer, request, context_tokens=self.context_tokens, rationale_tokens=self.rationale_tokens
+        )
+        rng = random.Random(_rng(self.seed, pair.user_id, pair.target, "evidence-writer").random())
+        rationale = write_rationale(shown, pair.target, self.dataset.items, rng)
+        judged = relational_claims(rationale, shown, self.dataset.items)
+        figures = trust(rationale, shown, judged, pair.target)
+        target_links = len(shown["links"][shown["candidate_ids"].index(pair.target)])
+        verdict = judge_trust(rationale, figures, target_links=target_links)
+        return row_for(
+            self.dataset.domain,
+            pair,
+            rationale,
+            verdict,
+            self.name,
+            time.perf_counter() - started,
+            None,
+            candidates=shown["candidate_ids"],
+            hard_negatives=drawn.hard,
+            trust=asdict(figures),
+        )
