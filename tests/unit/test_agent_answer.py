@@ -41,7 +41,7 @@ def test_answer_marks_unsupported_claims_and_ungrounded_reasons() -> None:
             support=1.0,
             missing=[],
             relational=True,
-        ),  # fmt: skip
+        ),
         # Lexically backed (its words are in the catalog) but tying A to nobody: not counted as grounded.
         Claim(text="A is a caliper.", item_ids=["a"], supported=True, support=1.0, missing=[], relational=False),
         Claim(text="A is leather.", item_ids=["a"], supported=False, support=0.0, missing=["leather"]),
