@@ -56,7 +56,7 @@ from tools.errors import ToolsError
 from tools.settings import DataSettings
 from tools.splits import split_users
 from tools.tokenize import tokenize
-from training.evidence_teacher import EVIDENCE_TEACHER, EvidenceTeacher
+from training.evidence_teacher import EVIDENCE_TEACHER, EvidenceTeacher, TrustVerdict
 from training.generate import read_rows
 from training.teacher import TeacherConfigError, load_teacher, teacher_settings
 
@@ -447,7 +447,7 @@ def row_for(
     domain: str,
     pair: Pair,
     rationale: str,
-    verdict: Verdict,
+    verdict: Verdict | TrustVerdict,
     teacher: str,
     seconds: float,
     salvaged_from: str | None,
@@ -904,7 +904,7 @@ def _evidence_teacher(dataset: Dataset, seed: int, hard_share: float, progress: 
     from agent.settings import ModelSettings
 
     model = ModelSettings()
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(model.model, model.model_cache_dir))
+    tokenizer: Any = AutoTokenizer.from_pretrained(resolve_model_path(model.model, model.model_cache_dir))
     retriever = None
     if hard_share > 0:
         from tools.search import open_bm25
