@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from agent.trust import Trust
 from evals.errors import EvalConfigError, SystemOutputError
 from evals.metrics import compute_metrics, rank_order
 from evals.protocols import Case, EvalProtocol, make_protocol, select_units
@@ -135,15 +136,28 @@ def _rank(system: Scorer, case: Case, ids: npt.NDArray[np.object_], seed: int) -
     return ranked, elapsed
 
 
-def rationale_summary(scores: Sequence[float | None]) -> dict[str, float | int | None]:
-    """Mean claim grounding over rationales with claims, and the share of rationales without any claim."""
+def rationale_summary(scores: Sequence[float | None], trust: Sequence[Trust] = ()) -> dict[str, float | int | None]:
+    """Mean claim grounding over rationales with claims, and the share of rationales without any claim; with the
+    rationales' `trust` figures (agent/trust.py), each as a mean and its standard error: copy rate, the share that
+    repeat themselves, the share whose top item is argued for (coverage), the old lexical score."""
     scored = [s for s in scores if s is not None]
-    return {
+    out: dict[str, float | int | None] = {
         "rationales": len(scores),
         "mean_grounding": sum(scored) / len(scored) if scored else None,
         "grounding_stderr": _summarise(scored).stderr if scored else None,
         "no_claims_share": (len(scores) - len(scored)) / len(scores) if scores else None,
     }
+    columns = {
+        "copy_rate": [t.copy_rate for t in trust],
+        "repeats": [float(t.repeats) for t in trust],
+        "coverage": [float(bool(t.coverage)) for t in trust if t.coverage is not None],
+        "lexical": [t.lexical for t in trust if t.lexical is not None],
+    }
+    for key, values in columns.items():
+        if values:
+            summary = _summarise(values)
+            out[key], out[f"{key}_stderr"] = summary.mean, summary.stderr
+    return out
 
 
 def _summarise(values: list[float]) -> MetricSummary:
@@ -226,7 +240,7 @@ def run_eval(
 
     return EvalResult(
         rationales={
-            s.name: rationale_summary(list(grounding.values()))
+            s.name: rationale_summary(list(grounding.values()), list(getattr(s, "trust", {}).values()))
             for s in scorers
             if (grounding := getattr(s, "grounding", None))
         },

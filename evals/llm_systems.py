@@ -22,7 +22,7 @@ Which backend serves them is the deployment setting LLMREC_MODEL_BACKEND (`local
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from agent.evidence import links_for
@@ -31,6 +31,7 @@ from agent.prompts import LABELS, RecRequest, Role
 from agent.ranking import Pass, finish_pass, show
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
+from agent.trust import Trust
 from evals.errors import EvalConfigError
 from evals.first_stage import FirstStage, above
 from evals.metrics import Scores
@@ -89,6 +90,8 @@ class LLMScorer:
         self.grounding: dict[str, float | None] = {}
         """Query key -> the share of the rationale's claims the verifier supports (agent/claims.py) against what
         the prompt showed; None for a rationale without claims. The harness reports it beside the metrics."""
+        self.trust: dict[str, Trust] = {}
+        """Query key -> the rationale's trust figures (agent/trust.py), coverage of the model's own top item."""
         self.passes: dict[str, Pass] = {}
         """Query key -> the whole pass (what the model was shown, its rationale, ranking and claims)."""
 
@@ -147,21 +150,7 @@ class LLMScorer:
 
     def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
         assert self._llm is not None
-        history = [self._items[i] for i in query.history]
-        candidates = [self._items[i] for i in candidate_ids]
-        request = RecRequest(
-            history=history,
-            candidates=candidates,
-            conversation=_conversation(query.context),
-            domain=query.domain,
-            links=links_for(
-                candidates,
-                history,
-                request_text=query.context[-1] if query.context else "",
-                catalog=self._items,
-                cooccur=self._cooccur,
-            ),
-        )
+        request = case_request(self._items, query, candidate_ids, self._cooccur)
         shown = show(
             self._llm.tokenizer,
             request,
@@ -178,7 +167,30 @@ class LLMScorer:
         self.passes[query.key] = done
         if self.rationale_tokens:
             self.grounding[query.key] = done.grounding
+            self.trust[query.key] = done.trust
         return done
+
+
+def case_request(
+    items: Mapping[str, Item], query: Query, candidate_ids: Sequence[str], cooccur: CoOccurrence | None
+) -> RecRequest:
+    """What the model is shown for an evaluated case: the query's history and conversation, the candidates in the
+    given order, each with its links, as a served turn computes them."""
+    history = [items[i] for i in query.history]
+    candidates = [items[i] for i in candidate_ids]
+    return RecRequest(
+        history=history,
+        candidates=candidates,
+        conversation=_conversation(query.context),
+        domain=query.domain,
+        links=links_for(
+            candidates,
+            history,
+            request_text=query.context[-1] if query.context else "",
+            catalog=items,
+            cooccur=cooccur,
+        ),
+    )
 
 
 def _conversation(context: Sequence[str]) -> list[tuple[Role, str]]:

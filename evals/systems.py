@@ -89,6 +89,7 @@ BUILTIN_SYSTEM_MODULES: tuple[str, ...] = (
     "evals.retrieval_systems",
     "evals.sequential_systems",
     "evals.llm_systems",
+    "evals.teacher_system",
 )
 """Modules that register systems when imported; `make_system` imports them on first use."""
 

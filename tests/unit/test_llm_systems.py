@@ -84,3 +84,27 @@ def test_llm_rec_without_an_adapter_says_what_to_set(monkeypatch: pytest.MonkeyP
 def test_dialogue_roles_end_with_the_seeker() -> None:
     roles = [role for role, _ in _conversation(("hi", "what do you like?", "sci-fi please"))]
     assert roles == ["user", "assistant", "user"]
+
+
+def test_trust_figures_are_reported_beside_the_metrics(tiny_llm: LocalRecommender) -> None:
+    scorer = LLMScorer("llm-tiny", ModelSettings(), rationale_tokens=8, llm=tiny_llm)
+    result = run_eval(shop(num_users=6, num_items=40), "candidates", [scorer], seed=1, progress=False)
+    row = result.rationales["llm-tiny"]
+    assert scorer.trust.keys() == scorer.rationales.keys()
+    for key in ("copy_rate", "repeats", "coverage", "lexical"):
+        if row.get(key) is not None:
+            assert 0.0 <= float(row[key] or 0.0) <= 1.0
+    assert row["copy_rate"] is not None and row["repeats"] is not None
+    table = markdown_table(result)
+    assert "relational grounding" in table and "copy rate" in table
+
+
+def test_the_teacher_rationale_baseline_ranks_as_the_prior_and_argues_for_its_top() -> None:
+    teacher = make_system("teacher-rationale")
+    prior = make_system("prior")
+    result = run_eval(shop(num_users=6, num_items=40), "candidates", [prior, teacher], seed=1, progress=False)
+    assert result.systems["teacher-rationale"]["ndcg@10"].mean == pytest.approx(result.systems["prior"]["ndcg@10"].mean)
+    row = result.rationales["teacher-rationale"]
+    assert row["rationales"] == result.users
+    assert row["copy_rate"] == 0.0 and row["repeats"] == 0.0
+    assert all(text.strip() for text in teacher.rationales.values())  # type: ignore[attr-defined]
