@@ -333,7 +333,7 @@ def test_the_shipped_recipes_are_valid(tmp_path: Path) -> None:
         raw["data"]["annotations"] = [str(SAMPLE)]  # the real annotation files are made by `train annotate`
         config = parse_config(raw, name)
         assert config.output_dir.parts[0] == "runs"
-    for name in ("llmrec-135m", "gpu-smollm2"):  # these train on the shipped annotations, as they are
+    for name in ("llmrec-135m", "gpu-smollm2", "cpu-evidence", "gpu-evidence"):  # on the shipped annotations
         config = load_config(ROOT / "training" / "configs" / f"{name}.yaml", [])
         assert all(path.is_file() for path in config.data.annotations)
 
@@ -341,8 +341,10 @@ def test_the_shipped_recipes_are_valid(tmp_path: Path) -> None:
 def test_the_shipped_annotations_hold_training_users_only() -> None:
     paths = sorted((ROOT / "training" / "data" / "annotations").glob("*.jsonl.gz"))
     rows = read_annotations(paths)
-    assert {r["domain"] for r in rows} == {"scientific", "clothing"} and sum(r["accepted"] for r in rows) > 2000
+    assert {r["domain"] for r in rows} == {"scientific", "clothing"} and sum(r["accepted"] for r in rows) > 4000
     assert not any(is_eval_user(str(r["user_id"]), SEED) for r in rows)
+    evidence = [r for r in rows if r["teacher"] == "evidence-writer-1"]
+    assert len(evidence) == 3000 and all(r["target"] in r["candidates"] for r in evidence)
 
 
 def test_a_bad_recipe_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
