@@ -399,6 +399,28 @@ def render_teacher_prompt(tokenizer: ChatTokenizer, history: Sequence[Item], tar
     return text + RATIONALE_PREFIX
 
 
+# --- The paraphrase prompt of the evidence teacher (training/evidence_teacher.py, --paraphrase) ---
+
+PARAPHRASE_SYSTEM_PROMPT = "You rewrite short explanations of recommendations. You never add a fact."
+PARAPHRASE_INSTRUCTION = (
+    "Rewrite this explanation in your own words, in 2 to 4 sentences. Keep every candidate letter and every fact "
+    "(brands, quoted words, numbers of shoppers, the items of the user it names); add nothing."
+)
+
+
+def render_paraphrase_prompt(tokenizer: ChatTokenizer, rationale: str) -> str:
+    """An LLM teacher's prompt to paraphrase the evidence writer's `rationale`; it continues after RATIONALE_PREFIX,
+    so its text is judged exactly as a served rationale is."""
+    messages = [
+        {"role": "system", "content": PARAPHRASE_SYSTEM_PROMPT},
+        {"role": "user", "content": f"Explanation: {rationale}\n\n{PARAPHRASE_INSTRUCTION}"},
+    ]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if not isinstance(text, str):
+        raise TypeError("apply_chat_template(tokenize=False) must return text")
+    return text + RATIONALE_PREFIX
+
+
 def agent_instructions(domain: str) -> list[str]:
     """The agent's own instructions, which no answer may recite (agent/guard.py): the same list wherever the model
     writes, so a served turn and an evaluated case withhold the same text."""

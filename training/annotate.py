@@ -831,6 +831,16 @@ def annotate_command(
             "random unseen items).",
         ),
     ] = 0.5,
+    paraphrase: Annotated[
+        bool,
+        typer.Option(
+            help="Evidence teacher: have the --paraphrase-teacher LLM rewrite each rationale; the rewrite is judged.",
+        ),
+    ] = False,
+    paraphrase_teacher: Annotated[
+        str,
+        typer.Option(metavar="SETTINGS", help="With --paraphrase: 'default' or a YAML/JSON file of ModelSettings."),
+    ] = "default",
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Have a teacher write rationales for training users' (history -> target) pairs; keep the grounded ones.
@@ -849,7 +859,10 @@ def annotate_command(
             if export_prompts_to or completions:
                 raise AnnotationError("the evidence teacher writes directly: --export-prompts and --completions are "
                                       "for LLM teachers")  # fmt: skip
+            teacher_settings(paraphrase_teacher)  # a bad file fails before any model is loaded
             writer = _evidence_teacher(dataset, settings.seed, hard_negative_share, progress)
+            if paraphrase:
+                writer.paraphraser, _ = load_teacher(paraphrase_teacher)
             card = annotate(dataset, writer, out, teacher_info=writer.info(), seed=settings.seed, limit=limit,
                             progress=progress)  # fmt: skip
             _report(card, out)

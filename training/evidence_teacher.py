@@ -6,6 +6,11 @@ shuffled), renders the serving prompt with every candidate's links (agent/rankin
 `agent.evidence_writer.write_rationale` argue for the target from its links. The row keeps the candidates, so the
 SFT builder renders the very prompt the rationale was written against, labels included.
 
+With a `paraphraser` (`--paraphrase --teacher FILE`: any LLM, e.g. a larger model behind vLLM), the LLM rewrites
+each written rationale in its own words (agent/prompts.py `render_paraphrase_prompt`) and the paraphrase is judged
+instead; a row keeps the writer's text in `written`. An LLM cannot slip a lie past the filter: what it adds that no
+link backs makes the claim fail.
+
 The same trust checks that score the served model (agent/trust.py) are its filter: a rationale is kept only when it
 copies no 8-word span of the prompt beyond COPY_LIMIT, does not repeat itself, has MIN_RELATIONAL of its claims
 relational and true, and argues for the target. A row records its trust figures.
@@ -19,8 +24,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.evidence_writer import write_rationale
-from agent.prompts import ChatTokenizer
+from agent.prompts import ChatTokenizer, render_paraphrase_prompt
 from agent.ranking import show
+from agent.runtime import Recommender
 from agent.trust import Trust, relational_claims, trust
 from tools.catalog import Dataset
 from tools.cooccur import CoOccurrence
@@ -78,12 +84,20 @@ class EvidenceTeacher:
     hard_negative_share: float = 0.5
     context_tokens: int = 2048
     rationale_tokens: int = 96
-    name: str = WRITER_VERSION
     cooccur: CoOccurrence | None = field(default=None, repr=False)
+    paraphraser: Recommender | None = None
+    max_tokens: int = 96
 
     def __post_init__(self) -> None:
         if self.cooccur is None and self.dataset.users:
             self.cooccur = CoOccurrence.of(self.dataset)
+
+    @property
+    def name(self) -> str:
+        """Each row's `teacher`: the writer's version, and the paraphrasing model when there is one."""
+        if self.paraphraser is None:
+            return WRITER_VERSION
+        return f"{WRITER_VERSION}+paraphrase:{self.paraphraser.name}"
 
     def info(self) -> dict[str, Any]:
         """What the card records about this teacher."""
@@ -95,6 +109,7 @@ class EvidenceTeacher:
             "retriever": type(self.retriever).__name__ if self.retriever is not None else None,
             "copy_limit": COPY_LIMIT,
             "min_relational": MIN_RELATIONAL,
+            "paraphraser": self.paraphraser.name if self.paraphraser is not None else None,
         }
 
     def annotate_pair(self, pair: Pair) -> dict[str, Any]:
@@ -121,7 +136,19 @@ class EvidenceTeacher:
             self.tokenizer, request, context_tokens=self.context_tokens, rationale_tokens=self.rationale_tokens
         )
         rng = random.Random(_rng(self.seed, pair.user_id, pair.target, "evidence-writer").random())
-        rationale = write_rationale(shown, pair.target, self.dataset.items, rng)
+        written = rationale = write_rationale(shown, pair.target, self.dataset.items, rng)
+        extra: dict[str, Any] = {}
+        if self.paraphraser is not None:
+            from training.annotate import _ask_teacher, clean_rationale
+
+            prompt = render_paraphrase_prompt(self.paraphraser.tokenizer, written)
+            text, error = _ask_teacher(self.paraphraser, prompt, self.max_tokens)
+            extra["written"] = written
+            if error:
+                return row_for(self.dataset.domain, pair, clean_rationale(text), TrustVerdict(False, error, None),
+                               self.name, time.perf_counter() - started, None, candidates=shown["candidate_ids"],
+                               hard_negatives=drawn.hard, **extra)  # fmt: skip
+            rationale = clean_rationale(text)
         judged = relational_claims(rationale, shown, self.dataset.items)
         figures = trust(rationale, shown, judged, pair.target)
         target_links = len(shown["links"][shown["candidate_ids"].index(pair.target)])
@@ -137,4 +164,5 @@ class EvidenceTeacher:
             candidates=shown["candidate_ids"],
             hard_negatives=drawn.hard,
             trust=asdict(figures),
+            **extra,
         )

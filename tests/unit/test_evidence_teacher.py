@@ -98,3 +98,66 @@ def test_the_filter_rejects_what_the_trust_checks_reject() -> None:
     assert judge_trust("x", Trust(0.4, False, 1.0, True, 1.0)).reason == "copied"
     assert judge_trust("x", Trust(0.0, False, 0.5, True, 1.0)).reason == "unsupported"
     assert judge_trust("x", Trust(0.0, False, 1.0, False, 1.0)).reason == "no_target_claim"
+
+
+class _Paraphraser:
+    """An LLM teacher stand-in that rewrites the writer's text by a fixed rule (a unit test of the routing; the real
+    tiny LLM goes through the same path below)."""
+
+    name = "rewriter"
+
+    def __init__(self, tokenizer: Any, rewrite: Any) -> None:
+        self.tokenizer = tokenizer
+        self.rewrite = rewrite
+        self.prompts: list[str] = []
+
+    def generate(self, prompt: str, max_tokens: int, stop: Any = (), stream: bool = False) -> Any:
+        self.prompts.append(prompt)
+        written = prompt.split("Explanation: ", 1)[1].split("\n\n", 1)[0]
+        return iter((self.rewrite(written),))
+
+    def label_logprobs(self, prompt: str, labels: Any) -> dict[str, float]:
+        return dict.fromkeys(labels, -1.0)
+
+
+def _paraphrased(tmp_path: Path, scientific: Any, tokenizer: Any, rewrite: Any) -> list[dict[str, Any]]:
+    from training.annotate import annotate
+
+    out = tmp_path / "para.jsonl"
+    paraphraser = _Paraphraser(tokenizer, rewrite)
+    teacher = EvidenceTeacher(scientific, tokenizer, SEED, hard_negative_share=0.0, paraphraser=paraphraser)  # type: ignore[arg-type]
+    annotate(scientific, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=30)
+    assert paraphraser.prompts and all(p.endswith("Rationale:") for p in paraphraser.prompts)
+    return [r for r in read_annotations(out, "scientific") if r["reason"] != "no_evidence"]
+
+
+def test_a_paraphrase_that_keeps_the_facts_passes_and_one_that_lies_does_not(
+    tmp_path: Path, scientific: Any, tokenizer: Any
+) -> None:
+    kept = _paraphrased(tmp_path / "a", scientific, tokenizer, lambda text: text.replace("shares", "has in common"))
+    assert kept and sum(r["accepted"] for r in kept) >= 0.9 * len(kept)
+    assert all(r["teacher"] == "evidence-writer-1+paraphrase:rewriter" and r["written"] for r in kept)
+    lies = _paraphrased(
+        tmp_path / "b",
+        scientific,
+        tokenizer,
+        lambda text: text.replace(".", ", and it is waterproof leather that glows in the dark.", 1),
+    )
+    assert lies and not any(r["accepted"] for r in lies)
+    assert {r["reason"] for r in lies} <= {"unsupported", "no_target_claim"}
+    loops = _paraphrased(tmp_path / "c", scientific, tokenizer, lambda text: (text + " ") * 3)
+    assert loops and all(r["reason"] == "degenerate" for r in loops)
+
+
+def test_the_real_tiny_llm_paraphrases_through_the_same_filter(tmp_path: Path, scientific: Any, tiny_llm: Any) -> None:
+    from training.annotate import annotate
+
+    out = tmp_path / "tiny.jsonl"
+    teacher = EvidenceTeacher(scientific, tiny_llm.tokenizer, SEED, hard_negative_share=0.0, paraphraser=tiny_llm,
+                              max_tokens=12)  # fmt: skip
+    card = annotate(scientific, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=6)
+    rows = read_annotations(out, "scientific")
+    # A random tiny model writes noise: the filter rejects it with a reason, and the card counts the reasons.
+    paraphrased = [r for r in rows if r["reason"] != "no_evidence"]
+    assert paraphrased and not any(r["accepted"] for r in paraphrased)
+    assert sum(card["rejected_by_reason"].values()) == len(rows) - card["accepted"]
