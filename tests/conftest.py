@@ -90,3 +90,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if stray:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nerror: the tests left {', '.join(stray)} in {_ROOT}: something imported chainlit in-process")
+
+
+@pytest.fixture(scope="session")
+def scientific_catalog() -> Any:
+    """The bundled scientific catalog (with its users), loaded once."""
+    from tools.datasets import load_dataset
+
+    return load_dataset("scientific")
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(smollm2_dir: Path) -> Any:
+    """The default model's tokenizer: its chat template renders every prompt."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(smollm2_dir))

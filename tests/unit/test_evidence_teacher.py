@@ -7,32 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
 from agent.ranking import label_of, show
 from agent.trust import Trust
 from tools.cooccur import CoOccurrence
-from tools.datasets import load_dataset
 from tools.splits import is_eval_user
 from training.annotate import annotate_command, card_paths, read_annotations
 from training.evidence_teacher import EvidenceTeacher, judge_trust
 from training.sft_data import build_sft_examples, example_request
 
 SEED = 2026
-
-
-@pytest.fixture(scope="module")
-def scientific() -> Any:
-    return load_dataset("scientific")
-
-
-@pytest.fixture(scope="module")
-def tokenizer(smollm2_dir: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(smollm2_dir))
 
 
 def _app() -> typer.Typer:
@@ -66,22 +52,26 @@ def test_the_command_writes_rows_with_candidates_and_a_card(tmp_path: Path) -> N
 
 
 def test_sft_examples_are_the_prompt_the_rationale_was_written_against(
-    tmp_path: Path, scientific: Any, tokenizer: Any
+    tmp_path: Path, scientific_catalog: Any, smollm2_tokenizer: Any
 ) -> None:
     from training.annotate import annotate
 
     out = tmp_path / "ann.jsonl"
-    teacher = EvidenceTeacher(scientific, tokenizer, SEED, hard_negative_share=0.0)
-    annotate(scientific, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=30)
+    teacher = EvidenceTeacher(scientific_catalog, smollm2_tokenizer, SEED, hard_negative_share=0.0)
+    annotate(scientific_catalog, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=30)
     rows = read_annotations(out, "scientific")
-    examples = build_sft_examples(rows, scientific, tokenizer, seed=SEED)
-    cooccur = CoOccurrence.of(scientific)
+    examples = build_sft_examples(rows, scientific_catalog, smollm2_tokenizer, seed=SEED)
+    cooccur = CoOccurrence.of(scientific_catalog)
     accepted = [r for r in rows if r["accepted"]]
     assert len(examples) == len(accepted) > 0
     for row, ex in zip(accepted, examples, strict=True):
         assert ex["candidate_ids"] == row["candidates"]
-        shown = show(tokenizer, example_request(scientific, row["history"], row["candidates"], (), cooccur),
-                     context_tokens=2048, rationale_tokens=96)  # fmt: skip
+        shown = show(
+            smollm2_tokenizer,
+            example_request(scientific_catalog, row["history"], row["candidates"], (), cooccur),
+            context_tokens=2048,
+            rationale_tokens=96,
+        )
         assert ex["prompt"].startswith(shown["prompt"])
         label = label_of(shown, row["target"])
         # The rationale argues for the target under the label the student reads it by, and answers it.
@@ -106,8 +96,8 @@ class _Paraphraser:
 
     name = "rewriter"
 
-    def __init__(self, tokenizer: Any, rewrite: Any) -> None:
-        self.tokenizer = tokenizer
+    def __init__(self, smollm2_tokenizer: Any, rewrite: Any) -> None:
+        self.tokenizer = smollm2_tokenizer
         self.rewrite = rewrite
         self.prompts: list[str] = []
 
@@ -120,42 +110,49 @@ class _Paraphraser:
         return dict.fromkeys(labels, -1.0)
 
 
-def _paraphrased(tmp_path: Path, scientific: Any, tokenizer: Any, rewrite: Any) -> list[dict[str, Any]]:
+def _paraphrased(tmp_path: Path, scientific_catalog: Any, smollm2_tokenizer: Any, rewrite: Any) -> list[dict[str, Any]]:
     from training.annotate import annotate
 
     out = tmp_path / "para.jsonl"
-    paraphraser = _Paraphraser(tokenizer, rewrite)
-    teacher = EvidenceTeacher(scientific, tokenizer, SEED, hard_negative_share=0.0, paraphraser=paraphraser)  # type: ignore[arg-type]
-    annotate(scientific, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=30)
+    paraphraser = _Paraphraser(smollm2_tokenizer, rewrite)
+    teacher = EvidenceTeacher(
+        scientific_catalog, smollm2_tokenizer, SEED, hard_negative_share=0.0, paraphraser=paraphraser
+    )  # type: ignore[arg-type]
+    annotate(scientific_catalog, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=30)
     assert paraphraser.prompts and all(p.endswith("Rationale:") for p in paraphraser.prompts)
     return [r for r in read_annotations(out, "scientific") if r["reason"] != "no_evidence"]
 
 
 def test_a_paraphrase_that_keeps_the_facts_passes_and_one_that_lies_does_not(
-    tmp_path: Path, scientific: Any, tokenizer: Any
+    tmp_path: Path, scientific_catalog: Any, smollm2_tokenizer: Any
 ) -> None:
-    kept = _paraphrased(tmp_path / "a", scientific, tokenizer, lambda text: text.replace("shares", "has in common"))
+    kept = _paraphrased(
+        tmp_path / "a", scientific_catalog, smollm2_tokenizer, lambda text: text.replace("shares", "has in common")
+    )
     assert kept and sum(r["accepted"] for r in kept) >= 0.9 * len(kept)
     assert all(r["teacher"] == "evidence-writer-1+paraphrase:rewriter" and r["written"] for r in kept)
     lies = _paraphrased(
         tmp_path / "b",
-        scientific,
-        tokenizer,
+        scientific_catalog,
+        smollm2_tokenizer,
         lambda text: text.replace(".", ", and it is waterproof leather that glows in the dark.", 1),
     )
     assert lies and not any(r["accepted"] for r in lies)
     assert {r["reason"] for r in lies} <= {"unsupported", "no_target_claim"}
-    loops = _paraphrased(tmp_path / "c", scientific, tokenizer, lambda text: (text + " ") * 3)
+    loops = _paraphrased(tmp_path / "c", scientific_catalog, smollm2_tokenizer, lambda text: (text + " ") * 3)
     assert loops and all(r["reason"] == "degenerate" for r in loops)
 
 
-def test_the_real_tiny_llm_paraphrases_through_the_same_filter(tmp_path: Path, scientific: Any, tiny_llm: Any) -> None:
+def test_the_real_tiny_llm_paraphrases_through_the_same_filter(
+    tmp_path: Path, scientific_catalog: Any, tiny_llm: Any
+) -> None:
     from training.annotate import annotate
 
     out = tmp_path / "tiny.jsonl"
-    teacher = EvidenceTeacher(scientific, tiny_llm.tokenizer, SEED, hard_negative_share=0.0, paraphraser=tiny_llm,
-                              max_tokens=12)  # fmt: skip
-    card = annotate(scientific, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=6)
+    teacher = EvidenceTeacher(
+        scientific_catalog, tiny_llm.tokenizer, SEED, hard_negative_share=0.0, paraphraser=tiny_llm, max_tokens=12
+    )
+    card = annotate(scientific_catalog, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=6)
     rows = read_annotations(out, "scientific")
     # A random tiny model writes noise: the filter rejects it with a reason, and the card counts the reasons.
     paraphrased = [r for r in rows if r["reason"] != "no_evidence"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,22 +16,9 @@ from agent.ranking import show
 from agent.records import Shown
 from agent.trust import relational_claims, repeats, trust
 from tools.cooccur import CoOccurrence
-from tools.datasets import load_dataset
 
 
-@pytest.fixture(scope="module")
-def scientific() -> Any:
-    return load_dataset("scientific")
-
-
-@pytest.fixture(scope="module")
-def tokenizer(smollm2_dir: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(smollm2_dir))
-
-
-def _cases(dataset: Any, tokenizer: Any, n: int) -> Iterator[tuple[Shown, str]]:
+def _cases(dataset: Any, smollm2_tokenizer: Any, n: int) -> Iterator[tuple[Shown, str]]:
     """(what the model was shown, the user's next item) for the first `n` users with a history: the target among
     19 unseen items, as the SFT builder draws them."""
     cooccur = CoOccurrence.of(dataset)
@@ -48,15 +34,15 @@ def _cases(dataset: Any, tokenizer: Any, n: int) -> Iterator[tuple[Shown, str]]:
         candidates = [dataset.items[i] for i in candidate_ids]
         links = links_for(candidates, history, request_text="", catalog=dataset.items, cooccur=cooccur)
         request = RecRequest(history=history, candidates=candidates, domain=dataset.domain, links=links)
-        yield show(tokenizer, request, context_tokens=2048, rationale_tokens=96), user.valid
+        yield show(smollm2_tokenizer, request, context_tokens=2048, rationale_tokens=96), user.valid
         found += 1
         if found == n:
             return
 
 
 @pytest.fixture(scope="module")
-def cases(scientific: Any, tokenizer: Any) -> list[tuple[Shown, str]]:
-    return list(_cases(scientific, tokenizer, 120))
+def cases(scientific_catalog: Any, smollm2_tokenizer: Any) -> list[tuple[Shown, str]]:
+    return list(_cases(scientific_catalog, smollm2_tokenizer, 120))
 
 
 def _linked(cases: list[tuple[Shown, str]]) -> tuple[Shown, str]:
@@ -68,11 +54,13 @@ def _linked(cases: list[tuple[Shown, str]]) -> tuple[Shown, str]:
     raise AssertionError("no case with a words link")
 
 
-def test_the_evidence_writer_meets_every_goal_on_real_users(cases: list[tuple[Shown, str]], scientific: Any) -> None:
+def test_the_evidence_writer_meets_every_goal_on_real_users(
+    cases: list[tuple[Shown, str]], scientific_catalog: Any
+) -> None:
     figures = []
     for shown, target in cases:
-        rationale = write_rationale(shown, target, scientific.items, random.Random(target))
-        judged = relational_claims(rationale, shown, scientific.items)
+        rationale = write_rationale(shown, target, scientific_catalog.items, random.Random(target))
+        judged = relational_claims(rationale, shown, scientific_catalog.items)
         figures.append(trust(rationale, shown, judged, target))
         assert 1 <= len(judged) <= 4, rationale
     relational = [f.relational for f in figures if f.relational is not None]
@@ -84,30 +72,30 @@ def test_the_evidence_writer_meets_every_goal_on_real_users(cases: list[tuple[Sh
 
 
 def test_the_writer_varies_its_phrasing_and_repeats_itself_for_a_seed(
-    cases: list[tuple[Shown, str]], scientific: Any
+    cases: list[tuple[Shown, str]], scientific_catalog: Any
 ) -> None:
-    texts = [write_rationale(s, t, scientific.items, random.Random(t)) for s, t in cases[:60]]
-    again = [write_rationale(s, t, scientific.items, random.Random(t)) for s, t in cases[:60]]
+    texts = [write_rationale(s, t, scientific_catalog.items, random.Random(t)) for s, t in cases[:60]]
+    again = [write_rationale(s, t, scientific_catalog.items, random.Random(t)) for s, t in cases[:60]]
     assert texts == again
     openings = {" ".join(text.split()[:2]) for text in texts}
     assert len(openings) >= 5, openings
 
 
-def test_a_pick_without_links_says_so(cases: list[tuple[Shown, str]], scientific: Any) -> None:
+def test_a_pick_without_links_says_so(cases: list[tuple[Shown, str]], scientific_catalog: Any) -> None:
     shown, target = cases[0]
     bare: Shown = {**shown, "links": [[] for _ in shown["candidate_ids"]]}
-    rationale = write_rationale(bare, target, scientific.items, random.Random(1))
+    rationale = write_rationale(bare, target, scientific_catalog.items, random.Random(1))
     assert "guess" in rationale and "like your" not in rationale.lower()
-    judged = relational_claims(rationale, bare, scientific.items)
+    judged = relational_claims(rationale, bare, scientific_catalog.items)
     assert judged and all(good for _, good in judged)  # saying there is no link, when there is none, is true
 
 
-def test_a_copied_candidate_line_fails(cases: list[tuple[Shown, str]], scientific: Any) -> None:
+def test_a_copied_candidate_line_fails(cases: list[tuple[Shown, str]], scientific_catalog: Any) -> None:
     shown, target = _linked(cases)
     label = shown["labels"][shown["candidate_ids"].index(target)]
     line = next(ln for ln in shown["prompt"].splitlines() if ln.startswith(f"{label}. "))
     copied = f"{line[3:]}. {line[3:]}."
-    judged = relational_claims(copied, shown, scientific.items)
+    judged = relational_claims(copied, shown, scientific_catalog.items)
     figures = trust(copied, shown, judged, target)
     assert figures.copy_rate > 0.5
     assert figures.relational == 0.0 and figures.coverage is False
@@ -120,7 +108,7 @@ def test_a_looping_rationale_fails() -> None:
     assert not repeats("Candidate C is from Neiko like your caliper. Option A has no link to your history.")
 
 
-def test_a_hallucinated_attribute_fails(cases: list[tuple[Shown, str]], scientific: Any) -> None:
+def test_a_hallucinated_attribute_fails(cases: list[tuple[Shown, str]], scientific_catalog: Any) -> None:
     shown, target = _linked(cases)
     index = shown["candidate_ids"].index(target)
     label = shown["labels"][index]
@@ -128,19 +116,19 @@ def test_a_hallucinated_attribute_fails(cases: list[tuple[Shown, str]], scientif
     word = link["words"][0]
     honest = f'Candidate {label} shares "{word}" with your history.'
     invented = f'Candidate {label} shares "{word}" with your history and is waterproof leather for hiking boots.'
-    assert [good for _, good in relational_claims(honest, shown, scientific.items)] == [True]
-    assert [good for _, good in relational_claims(invented, shown, scientific.items)] == [False]
+    assert [good for _, good in relational_claims(honest, shown, scientific_catalog.items)] == [True]
+    assert [good for _, good in relational_claims(invented, shown, scientific_catalog.items)] == [False]
     # A link it does not have: "no link" about a candidate that has one is false too.
     denial = f"Candidate {label} has no link to your history or request."
-    assert [good for _, good in relational_claims(denial, shown, scientific.items)] == [False]
+    assert [good for _, good in relational_claims(denial, shown, scientific_catalog.items)] == [False]
 
 
 def test_a_true_fact_that_ties_nothing_to_the_user_is_not_grounded(
-    cases: list[tuple[Shown, str]], scientific: Any
+    cases: list[tuple[Shown, str]], scientific_catalog: Any
 ) -> None:
     shown, target = _linked(cases)
     label = shown["labels"][shown["candidate_ids"].index(target)]
-    title_words = " ".join(scientific.items[target].title.split()[:3])
+    title_words = " ".join(scientific_catalog.items[target].title.split()[:3])
     fact = f"Candidate {label} is a {title_words}."
-    judged = relational_claims(fact, shown, scientific.items)
+    judged = relational_claims(fact, shown, scientific_catalog.items)
     assert [good for _, good in judged] == [False]
