@@ -32,6 +32,9 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(session_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LLMREC_DATA_DIR", str(session_data_dir))
+    # The real-agent tests train SASRec on a whole bundled catalog on first use: 2 epochs (about a minute) test the
+    # same path as the 20 of a real install (12 minutes on 2 cores; its quality is measured in evals/, not here).
+    monkeypatch.setenv("LLMREC_SEQREC_EPOCHS", "2")
     yield
 
 

@@ -347,7 +347,7 @@ def open_seqrec(
     """The domain's saved model (trained and saved first when missing and `build_missing`); None for a domain
     without interaction histories. A stale model raises StaleIndexError saying how to retrain."""
     settings = settings or DataSettings()
-    config = config or SeqRecConfig(seed=settings.seed)
+    config = config or SeqRecConfig(seed=settings.seed, epochs=settings.seqrec_epochs)
     if not training_sequences(dataset):
         return None
     folder = folder_for(settings.data_dir, dataset.domain)

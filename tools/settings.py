@@ -63,6 +63,13 @@ class DataSettings(BaseSettings):
         "`name=/folder[,name2=/folder2]`; each folder holds test.jsonl, item_ids.json and entity2id.json (or .gz).",
     )
     seed: int = Field(default=2026, description="Seed for every random split and sample, so runs repeat exactly.")
+    seqrec_epochs: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Epochs of the sequential recommender when it is trained on first use (tools/seqrec.py; 20 reach "
+        "the RecBole figure on scientific, about 12 minutes on 2 cores); a saved model of other epochs is stale.",
+    )
 
     @field_validator("conversational_datasets", mode="before")
     @classmethod

@@ -42,7 +42,7 @@ def seqrec_command(
     try:
         settings = RetrievalSettings()
         dataset = load_dataset(domain, settings)
-        config = SeqRecConfig(seed=settings.seed)
+        config = SeqRecConfig(seed=settings.seed, epochs=settings.seqrec_epochs)
         if epochs is not None:
             config = replace(config, epochs=epochs)
         if prior_only:
