@@ -4,7 +4,7 @@ One browser conversation is one LangGraph thread (`web-<hex>`, kept in the Chain
 `/?thread=<id>` reopens it after a reload or a restart, its transcript replayed from the checkpointer. A turn runs
 on a worker thread; its events come back over an asyncio queue: tool calls become Steps, the rationale streams into
 a Step while the model writes it, then every committed item is a card with the reason for it, the grounding marks of
-the claims about it (✓ backed by the catalog, ✗ not) and a "That's wrong" button; the rationale has one too. A button
+the claims about it (✓ relational and true, ✗ not) and a "That's wrong" button; the rationale has one too. A button
 disputes exactly as `/dispute N` does in `llmrec chat` (the item id goes with the message); typed disputes go through
 the agent's intent classifier. Chat settings pick the catalog (a new conversation). Logins only when LLMREC_UI_USERS
 or LLMREC_UI_USERS_FILE name users (ui/web_auth.py).
