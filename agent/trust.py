@@ -140,6 +140,7 @@ def relational_claims(
     index = {item_id: n for n, item_id in enumerate(shown["candidate_ids"])}
     request = set().union(*(_terms(t["text"]) for t in shown["conversation"] if t["role"] == "user"))
     prompt_words = shown["prompt"]
+    label_terms = {label.lower() for label in shown["labels"]}
     out: list[tuple[Claim, bool]] = []
     for claim in claims:
         text = claim["text"]
@@ -148,7 +149,6 @@ def relational_claims(
             continue
         claim_terms = _terms(text)
         numbers = {t for t in tokenize(text) if t.isdigit()}
-        label_terms = {label.lower() for label in shown["labels"]}
         good = False
         for item_id in claim["item_ids"]:
             if item_id not in index:
