@@ -47,6 +47,10 @@ class Context:
     """Budget of a free-form reply (greetings, questions that are not requests)."""
     intent_cue_weight: float = 2.0
     """Nats added to intents whose cue words occur (see agent/intent.py for why)."""
+    intent_model: Any = None
+    """The learned intent classifier (agent/intent_model.py `IntentModel`); None: the model's labels plus the cues."""
+    encoder: Any = None
+    """The sentence encoder the intent classifier reads (the dense retriever's, shared)."""
     holdout: bool = False
     """Evaluation mode: the user's history stops before their held-out test item, which stays searchable."""
 

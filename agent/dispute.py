@@ -34,8 +34,16 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from agent.claims import referenced_labels
-from agent.profile import FILLER_WORDS, extract_preferences, find_negations, singular, violation
-from agent.state import Claim, Dispute, Pick
+from agent.profile import (
+    FILLER_WORDS,
+    Vocabulary,
+    extract_preferences,
+    find_negations,
+    prepare,
+    singular,
+    violation,
+)
+from agent.state import Claim, Dispute, Pick, Profile, empty_profile
 from tools.catalog import Item
 from tools.tokenize import normalize_text, tokenize
 
@@ -107,7 +115,7 @@ def find_dispute(
         return _dispute(message, "claim", explicit or about, claim=claim)
 
     if (_ALREADY.search(text) and _OWN_VERB.search(text)) or _I_OWN.search(text):
-        return _dispute(message, "owned", explicit or _referenced(message, picks))
+        return _dispute(message, "owned", explicit or referenced_picks(message, picks))
 
     profile = extract_preferences(message)
     if profile["unwanted"]:
@@ -116,13 +124,71 @@ def find_dispute(
         return _dispute(message, "attribute", ids, attribute=profile["unwanted"][0])
 
     if _FALSE.search(text) or any(not n.ruled_out and _content(n.words) for n in find_negations(message)):
-        referenced = _referenced(message, picks)
+        referenced = referenced_picks(message, picks)
         disputed = _best_claim(message, claims, referenced)
         if disputed is not None:
             ids = explicit or _claim_items(disputed, pick_ids) or referenced
             return _dispute(message, "claim", ids, claim=disputed["text"])
 
-    return _dispute(message, "item", explicit or _referenced(message, picks))
+    return _dispute(message, "item", explicit or referenced_picks(message, picks))
+
+
+_LEAD = (
+    r"(?:(?:that'?s |that is |it'?s |this is |the explanation is |you are |you're )?(?:wrong|not true|false|incorrect|"
+    r"nonsense)|come on|no|nope)?[\s,:;!.-]*"
+)
+_ART = r"(?:(?:a|an|the|some|only) )?"
+_IS_NOT = re.compile(rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:is|are|was|were|s) (?:not|no) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$")
+_IS_X_NOT_Y = re.compile(
+    rf"^{_LEAD}(?P<p>[^,.;!?]+?) (?:is|are|s) {_ART}(?P<x>[^,.;!?]+?),? (?:and )?not {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
+)
+_DOES_NOT = re.compile(
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:does|do) not (?:include|have|come with|contain) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
+)
+_POINTER = re.compile(r"^(?:it|that|this|they|those|these|the (?:first|second|third|last|middle|top)(?: one)?|[a-j])$")
+
+
+def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], list[str], list[str]] | None:
+    """(wanted, ruled out, picks meant) of a correction: "a pH meter is not a multimeter" rules out pH meters and
+    still wants a multimeter; "C isn't waterproof" wants waterproof, about C; "B is a surgical mask, not an N95
+    respirator" rules out surgical masks and wants an N95 respirator; "C doesn't include slides" wants slides.
+    None when the message is not one of these shapes."""
+    text = prepare(message[:_LABEL_WINDOW]).strip()
+    subject, ruled_out, wanted = None, None, None
+    if found := _IS_X_NOT_Y.match(text):
+        subject, ruled_out, wanted = found["p"], found["x"], found["y"]
+    elif (found := _IS_NOT.match(text)) or (found := _DOES_NOT.match(text)):
+        subject, wanted = found["x"], found["y"]
+    if wanted is None or subject is None:
+        return None
+    subject = re.sub(r"^(?:a|an|the|some) ", "", subject.strip())
+    pointer = bool(_POINTER.match(subject))
+    if ruled_out is None and not pointer:
+        ruled_out = subject
+    about = referenced_picks(subject, picks, fallback=False) if picks else []
+    return [wanted.strip()], [ruled_out.strip()] if ruled_out else [], about
+
+
+def dispute_preferences(
+    message: str, dispute: Dispute, picks: Sequence[Pick], vocabulary: Vocabulary | None = None
+) -> Profile:
+    """What a dispute adds to the profile. A claim dispute names what the user rejects, so its words are not wishes
+    (searching for them brought the disputed subject back: the revision simulator saw it), except what a
+    correction says is wanted ("a pH meter is not a multimeter": multimeter wanted, pH meter ruled out). Other
+    disputes keep the message's wishes, less the words that only point at a pick ("not the second one")."""
+    labels = [pick["label"] for pick in picks]
+    if dispute["kind"] == "claim":
+        profile = empty_profile()
+        corrected = corrected_claim(message, picks)
+        if corrected is not None:
+            wanted, ruled_out, _ = corrected
+            profile["wanted"] = [t for phrase in wanted for t in tokenize(phrase) if t not in FILLER_WORDS]
+            profile["unwanted"] = ruled_out
+    else:
+        profile = extract_preferences(message, vocabulary, labels)
+    if dispute["attribute"] and dispute["attribute"] not in profile["unwanted"]:
+        profile["unwanted"] = [*profile["unwanted"], dispute["attribute"]]
+    return profile
 
 
 def _dispute(
@@ -158,8 +224,9 @@ def _best_claim(message: str, claims: Sequence[Claim], referenced: Sequence[str]
     return chosen
 
 
-def _referenced(message: str, picks: Sequence[Pick]) -> list[str]:
-    """The picks the message points at (by label, ordinal or title words), else the top pick."""
+def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = True) -> list[str]:
+    """The picks the message points at (by label, ordinal or title words), else the top pick (`fallback`) or
+    none."""
     by_label = {pick["label"]: pick["item_id"] for pick in reversed(picks)}
     labels = referenced_labels(unicodedata.normalize("NFKC", message[:_LABEL_WINDOW]), list(by_label))
     if labels:
@@ -175,7 +242,7 @@ def _referenced(message: str, picks: Sequence[Pick]) -> list[str]:
         overlap = len(words & _content(pick["title"]))
         if overlap > best_overlap:
             best_overlap, best_id = overlap, pick["item_id"]
-    return [best_id]
+    return [best_id] if best_overlap or fallback else []
 
 
 def _ordinal_positions(text: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Intent of a user turn by constrained choice: the model's log-probabilities over four label tokens, plus a
+"""Intent of a user turn by constrained choice: the model's log-probabilities over five label tokens, plus a
 lexical prior, over the intents that the conversation allows.
 
 Why a prior: measured on 12 hand-labelled messages, the default SmolLM2-135M gives the four labels nearly the
@@ -38,6 +38,10 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(recommend|suggest|looking for|need|want|show|find|search|any|something|what about|alternatives?|"
         r"else|more|other|cheaper|similar|like my|instead|gift|for (?:a|my|the)|options?)\b",
         re.IGNORECASE,
+    ),
+    "question": re.compile(
+        r"^\s*(why|is|are|does|do|can|will|what|which|how)\b.*\?\s*$|\b(what do you mean|explain)\b",
+        re.IGNORECASE | re.DOTALL,
     ),
     "other": re.compile(
         r"^\s*(hi|hello|hey|good (?:morning|evening|afternoon)|thanks|thank you|bye|goodbye|who are you|"

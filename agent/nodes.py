@@ -7,7 +7,8 @@ rationale (and of free-form replies) go out through LangGraph's stream writer as
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, cast
 
 import numpy as np
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -18,7 +19,7 @@ from agent.answer import format_answer, pick_reason, revision_record, summary_li
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
 from agent.context import Context
-from agent.dispute import find_dispute
+from agent.dispute import dispute_preferences, find_dispute
 from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
@@ -26,10 +27,14 @@ from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import order_by, prior_features
 from agent.profile import extract_preferences
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
+from agent.question import answer_question
 from agent.ranking import check, explain, label_of, rank, show
-from agent.state import AgentState, Candidate, Pick, Shown, empty_profile
+from agent.state import AgentState, Candidate, Intent, Pick, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
+from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.hard_negatives import history_query
+
+log = logging.getLogger(__name__)
 
 Update = dict[str, Any]
 
@@ -43,17 +48,32 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
         # A "That's wrong" button is an explicit dispute: no need to ask the model.
         update |= {"intent": "dispute", "intent_scores": {"dispute": 0.0}}
         return update
-    intent, scores = classify_intent(
+    intent, scores = _intent(state, ctx, message)
+    update |= {"intent": intent, "intent_scores": scores}
+    if intent == "request":
+        update["profile"] = extract_preferences(message, ctx.vocabulary, [p["label"] for p in state.picks])
+    if intent in ("request", "dispute"):
+        lacking = [CATALOG_LACKS[kind] for kind in unsupported_constraints(message)]
+        update["notes"] = [f"{note[0].upper()}{note[1:]}." for note in lacking]
+    return update
+
+
+def _intent(state: AgentState, ctx: Context, message: str) -> tuple[Intent, dict[str, float]]:
+    """The learned classifier's intent when one is shipped (it reads intents better: README, "Understanding"),
+    else the model's label scores plus the cue rules."""
+    if ctx.intent_model is not None and ctx.encoder is not None:
+        try:
+            found, scores = ctx.intent_model.classify(ctx.encoder, message, bool(state.picks))
+            return cast(Intent, found), scores
+        except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the older reading works
+            log.warning("intent classifier failed (%s); reading the intent by the model's labels", exc)
+    return classify_intent(
         ctx.llm,
         message,
         shown=[p["title"] for p in state.picks],
         has_picks=bool(state.picks),
         cue_weight=ctx.intent_cue_weight,
     )
-    update |= {"intent": intent, "intent_scores": scores}
-    if intent == "request":
-        update["profile"] = extract_preferences(message, ctx.vocabulary)
-    return update
 
 
 def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
@@ -69,13 +89,7 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         item_id=button.get("item_id"),
         claim=button.get("claim"),
     )
-    profile = extract_preferences(message, ctx.vocabulary)
-    if dispute["kind"] == "claim":
-        # "That's not true: <claim>" names what the user rejects: its words and brands are not wishes, and
-        # searching for them brought the disputed subject back (the revision simulator saw it).
-        profile = empty_profile()
-    if dispute["attribute"]:
-        profile["unwanted"] = [*profile["unwanted"], dispute["attribute"]]
+    profile = dispute_preferences(message, dispute, state.picks, ctx.vocabulary)
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile}
 
 
@@ -208,6 +222,10 @@ def respond(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Answer the user: recommendations with reasons and what changed, or a short free-form reply."""
     ctx = runtime.context
     update: Update = {"turn": state.turn + 1}
+    if state.intent == "question":
+        text = answer_question(last_user_message(state.messages), state.picks, ctx.retrievers.dataset.items)
+        update["messages"] = [AIMessage(text, name=ANSWER_NAME, additional_kwargs={SUMMARY_KEY: text[:200]})]
+        return update
     if state.intent in ("accept", "other"):
         text = _reply(state, ctx)
         update["messages"] = [AIMessage(text, name=ANSWER_NAME, additional_kwargs={SUMMARY_KEY: text[:200]})]

@@ -4,14 +4,21 @@ the calibrated commit that adds the LLM's position-debiased label scores to it.
 Features per candidate (`prior_features`), in FEATURES order:
     seq     the sequential model's score after the user's history, z-scored over the candidates (0: no history
             or no model)
-    text    the hybrid retriever's fused score for the query text, z-scored over the candidates
+    text    the hybrid retriever's fused (RRF) score for the query text, z-scored over the candidates
+    bm25    BM25's own score for the query text, z-scored over the candidates
+    dense   the embedding cosine for the query text, z-scored over the candidates (0 while dense search is down)
     cooc    log(1 + users who have the candidate together with a history item)
     pop     log(1 + users who have the candidate)
 
-`Prior` holds the weights a logistic regression fitted on validation users' candidate sets (training/calibrate.py):
-the prior score is their weighted sum. `Calibration` adds what the same kind of fit says about the LLM: its weight
-beside the prior, and the label-position bias estimated once from runs over shuffled candidates (a small model
-prefers early letters: the 135M base picked "D" for 130 of 200 users). The committed score is
+The two halves of the fusion are features of their own because their worth differs by catalog: on clothing BM25
+alone (0.651 NDCG@10 on the candidates protocol) beats the fusion (0.625), and a prior over the fused score only
+could not lean on it (version 1 reached 0.569 there).
+
+`Prior` holds the weights a conditional logit (a softmax over each candidate set) fitted on validation users'
+candidate sets (agent/prior_fit.py): the prior score is their weighted sum. `Calibration` adds what a fit on other
+validation users says about the LLM: its weight beside the prior, and the label-position bias estimated once from
+runs over shuffled candidates (a small model prefers early letters: the 135M base picked "D" for 130 of 200 users).
+The committed score is
 
     prior + llm_weight * (label log-probability - position_bias[label])
 
@@ -36,8 +43,10 @@ from tools.search import CatalogRetrievers
 from tools.seqrec import SeqRec
 from tools.settings import REPO_ROOT
 
-FEATURES: tuple[str, ...] = ("seq", "text", "cooc", "pop")
-PRIOR_VERSION = 1
+FEATURES: tuple[str, ...] = ("seq", "text", "bm25", "dense", "cooc", "pop")
+PRIOR_VERSION = 2
+"""2: BM25 and dense scores as features of their own, fitted as a conditional logit (1: fused score only, a
+per-candidate logistic regression)."""
 
 Matrix = npt.NDArray[np.float64]
 
@@ -65,11 +74,13 @@ def prior_features(
         out[:, 0] = _z(seqrec.score_candidates(history, candidate_ids))
     if query.strip():
         # BM25 alone when dense search is down: the turn's notes already say so (tools/search.py _dense_warning).
-        text = retrievers.hybrid.score_candidates(query, candidate_ids, bm25_fallback=True)
-        out[:, 1] = _z(np.asarray(text, dtype=np.float64))
+        parts = retrievers.hybrid.candidate_scores(query, candidate_ids, bm25_fallback=True)
+        for name in ("text", "bm25", "dense"):
+            if name in parts:
+                out[:, FEATURES.index(name)] = _z(np.asarray(parts[name], dtype=np.float64))
     if cooccur is not None:
-        out[:, 2] = [np.log1p(cooccur.history_count(i, history)) for i in candidate_ids]
-        out[:, 3] = [cooccur.log_popularity(i) for i in candidate_ids]
+        out[:, FEATURES.index("cooc")] = [np.log1p(cooccur.history_count(i, history)) for i in candidate_ids]
+        out[:, FEATURES.index("pop")] = [cooccur.log_popularity(i) for i in candidate_ids]
     return out
 
 

@@ -70,6 +70,16 @@ FILLER_WORDS: frozenset[str] = frozenset(
 )
 """Request filler: never wanted, never part of a search query."""
 
+REFERENCE_WORDS: frozenset[str] = frozenset(
+    {
+        *("first", "second", "third", "fourth", "fifth", "last", "middle", "top", "1st", "2nd", "3rd", "former"),
+        *("latter", "similar", "same", "close", "closer", "style", "version", "others", "other", "minus", "these"),
+        *("those", "ones", "list", "pick", "picks", "choice", "choices", "suggestion", "suggestions"),
+    }
+)
+"""Words that point at the previous picks ("more like the second one", "similar to B but in navy"): not wishes
+once there are picks to point at (with the picks' one-letter labels)."""
+
 COMMON_WORDS: frozenset[str] = frozenset(
     {
         *("generic", "unknown", "unbranded", "none", "na", "brand", "new", "original", "official", "standard"),
@@ -483,17 +493,26 @@ def find_negations(message: str) -> list[Negation]:
 # --- the public API ---------------------------------------------------------------------------------------------------
 
 
-def extract_preferences(message: str, vocabulary: Vocabulary | None = None) -> Profile:
-    """What `message` asks for, rules out and constrains (see the module docstring for the rules).
+def prepare(text: str) -> str:
+    """The message as every rule here reads it: normalised, contractions expanded ("isn't" -> "is not"), "w/o" ->
+    "without", control characters and escapes dropped."""
+    return _prepare(text)
+
+
+def _reference(token: str, labels: Sequence[str]) -> bool:
+    return bool(labels) and (token in REFERENCE_WORDS or token in {label.lower() for label in labels})
+
+
+def extract_preferences(message: str, vocabulary: Vocabulary | None = None, labels: Sequence[str] = ()) -> Profile:
+    """What `message` asks for, rules out and constrains (see the module docstring for the rules). With the previous
+    picks' `labels`, words that only point at a pick ("the second one", "B") are not wanted.
 
     >>> extract_preferences("a digital caliper for beginners, no leather please")["unwanted"]
     ['leather']
     """
     words = _words(message)
     spans = _spans(words)
-    negated = bytearray(len(words))
-    for span in spans:
-        negated[span.start : span.end] = b"\x01" * (span.end - span.start)
+    negated = _negated(words, spans)
     named = vocabulary._find(words) if vocabulary is not None else []
 
     unwanted: dict[str, None] = {}
@@ -513,13 +532,48 @@ def extract_preferences(message: str, vocabulary: Vocabulary | None = None) -> P
         if word.is_break or negated[index]:
             continue
         for token in tokenize(word.text):
-            if token not in FILLER_WORDS:
+            if token not in FILLER_WORDS and not _reference(token, labels):
                 wanted.setdefault(token)
     profile: Profile = {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
     audience = _audiences(part for index, word in enumerate(words) if not negated[index] for part in word.parts)
     if audience:
         profile["audience"] = audience
     return profile
+
+
+def _negated(words: Sequence[_Word], spans: Sequence[_Span]) -> bytearray:
+    negated = bytearray(len(words))
+    for span in spans:
+        negated[span.start : span.end] = b"\x01" * (span.end - span.start)
+    return negated
+
+
+def wanted_phrases(message: str, vocabulary: Vocabulary | None = None, labels: Sequence[str] = ()) -> list[str]:
+    """The wanted words of `extract_preferences` grouped as the user wrote them: runs of adjacent wanted words,
+    split by punctuation, stopwords ("with", "for", "and"), filler, audience words and named catalog values
+    ("a digital caliper with a large lcd" -> ["digital caliper", "large lcd"]; "men's bootcut jeans" ->
+    ["bootcut jeans"], the audience being a filter). For reports and answers; the search uses the words."""
+    words = _words(message)
+    negated = _negated(words, _spans(words))
+    named = vocabulary._find(words) if vocabulary is not None else []
+    for _, _, first, last in named:
+        negated[first:last] = b"\x01" * (last - first)
+    phrases: dict[str, None] = {}
+    run: list[str] = []
+    for index, word in enumerate([*words, _Word(".", (), False)]):
+        keep = (
+            index < len(words)
+            and not word.is_break
+            and not negated[index]
+            and not _audiences(word.parts)
+            and any(token not in FILLER_WORDS and not _reference(token, labels) for token in tokenize(word.text))
+        )
+        if keep:
+            run.append(word.text.removesuffix("'s"))
+        elif run:
+            phrases.setdefault(" ".join(run))
+            run = []
+    return list(phrases)
 
 
 # --- who an item is for ----------------------------------------------------------------------------------------------

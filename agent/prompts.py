@@ -312,20 +312,22 @@ def render_prompt(
 
 # --- The other prompts of the agent: intent, model-written tool calls, free-form replies ---
 
-INTENT_LABELS: dict[str, str] = {"request": "A", "dispute": "B", "accept": "C", "other": "D"}
+INTENT_LABELS: dict[str, str] = {"request": "A", "dispute": "B", "accept": "C", "question": "D", "other": "E"}
 """Intent -> the label the model answers with; single tokens after ANSWER_PREFIX, like the candidate labels."""
-INTENT_SYSTEM_PROMPT = "You sort a shopper's chat messages into one of four kinds."
+INTENT_SYSTEM_PROMPT = "You sort a shopper's chat messages into one of five kinds."
 INTENT_OPTIONS = (
     "A. request: asks for recommendations or says what they want\n"
     "B. dispute: says a recommendation or its explanation is wrong, or rules something out\n"
     "C. accept: likes a recommendation or will take it\n"
-    "D. other: greetings, thanks, anything else"
+    "D. question: asks about a recommendation or why it was chosen\n"
+    "E. other: greetings, thanks, anything else"
 )
 INTENT_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("I need a digital caliper", "A"),
     ("That's not waterproof, and I said no leather", "B"),
     ("Great, I'll take the first one", "C"),
-    ("hello there", "D"),
+    ("is the second one waterproof?", "D"),
+    ("hello there", "E"),
 )
 # The message is cut for this prompt only: intent shows in the first words, and the prompt must stay short
 # (one forward pass of about 200 tokens, 0.3 s on 2 cores).

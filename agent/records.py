@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 
-Intent = Literal["request", "dispute", "accept", "other"]
-INTENTS: tuple[Intent, ...] = ("request", "dispute", "accept", "other")
+Intent = Literal["request", "dispute", "accept", "question", "other"]
+INTENTS: tuple[Intent, ...] = ("request", "dispute", "accept", "question", "other")
+"""`question`: asks about a pick or the explanation ("why the second one?", "is B waterproof?"); answered from the
+pick's evidence and the catalog, the list unchanged."""
 
 
 class Profile(TypedDict):

@@ -15,7 +15,7 @@ def route_intent(state: AgentState) -> Literal["plan", "revise", "respond"]:
         return "plan"
     if state.intent == "dispute":
         return "revise"
-    if state.intent in ("accept", "other"):
+    if state.intent in ("accept", "question", "other"):
         return "respond"
     raise ValueError(f"unknown intent {state.intent!r}")
 

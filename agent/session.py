@@ -26,6 +26,7 @@ from agent.checkpoint import is_store_error, open_checkpointer, restore_if_delet
 from agent.context import Context
 from agent.errors import AgentError, ThreadMismatchError, TurnFailedError, UnknownUserError
 from agent.graph import build_graph
+from agent.intent_model import open_intent_model
 from agent.messages import clean_message
 from agent.prior import calibration_path, load_calibration
 from agent.prior_fit import open_prior
@@ -35,6 +36,7 @@ from agent.settings import AgentSettings, ModelSettings
 from agent.state import ButtonHint, Claim, Revision
 from agent.transcript import ANSWER_NAME
 from tools.datasets import load_dataset
+from tools.embeddings import Encoder
 from tools.errors import ToolsError
 from tools.langchain_tools import catalog_tools
 from tools.search import CatalogRetrievers, catalog_retrievers
@@ -131,7 +133,10 @@ class RecommenderAgent:
                     timeout_s=agent_settings.checkpoint_timeout_s,
                 )
             )
+            dense = retrievers.hybrid.dense
             context = Context(
+                intent_model=open_intent_model(),
+                encoder=dense.encoder if dense is not None else Encoder.from_settings(retrieval_settings),
                 llm=llm,
                 retrievers=retrievers,
                 vocabulary=Vocabulary.from_items(retrievers.dataset.items.values()),

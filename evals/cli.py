@@ -51,13 +51,22 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def eval_command(
-    domain: Annotated[
-        str,
-        typer.Option(help=f"Dataset domain: {', '.join(DOMAINS)}, or a name from {CONVERSATIONAL_DATASETS_VARIABLE}."),
+    protocol: Annotated[
+        str, typer.Option(help=f"Evaluation protocol: {' | '.join([*known_protocols(), 'understanding'])}.")
     ],
-    protocol: Annotated[str, typer.Option(help=f"Evaluation protocol: {' | '.join(known_protocols())}.")],
     systems: Annotated[str, typer.Option(help="Comma-separated system names, e.g. random,popularity.")],
     out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and ndcg.png (created if missing).")],
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Dataset domain: {', '.join(DOMAINS)}, or a name from {CONVERSATIONAL_DATASETS_VARIABLE}. "
+            "Required except for --protocol understanding (its lines name their catalogs)."
+        ),
+    ] = None,
+    messages: Annotated[
+        Path | None,
+        typer.Option(help="--protocol understanding: a labelled JSONL file (format: tests/data/UNDERSTANDING.md)."),
+    ] = None,
     users: Annotated[
         int | None,
         typer.Option(
@@ -85,7 +94,12 @@ def eval_command(
     """Evaluate systems side by side on one dataset and protocol; write JSON, Markdown and an NDCG plot."""
     if not progress:
         disable_progress_bars()  # before any model or index is opened: their loaders draw bars too
+    if protocol == "understanding":
+        _understanding(messages, systems, out, progress=progress)
+        return
     try:
+        if domain is None:
+            raise EvalConfigError(f"--domain is required for --protocol {protocol}")
         settings = DataSettings()
         run_seed = settings.seed if seed is None else seed
         proto = make_protocol(protocol, **({"exclude_mentioned": True} if exclude_mentioned else {}))
@@ -116,4 +130,27 @@ def eval_command(
     console = Console()
     console.print(Markdown(markdown_table(result)))
     for path in (files.json, files.markdown, files.plot):
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def _understanding(messages: Path | None, systems: str, out: Path, *, progress: bool) -> None:
+    """`--protocol understanding`: read every labelled message with each system, write the report."""
+    from agent.understanding_set import UnderstandingSetError, load_lines
+    from evals.understanding import markdown_report, run_understanding, write_understanding
+
+    try:
+        if messages is None:
+            raise EvalConfigError(
+                "--protocol understanding needs --messages FILE.jsonl (e.g. tests/data/understanding.jsonl)"
+            )
+        lines = load_lines(messages)
+        results = run_understanding(lines, _system_names(systems), progress=progress)
+        files = write_understanding(results, out, messages.name)
+    except (EvalError, ToolsError, UnderstandingSetError) as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:
+        raise _fail(exc) from exc
+    console = Console()
+    console.print(Markdown(markdown_report(results, messages.name)))
+    for path in files:
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -29,13 +29,17 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("llmrec-data")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_data_dir(session_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("LLMREC_DATA_DIR", str(session_data_dir))
-    # The real-agent tests train SASRec on a whole bundled catalog on first use: 2 epochs (about a minute) test the
-    # same path as the 20 of a real install (12 minutes on 2 cores; its quality is measured in evals/, not here).
-    monkeypatch.setenv("LLMREC_SEQREC_EPOCHS", "2")
-    yield
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_data_dir(session_data_dir: Path) -> Iterator[None]:
+    """Session-scoped, so that it is in place before any module-scoped fixture opens an agent (pytest sets up wider
+    scopes first: a function-scoped one came too late, and the module fixtures of the real-agent, Slack and browser
+    tests trained into the user's own data dir for the default 20 epochs, past the browser test's 10 minutes)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LLMREC_DATA_DIR", str(session_data_dir))
+        # The real-agent tests train SASRec on a whole bundled catalog on first use: 2 epochs (about a minute) test
+        # the same path as the 20 of a real install (12 minutes on 2 cores; its quality is measured in evals/).
+        patch.setenv("LLMREC_SEQREC_EPOCHS", "2")
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -405,20 +405,29 @@ class HybridRetriever:
         unless `bm25_fallback`: a caller that already says in the turn's notes that dense search is down (the agent's
         prior) gets the BM25 half of the fusion instead.
         """
+        return self.candidate_scores(query, candidate_ids, bm25_fallback=bm25_fallback)["text"]
+
+    def candidate_scores(
+        self, query: str, candidate_ids: Sequence[str], *, bm25_fallback: bool = False
+    ) -> dict[str, ScoreArray]:
+        """Each half's raw scores of the candidates ("bm25", "dense") and their fusion ("text", as
+        `score_candidates`), each computed once; "dense" is missing when dense search is down and `bm25_fallback`."""
         query = check_query(query)
         if self.dense is None and bm25_fallback:
             bm25_only = self.bm25.score_candidates(query, candidate_ids)
-            return rrf_scores([competition_ranks(bm25_only, present=bm25_only > 0)], k=self.rrf_k)
+            fused = rrf_scores([competition_ranks(bm25_only, present=bm25_only > 0)], k=self.rrf_k)
+            return {"bm25": bm25_only, "text": fused}
         if self.dense is None:
             assert self.dense_error is not None
             raise self.dense_error
         lexical = self._executor().submit(self.bm25.score_candidates, query, candidate_ids)
         dense_scores = self.dense.score_candidates(query, candidate_ids)
         bm25_scores = lexical.result()
-        return rrf_scores(
+        fused = rrf_scores(
             [competition_ranks(dense_scores), competition_ranks(bm25_scores, present=bm25_scores > 0)],
             k=self.rrf_k,
         )
+        return {"bm25": bm25_scores, "dense": dense_scores, "text": fused}
 
     def close(self) -> None:
         if self._pool is not None:

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from agent.errors import AgentError
 from agent.evidence import links_for
 from agent.prior import Calibration, calibration_path, position_bias, prior_features
-from agent.prior_fit import ValidationCase, open_prior, validation_cases, validation_users
+from agent.prior_fit import ValidationCase, conditional_logit, open_prior, validation_cases, validation_users
 from agent.prompts import RecRequest
 from agent.ranking import run_pass
 from agent.runtime import Recommender, load_recommender
@@ -80,19 +80,14 @@ def _pass(
 
 
 def fit_weight(runs: Sequence[Run], bias: dict[str, float]) -> tuple[float, float]:
-    """(LLM weight relative to a prior weight of 1, the fit's raw prior coefficient)."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.array(
-        [
-            [p, lp - bias.get(label, 0.0)]
-            for run in runs
-            for p, lp, label in zip(run.prior, run.logprobs, run.labels, strict=True)
-        ]
-    )
-    y = np.array([float(i == run.target) for run in runs for i in range(len(run.prior))])
-    model = LogisticRegression(C=1e4, max_iter=2000).fit(x, y)
-    prior_w, llm_w = (float(w) for w in model.coef_[0])
+    """(LLM weight relative to a prior weight of 1, the fit's raw prior coefficient): a conditional logit over each
+    run's candidates on (prior score, debiased label log-probability), the same choice model the prior is fitted
+    with (agent/prior_fit.py), with a ridge of 1e-3 so that 200 runs are fitted almost unpenalised."""
+    sets = []
+    for run in runs:
+        debiased = [lp - bias.get(label, 0.0) for lp, label in zip(run.logprobs, run.labels, strict=True)]
+        sets.append((np.column_stack([np.asarray(run.prior), debiased]), run.target))
+    prior_w, llm_w = (float(w) for w in conditional_logit(sets, l2=1e-3))
     if prior_w <= 0:
         raise AgentError("the prior's own weight came out non-positive on these users: too few runs to calibrate")
     return llm_w / prior_w, prior_w

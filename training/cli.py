@@ -19,6 +19,7 @@ from training.annotate import annotate_command
 from training.calibrate import calibrate_command
 from training.export import export_command
 from training.generate import generate_command
+from training.intent_cli import intent_command
 from training.seqrec_cli import seqrec_command
 from training.sft import sft_command
 
@@ -32,3 +33,4 @@ app.command("sft")(sft_command)
 app.command("export")(export_command)
 app.command("seqrec")(seqrec_command)
 app.command("calibrate")(calibrate_command)
+app.command("intent")(intent_command)

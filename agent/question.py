@@ -1,0 +1,73 @@
+"""Answering a question about the picks ("why the second one?", "is B waterproof?", "what brand is A?") from the
+pick's own reason and the catalog's text, without changing the list: the catalog decides what can be confirmed, and
+what it does not hold (prices, ratings, delivery) is said, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from agent.dispute import referenced_picks
+from agent.profile import FILLER_WORDS, singular
+from agent.records import Pick
+from agent.unsupported import CATALOG_LACKS, unsupported_constraints
+from tools.catalog import Item
+from tools.tokenize import tokenize
+
+_ASKING = frozenset(
+    {
+        *("why", "what", "which", "how", "does", "do", "did", "can", "could", "will", "would", "is", "are", "come"),
+        *("made", "use", "work", "pick", "picked", "choose", "chose", "chosen", "first", "second", "third", "last"),
+        *("list", "brand", "material", "mean", "explain", "choice", "choices", "different", "difference", "one"),
+        *("ones", "handle", "measure", "fit", "fits", "size", "a", "b", "c", "d", "e", "f", "g", "h"),
+    }
+)
+"""Words of a question that ask rather than name a property to look up."""
+_MAX_CHECKED = 3
+
+
+def _asked_words(message: str) -> list[str]:
+    return [t for t in dict.fromkeys(tokenize(message)) if t not in _ASKING and t not in FILLER_WORDS][:_MAX_CHECKED]
+
+
+def _mentions(item: Item, word: str) -> bool:
+    key = singular(word)
+    return any(singular(t) == key for t in tokenize(item.text))
+
+
+def _facts(item: Item) -> str:
+    brand = item.attributes.get("brand")
+    parts = [f"brand {brand}"] if isinstance(brand, str) and brand.strip() else []
+    category = item.attributes.get("category")
+    if isinstance(category, str) and category.strip():
+        parts.append(f"category {category.split('>')[-1].strip()}")
+    elif isinstance(category, (list, tuple)) and category:
+        parts.append(f"category {str(category[-1]).strip()}")
+    return "; ".join(parts)
+
+
+def answer_question(message: str, picks: Sequence[Pick], items: Mapping[str, Item]) -> str:
+    """What the catalog says about the pick(s) the question points at; the list stays as it is."""
+    if not picks:
+        return "There are no recommendations yet to ask about: tell me what you are looking for."
+    pointed = referenced_picks(message, picks, fallback=False)
+    chosen = [p for p in picks if p["item_id"] in pointed] or list(picks)
+    lines: list[str] = []
+    words = _asked_words(message)
+    for pick in chosen:
+        item = items.get(pick["item_id"])
+        head = f"{pick['label']}. {pick['title']}"
+        facts = _facts(item) if item is not None else ""
+        lines.append(f"{head}" + (f" ({facts})" if facts else ""))
+        if pick.get("reason"):
+            lines.append(f"Why I picked it: {pick['reason']}")
+        if item is not None and len(chosen) == 1:
+            for word in words:
+                if _mentions(item, word):
+                    lines.append(f"The catalog's description mentions “{word}”.")
+                else:
+                    lines.append(f"The catalog's description does not mention “{word}”, so I cannot confirm it.")
+    for kind in unsupported_constraints(message):
+        lines.append(CATALOG_LACKS[kind][0].upper() + CATALOG_LACKS[kind][1:] + ".")
+    lines.append("The list is unchanged; say “that's wrong” to dispute a pick, or ask for something else.")
+    return "\n".join(lines)

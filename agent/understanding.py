@@ -1,0 +1,153 @@
+"""What the agent understands of one user message, as one plain record: the reading its graph acts on.
+
+`read_message` runs the same parts as the graph's `interpret` and `revise` nodes (agent/intent.py, agent/profile.py,
+agent/dispute.py) on a message and the previous turn's picks, and says what they found in the fields of the
+labelled understanding set (tests/data/UNDERSTANDING.md): intent, wanted and ruled-out phrases, hard filters,
+constraints the catalog cannot honour, the pick the message is about, and for a dispute its kind and claim. The
+`understanding` protocol (evals/understanding.py) scores it against the labels, so a figure says how often the agent
+reads a message right, not how often some separate parser does.
+
+`llm=None` reads the intent by the cue rules alone (agent/intent.py `cue_prior`); with the model it is the served
+intent (the label log-probabilities plus the cues).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.claims import referenced_labels, split_claims
+from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks
+from agent.intent import allowed_intents, classify_intent, cue_prior
+from agent.intent_model import IntentModel, QueryEncoder
+from agent.profile import Vocabulary, extract_preferences, wanted_phrases
+from agent.records import Claim, Pick
+from agent.runtime import Recommender
+from agent.unsupported import unsupported_constraints
+from tools.catalog import Item
+
+
+@dataclass(frozen=True)
+class PreviousPick:
+    """A pick of the previous turn as a user saw it."""
+
+    label: str
+    title: str
+    item_id: str | None = None
+    """Its catalog id when known (attribute disputes read the item); else judged by its title."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The agent's reading of one message, in the labelled set's fields."""
+
+    intent: str
+    wanted: list[str]
+    unwanted: list[str]
+    filters: dict[str, list[str]]
+    unsupported: list[str]
+    item: int | None
+    """1-based index of the previous pick the message is about, else None."""
+    dispute_kind: str | None
+    claim: str | None
+    intent_scores: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _picks(previous: Sequence[PreviousPick]) -> list[Pick]:
+    return [
+        Pick(item_id=p.item_id or f"pick-{i}", title=p.title, label=p.label, logprob=0.0, reason="", grounded=False)
+        for i, p in enumerate(previous)
+    ]
+
+
+def _claims(rationale: str, picks: Sequence[Pick]) -> list[Claim]:
+    by_label = {p["label"]: p["item_id"] for p in picks}
+    return [
+        Claim(
+            text=text,
+            item_ids=[by_label[label] for label in referenced_labels(text, list(by_label))],
+            supported=True,
+            support=1.0,
+            missing=[],
+        )
+        for text in split_claims(rationale)
+    ]
+
+
+def _rule_intent(message: str, has_picks: bool) -> tuple[str, dict[str, float]]:
+    allowed = allowed_intents(has_picks)
+    scores = cue_prior(message, allowed, 2.0)
+    best = max(allowed, key=lambda intent: (scores[intent], -allowed.index(intent)))
+    return best, {str(k): v for k, v in scores.items()}
+
+
+def read_message(
+    message: str,
+    previous: Sequence[PreviousPick] = (),
+    rationale: str = "",
+    *,
+    items: Mapping[str, Item] | None = None,
+    vocabulary: Vocabulary | None = None,
+    llm: Recommender | None = None,
+    intent_model: IntentModel | None = None,
+    encoder: QueryEncoder | None = None,
+    cue_weight: float = 2.0,
+) -> Reading:
+    """The agent's reading of `message` after `previous` picks (best first) and their `rationale`. The intent comes
+    from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone."""
+    picks = _picks(previous)
+    if intent_model is not None and encoder is not None:
+        intent, scores = intent_model.classify(encoder, message, bool(picks))
+    elif llm is None:
+        intent, scores = _rule_intent(message, bool(picks))
+    else:
+        found, scores = classify_intent(
+            llm, message, shown=[p["title"] for p in picks], has_picks=bool(picks), cue_weight=cue_weight
+        )
+        intent = str(found)
+    empty = Reading(intent, [], [], {"audience": [], "exclude_audience": [], "brand": []}, [], None, None, None, scores)
+    if intent == "other":
+        return empty
+    profile = extract_preferences(message, vocabulary, [p["label"] for p in picks])
+    filters = {
+        "audience": list(profile.get("audience", [])),
+        "exclude_audience": [],
+        "brand": [b.lower() for b in profile["constraints"].get("brand", [])],
+    }
+    unsupported = unsupported_constraints(message)
+    index_of = {p["item_id"]: i + 1 for i, p in enumerate(picks)}
+    labels = [p["label"] for p in picks]
+    if intent == "dispute":
+        dispute = find_dispute(message, picks, _claims(rationale, picks), items or {})
+        about = [index_of[i] for i in dispute["item_ids"] if i in index_of]
+        preferences = dispute_preferences(message, dispute, picks, vocabulary)
+        corrected = corrected_claim(message, picks) if dispute["kind"] == "claim" else None
+        if corrected is not None:
+            wanted = corrected[0]
+            about = [index_of[i] for i in corrected[2] if i in index_of] or about
+        elif dispute["kind"] == "claim":
+            wanted = []
+        else:
+            wanted = wanted_phrases(message, vocabulary, labels)
+        return Reading(
+            intent,
+            wanted,
+            list(preferences["unwanted"]),
+            filters,
+            unsupported,
+            about[0] if len(about) == 1 else None,
+            dispute["kind"],
+            dispute["claim"],
+            scores,
+        )
+    item = None
+    if picks:
+        pointed = referenced_picks(message, picks, fallback=False)
+        item = index_of[pointed[0]] if len(pointed) == 1 else None
+    wanted = wanted_phrases(message, vocabulary, labels) if intent == "request" else []
+    unwanted = list(profile["unwanted"]) if intent == "request" else []
+    return Reading(intent, wanted, unwanted, filters, unsupported, item, None, None, scores)

@@ -1,0 +1,179 @@
+"""The reading of a user message (agent/understanding.py) and its protocol (evals/understanding.py): unsupported
+constraints, phrases, the learned intent classifier's masks and refusals, scoring, malformed files."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from agent.intent_model import IntentModel, IntentModelError, fit_intent_model, open_intent_model
+from agent.profile import wanted_phrases
+from agent.question import answer_question
+from agent.records import Pick
+from agent.understanding import PreviousPick, read_message
+from agent.understanding_set import UnderstandingSetError, load_lines
+from agent.unsupported import unsupported_constraints
+from evals.understanding import phrase_key, score_line, summarise
+from tools.catalog import Item
+from ui.cli import app
+
+PICKS = [
+    PreviousPick("A", "Neiko 01407A Stainless Steel 6-Inch Digital Caliper"),
+    PreviousPick("B", "Mitutoyo 505-732 Dial Caliper"),
+    PreviousPick("C", "Fluke 101 Basic Digital Multimeter"),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("a multimeter under $50", ["price"]),
+        ("top rated boots that ship by friday", ["rating", "delivery"]),
+        ("something cheap, 5 stars", ["price", "rating"]),
+        ("wat r ur best test tubes", []),
+        ("a digital caliper with a large lcd", []),
+    ],
+)
+def test_unsupported_constraints(message: str, expected: list[str]) -> None:
+    assert unsupported_constraints(message) == expected
+
+
+def test_wanted_words_are_grouped_into_the_phrases_the_user_wrote() -> None:
+    assert wanted_phrases("a digital caliper with a large lcd") == ["digital caliper", "large lcd"]
+    assert wanted_phrases("men's bootcut jeans") == ["bootcut jeans"]  # the audience is a filter, not a want
+    assert wanted_phrases("a hoodie, no zipper") == ["hoodie"]
+
+
+def test_a_dispute_of_the_second_pick_names_it() -> None:
+    reading = read_message("not the second one", PICKS)
+    assert (reading.intent, reading.item, reading.dispute_kind) == ("dispute", 2, "item")
+    assert read_message("a multimeter under $50").unsupported == ["price"]
+    other = read_message("hello", PICKS)
+    assert other.intent == "other" and other.wanted == [] and other.item is None
+
+
+class _HashEncoder:
+    """A deterministic bag-of-words encoder for routing tests (the real MiniLM is measured in evals/)."""
+
+    identity = "hash-encoder-v1"
+
+    def encode_query(self, text: str) -> np.ndarray:
+        v = np.zeros(64, dtype=np.float32)
+        for word in text.lower().split():
+            v[zlib.crc32(word.strip("?.!,").encode()) % 64] += 1.0
+        return v / max(float(np.linalg.norm(v)), 1e-6)
+
+
+def test_the_intent_model_masks_what_needs_picks_and_refuses_another_encoder(tmp_path: Path) -> None:
+    encoder = _HashEncoder()
+    messages = ["why the second one?", "is B waterproof?", "I need a caliper", "a hoodie please", "hello", "hi there"]
+    labels = ["question", "question", "request", "request", "other", "other"]
+    model = fit_intent_model(encoder, messages, [True, True, False, False, False, False], labels, c=10.0)
+    assert model.classify(encoder, "why the first one?", True)[0] == "question"
+    intent, scores = model.classify(encoder, "why the first one?", False)  # nothing shown: no question to ask
+    assert intent in ("request", "other") and "question" not in scores
+    model.save(tmp_path / "m.json")
+    assert IntentModel.load(tmp_path / "m.json") == model
+    other = _HashEncoder()
+    other.identity = "another-encoder"
+    with pytest.raises(IntentModelError, match="llmrec train intent"):
+        model.classify(other, "hello", False)
+    assert open_intent_model(tmp_path / "missing.json") is None
+
+
+def _line(tmp_path: Path, expected: dict[str, object], previous: bool = True) -> Path:
+    row = {
+        "id": "x-001",
+        "split": "heldout",
+        "category": "dispute_item",
+        "domain": "scientific",
+        "message": "not the second one",
+        "previous": {"picks": [{"label": p.label, "title": p.title} for p in PICKS], "rationale": ""}
+        if previous
+        else None,
+        "expected": expected,
+    }
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return path
+
+
+EXPECTED = {
+    "intent": "dispute",
+    "wanted": [],
+    "unwanted": [],
+    "filters": {"audience": [], "exclude_audience": [], "brand": []},
+    "unsupported": [],
+    "item": 2,
+    "dispute_kind": "item",
+    "claim": None,
+}
+
+
+def test_a_right_reading_scores_every_field_and_a_wrong_one_fails(tmp_path: Path) -> None:
+    line = load_lines(_line(tmp_path, EXPECTED))[0]
+    right = read_message(line.message, line.previous, line.rationale)
+    outcome = score_line(right, line)
+    assert outcome["all"] and outcome["intent"] and outcome["item"]
+    wrong = read_message("I need a caliper", line.previous, "")
+    failed = score_line(wrong, line)
+    assert not failed["intent"] and not failed["all"]
+    summary = summarise([(line, outcome), (line, failed)])
+    assert summary["fields"]["intent"]["accuracy"] == 0.5 and summary["fields"]["intent"]["n"] == 2
+    assert summary["categories"]["dispute_item"]["all"]["accuracy"] == 0.5
+    assert phrase_key("Men's Bootcut Jeans") == phrase_key("men bootcut jean")
+
+
+def test_a_malformed_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"domain": "scientific", "message": "hi", "expected": {}}) + "\n{not json\n")
+    with pytest.raises(UnderstandingSetError, match="line 1"):
+        load_lines(path)
+    with pytest.raises(UnderstandingSetError, match="no such file"):
+        load_lines(tmp_path / "missing.jsonl")
+
+
+def test_the_protocol_on_the_command_line_explains_what_is_missing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "--protocol", "understanding", "--systems", "rules", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--messages" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    args = ["eval", "--protocol", "understanding", "--messages", str(bad), "--systems", "rules", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "line 1" in result.output
+    path = _line(tmp_path, EXPECTED)
+    out = tmp_path / "report"
+    args = ["eval", "--protocol", "understanding", "--messages", str(path), "--systems", "rules", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "results.json").read_text())
+    assert report["systems"]["rules"]["all"]["fields"]["intent"]["accuracy"] == 1.0
+    assert (out / "categories.png").stat().st_size > 0
+    result = runner.invoke(app, ["eval", "--protocol", "candidates", "--systems", "random", "--out", str(out)])
+    assert result.exit_code == 2 and "--domain is required" in result.output
+
+
+def test_a_question_is_answered_from_the_catalog_without_guessing() -> None:
+    item = Item("X1", "Trail Rain Jacket", "Trail Rain Jacket waterproof nylon shell with hood", {"brand": "Acme"})
+    picks = [Pick(item_id="X1", title=item.title, label="A", logprob=0.0, reason="It is a rain jacket.", grounded=True)]
+    answer = answer_question("is A waterproof?", picks, {"X1": item})
+    assert "mentions “waterproof”" in answer and "brand Acme" in answer and "unchanged" in answer
+    answer = answer_question("is the first one fleece lined? how much is it?", picks, {"X1": item})
+    assert "does not mention “fleece”" in answer and "no prices" in answer
+
+
+def test_the_shipped_intent_model_fits_the_packaged_encoder() -> None:
+    from tools.embeddings import Encoder
+    from tools.settings import RetrievalSettings
+
+    model = open_intent_model()
+    assert model is not None, "adapters/intent/intent_model.json is shipped: run `llmrec train intent`"
+    encoder = Encoder.from_settings(RetrievalSettings())
+    assert model.classify(encoder, "why the second one?", True)[0] == "question"
+    assert model.classify(encoder, "hello there", False)[0] == "other"
