@@ -165,8 +165,24 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     pointer = bool(_POINTER.match(subject))
     if ruled_out is None and not pointer:
         ruled_out = subject
-    about = referenced_picks(subject, picks, fallback=False) if picks else []
+    by_label = {pick["label"].lower(): pick["item_id"] for pick in picks}
+    if subject in by_label:  # the text is lower-cased by now, and a lone "c" reads as a label only in context
+        about = [by_label[subject]]
+    else:
+        about = referenced_picks(subject, picks, fallback=False) if picks else []
     return [wanted.strip()], [ruled_out.strip()] if ruled_out else [], about
+
+
+_LIKE = re.compile(r"\b(?:more like|like|similar to|same as|close to|in the style of|more of|others like|another)\b")
+
+
+def similar_pick(message: str, picks: Sequence[Pick]) -> str | None:
+    """The pick a request asks for more like ("more like the second one", "like B but in navy", "similar to the
+    dial caliper"), else None."""
+    if not picks or not _LIKE.search(prepare(message[:_LABEL_WINDOW])):
+        return None
+    pointed = referenced_picks(message, picks, fallback=False)
+    return pointed[0] if len(pointed) == 1 else None
 
 
 def dispute_preferences(

@@ -19,7 +19,7 @@ from agent.answer import format_answer, pick_reason, revision_record, summary_li
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
 from agent.context import Context
-from agent.dispute import dispute_preferences, find_dispute
+from agent.dispute import dispute_preferences, find_dispute, similar_pick
 from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
@@ -116,6 +116,8 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
             user_id=state.user_id,
             anchor_item=anchor,
             search_k=ctx.search_k,
+            similar_to=similar_pick(message, state.picks) if state.intent == "request" else None,
+            labels=[p["label"] for p in state.picks],
         )
     return {"messages": [planner_message(calls)], "exclude": exclude, "history": history}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolCall
 
-from agent.profile import search_query
+from agent.profile import extract_preferences, search_query
 from agent.prompts import TOOL_SYSTEM_PROMPT
 from agent.state import Profile
 
@@ -30,6 +30,8 @@ def plan_tool_calls(
     user_id: str | None,
     anchor_item: str | None,
     search_k: int,
+    similar_to: str | None = None,
+    labels: Sequence[str] = (),
 ) -> list[ToolCall]:
     """The planner's calls for one turn.
 
@@ -37,12 +39,18 @@ def plan_tool_calls(
       first filtered by the brands the user named, if any;
     - `similar_items` around `anchor_item` (the last pick or history item) when the message names nothing to
       search for ("something else", "more like that");
+    - `similar_items` around `similar_to` first when the message asks for more like one pick ("more like the
+      second one", "like B but in navy"), and then a search only for the message's own new words ("navy");
     - `recommend_for_user`, the sequential recommender over the user's history (it says so in a warning when it is
       skipped: a new user, or a catalog without purchase histories);
     - `user_history` on a user's first turn, so the transcript shows the history the rationale may cite.
     """
     calls: list[ToolCall] = []
-    query = search_query(message, profile)
+    if similar_to is not None:
+        calls.append(_call(turn, len(calls), "similar_items", {"item_id": similar_to, "k": search_k}))
+        if not extract_preferences(message, labels=labels)["wanted"]:
+            profile = {**profile, "wanted": []}
+    query = search_query(message, profile, labels=labels)
     if query and profile["constraints"]:
         # Brands the user named filter a first search; the unfiltered one after it keeps a wrongly read brand
         # (a brand that is also a word, "Keeper") from emptying the candidate list.
@@ -50,7 +58,7 @@ def plan_tool_calls(
         calls.append(_call(turn, len(calls), "search_catalog", args))
     if query:
         calls.append(_call(turn, len(calls), "search_catalog", {"query": query, "k": search_k}))
-    elif anchor_item is not None:
+    elif anchor_item is not None and similar_to is None:
         calls.append(_call(turn, len(calls), "similar_items", {"item_id": anchor_item, "k": search_k}))
     if calls or user_id is not None:
         calls.append(_call(turn, len(calls), "recommend_for_user", {"k": search_k}))

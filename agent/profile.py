@@ -619,20 +619,20 @@ def audience_conflict(item: Item, audience: Sequence[str]) -> str | None:
     return "for " + " and ".join(named)
 
 
-def search_query(message: str, profile: Profile, max_words: int = 16) -> str:
+def search_query(message: str, profile: Profile, max_words: int = 16, labels: Sequence[str] = ()) -> str:
     """The planner's search query: the message's wanted words, then the profile's earlier wanted words that are not
     already in it (profile order), at most `max_words`; a word of any ruled-out phrase, from the profile or from the
     message, never appears. "" when nothing is left."""
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
-    now = extract_preferences(message)
+    now = extract_preferences(message, labels=labels)
     banned = {key for phrase in (*profile["unwanted"], *now["unwanted"]) for key in _keys(phrase)}
     seen: set[str] = set()
     words: list[str] = []
     for entry in (*now["wanted"], *profile["wanted"]):
         for token in tokenize(entry):
             key = singular(token)
-            if token in FILLER_WORDS or key in banned or key in seen:
+            if token in FILLER_WORDS or key in banned or key in seen or _reference(token, labels):
                 continue
             seen.add(key)
             words.append(token)

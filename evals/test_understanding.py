@@ -25,7 +25,7 @@ MESSAGES = REPO_ROOT / "tests" / "data" / "understanding.jsonl"
 
 def test_the_served_reading_beats_the_rules_on_held_out_phrasings(eval_options: EvalOptions) -> None:
     results = run_understanding(load_lines(MESSAGES), ["rules", "agent"], progress=False)
-    print("\n" + markdown_report(results, MESSAGES.name))
+    print("\n" + markdown_report(results, MESSAGES.name))  # noqa: T201 - the table is this test's output (pytest -s)
     files = write_understanding(results, Path(eval_options.report_dir) / "understanding", MESSAGES.name)
     assert all(path.exists() for path in files)
     held = {system: results[system]["splits"]["heldout"]["fields"]["intent"] for system in results}

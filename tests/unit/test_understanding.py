@@ -177,3 +177,64 @@ def test_the_shipped_intent_model_fits_the_packaged_encoder() -> None:
     encoder = Encoder.from_settings(RetrievalSettings())
     assert model.classify(encoder, "why the second one?", True)[0] == "question"
     assert model.classify(encoder, "hello there", False)[0] == "other"
+
+
+def _pick(label: str, title: str) -> Pick:
+    return Pick(item_id=f"id-{label}", title=title, label=label, logprob=0.0, reason="", grounded=False)
+
+
+SHOWN = [
+    _pick("A", "New Mini Digital Pen Type PH Meter PH-009"),
+    _pick("B", "OWON B35T Plus Multimeter"),
+    _pick("C", "Uni-T UT204 Clamp Meter"),
+]
+
+
+def test_x_is_not_a_y_rules_out_x_and_keeps_wanting_y() -> None:
+    from agent.dispute import corrected_claim, dispute_preferences
+
+    assert corrected_claim("that's wrong, a pH meter is not a multimeter", SHOWN) == (
+        ["multimeter"],
+        ["ph meter"],
+        ["id-A"],
+    )
+    assert corrected_claim("C isn't waterproof", SHOWN) == (["waterproof"], [], ["id-C"])
+    wanted, ruled_out, _ = corrected_claim("B is a surgical mask, not an N95 respirator", SHOWN) or ([], [], [])
+    assert (wanted, ruled_out) == (["n95 respirator"], ["surgical mask"])
+    assert corrected_claim("I need a multimeter", SHOWN) is None
+    dispute = {"message": "", "kind": "claim", "item_ids": [], "attribute": None, "claim": "x"}
+    profile = dispute_preferences("a pH meter is not a multimeter", dispute, SHOWN)  # type: ignore[arg-type]
+    assert profile["wanted"] == ["multimeter"] and profile["unwanted"] == ["ph meter"]
+
+
+def test_more_like_a_pick_searches_around_it_and_not_for_its_pointer_words() -> None:
+    from agent.dispute import similar_pick
+    from agent.planner import plan_tool_calls
+
+    assert similar_pick("more like the second one", SHOWN) == "id-B"
+    assert similar_pick("like C but in navy", SHOWN) == "id-C"
+    assert similar_pick("I need a multimeter", SHOWN) is None
+    profile = {"wanted": ["multimeter"], "unwanted": [], "constraints": {}}
+    calls = plan_tool_calls(
+        "more like the second one",
+        profile,  # type: ignore[arg-type]
+        turn=1,
+        user_id=None,
+        anchor_item="id-A",
+        search_k=20,
+        similar_to="id-B",
+        labels=["A", "B", "C"],
+    )
+    assert (calls[0]["name"], calls[0]["args"].get("item_id")) == ("similar_items", "id-B")
+    assert "search_catalog" not in [c["name"] for c in calls]
+    calls = plan_tool_calls(
+        "like B but in navy",
+        profile,  # type: ignore[arg-type]
+        turn=1,
+        user_id=None,
+        anchor_item="id-A",
+        search_k=20,
+        similar_to="id-B",
+        labels=["A", "B", "C"],
+    )
+    assert calls[0]["name"] == "similar_items" and calls[1]["args"]["query"] == "navy multimeter"
