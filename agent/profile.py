@@ -52,6 +52,7 @@ from functools import cached_property
 from typing import Literal
 
 from agent.state import Profile
+from agent.unsupported import strip_unsupported
 from tools.catalog import Item
 from tools.tokenize import ENGLISH_STOPWORDS, normalize_text, tokenize
 
@@ -291,11 +292,17 @@ _PHRASE_TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("stay", "away", "from"),
     ("allergic", "to"),
     *((word,) for word in ("without", "avoid", "avoiding", "hate", "dislike", "except", "excluding", "exclude")),
+    ("anything", "but"),
+    ("other", "than"),
+    ("minus",),
     ("nothing",),
     ("neither",),
 )
 _AFTER_NOT: tuple[tuple[str, ...], ...] = (
     ("a", "fan", "of"),
+    ("a", "big", "fan", "of"),
+    ("crazy", "about"),
+    ("keen", "on"),
     ("interested", "in"),
     ("looking", "for"),
     ("into",),
@@ -510,12 +517,15 @@ def extract_preferences(message: str, vocabulary: Vocabulary | None = None, labe
     >>> extract_preferences("a digital caliper for beginners, no leather please")["unwanted"]
     ['leather']
     """
-    words = _words(message)
+    words = _words(strip_unsupported(message))
     spans = _spans(words)
     negated = _negated(words, spans)
     named = vocabulary._find(words) if vocabulary is not None else []
 
     unwanted: dict[str, None] = {}
+    for index, substance in _free_of(words):  # "latex-free gloves": latex ruled out, gloves wanted
+        negated[index] = 1
+        unwanted[substance] = None
     for span in spans:
         for start, end in span.phrases:
             values = [value for _, value, first, last in named if first < end and last > start]
@@ -532,13 +542,23 @@ def extract_preferences(message: str, vocabulary: Vocabulary | None = None, labe
         if word.is_break or negated[index]:
             continue
         for token in tokenize(word.text):
-            if token not in FILLER_WORDS and not _reference(token, labels):
+            if token not in FILLER_WORDS and not _reference(token, labels) and token not in RELATIVES:
                 wanted.setdefault(token)
     profile: Profile = {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
     audience = _audiences(part for index, word in enumerate(words) if not negated[index] for part in word.parts)
+    audience = list(dict.fromkeys([*audience, *_relatives(words, negated)]))
     if audience:
         profile["audience"] = audience
     return profile
+
+
+def _free_of(words: Sequence[_Word]) -> list[tuple[int, str]]:
+    """(position, substance) of each "<substance>-free" word ("latex-free", "bpa-free", "powder-free")."""
+    return [
+        (index, word.text.removesuffix("-free"))
+        for index, word in enumerate(words)
+        if word.text.endswith("-free") and len(word.text) > len("-free")
+    ]
 
 
 def _negated(words: Sequence[_Word], spans: Sequence[_Span]) -> bytearray:
@@ -553,8 +573,10 @@ def wanted_phrases(message: str, vocabulary: Vocabulary | None = None, labels: S
     split by punctuation, stopwords ("with", "for", "and"), filler, audience words and named catalog values
     ("a digital caliper with a large lcd" -> ["digital caliper", "large lcd"]; "men's bootcut jeans" ->
     ["bootcut jeans"], the audience being a filter). For reports and answers; the search uses the words."""
-    words = _words(message)
+    words = _words(strip_unsupported(message))
     negated = _negated(words, _spans(words))
+    for index, _ in _free_of(words):
+        negated[index] = 1
     named = vocabulary._find(words) if vocabulary is not None else []
     for _, _, first, last in named:
         negated[first:last] = b"\x01" * (last - first)
@@ -566,6 +588,7 @@ def wanted_phrases(message: str, vocabulary: Vocabulary | None = None, labels: S
             and not word.is_break
             and not negated[index]
             and not _audiences(word.parts)
+            and word.text not in RELATIVES
             and any(token not in FILLER_WORDS and not _reference(token, labels) for token in tokenize(word.text))
         )
         if keep:
@@ -597,6 +620,26 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
     "unisex": frozenset({"unisex", "men", "women"}),
 }
 _AUDIENCE_OF = {word: name for name, words in AUDIENCES.items() for word in words}
+RELATIVES: dict[str, str] = {
+    **dict.fromkeys(("husband", "dad", "father", "boyfriend", "brother", "grandpa", "grandfather", "uncle"), "men"),
+    **dict.fromkeys(
+        ("wife", "mom", "mum", "mother", "girlfriend", "sister", "grandma", "grandmother", "aunt"), "women"
+    ),
+    **dict.fromkeys(("son", "nephew", "grandson"), "boys"),
+    **dict.fromkeys(("daughter", "niece", "granddaughter", "goddaughter"), "girls"),
+}
+"""Who an item is for when the user buys it for a relative ("a cardigan for my wife"): only after "for my/her/his/
+our", since a relative merely mentioned ("my husband already owns B") names no audience."""
+
+
+def _relatives(words: Sequence[_Word], negated: bytearray) -> list[str]:
+    found = []
+    for index in range(len(words) - 2):
+        if words[index].text == "for" and words[index + 1].text in ("my", "her", "his", "our", "a"):
+            relative = words[index + 2].text.removesuffix("'s")
+            if relative in RELATIVES and not negated[index + 2]:
+                found.append(RELATIVES[relative])
+    return found
 
 
 def _audiences(words: Iterable[str]) -> list[str]:

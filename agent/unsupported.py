@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import re
 
+_DAYS = r"(?:today|tomorrow|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|next week)"
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "price": re.compile(
-        r"(\$\s?\d|\d\s?(?:dollars?|bucks|usd|eur|euros?|quid|pounds?)\b|\b(?:price[ds]?|pricey|prices|cost[s]?|"
-        r"cheap(?:er|est|ly)?|budget|afford(?:able)?|inexpensive|expensive|on sale|discount(?:ed)?|bargain|"
-        r"break the bank|how much|spend|money|deal)\b)",
+        r"(?:\b(?:under|below|less than|no more than|at most|max(?:imum)?|around|about|for)\s+)?"
+        r"(?:\$\s?\d+(?:[.,]\d+)?|\b(?:\d+|twenty|thirty|forty|fifty|a hundred|hundred)\s?(?:dollars?|bucks|usd|euros?|"
+        r"quid|pounds?)\b)|\b(?:(?:not|nothing) too |too )?(?:cheap(?:er|est|ly)?|budget|afford(?:able)?|inexpensive|"
+        r"expensive|pricey|overpriced|price[ds]?|prices|costs?|discount(?:ed)?|bargain)\b|\bon sale\b|"
+        r"\b(?:the cheaper the better|how much|spend)\b|\b(?:(?:will|would|does|do|can) not |won'?t |doesn'?t )?"
+        r"break the bank\b",
         re.IGNORECASE,
     ),
     "rating": re.compile(
-        r"\b(?:(?:well|highly|best|top|good|great)[ -]?(?:rated|reviewed)|ratings?|reviews?|reviewed|\d(?:\.\d)?\s?"
-        r"stars?|five stars?|stars? rating)\b",
+        r"\b(?:(?:well|highly|best|highest|top|good|great)[ -]?(?:rated|reviewed)|(?:with )?(?:lots of |good |great |"
+        r"many |(?:\d(?:\.\d)?|five)[ -]?stars? )*(?:reviews?|ratings?)|(?:\d(?:\.\d)?|five)[ -]?stars?(?: rated)?|"
+        r"rated)\b",
         re.IGNORECASE,
     ),
     "delivery": re.compile(
-        r"\b(?:ship(?:s|ped|ping)?|deliver(?:y|ed|s)?|arriv(?:e|es|al)|in stock|out of stock|prime|overnight|"
-        r"next[- ]day|before the weekend|by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow))\b",
+        r"\b(?:(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
+        rf"(?: (?:fast|quickly|free|overnight|(?:by |before |on )?{_DAYS}))*|(?:that'?s |is )?(?:in|out of) stock"
+        rf"(?: right now| now)?|before {_DAYS}|prime|overnight|next[- ]day)\b",
         re.IGNORECASE,
     ),
 }
@@ -38,3 +44,12 @@ def unsupported_constraints(message: str) -> list[str]:
     the order they first appear."""
     found = [(m.start(), kind) for kind, pattern in _PATTERNS.items() if (m := pattern.search(message[:5000]))]
     return [kind for _, kind in sorted(found)]
+
+
+def strip_unsupported(message: str) -> str:
+    """The message with what names an unsupported constraint cut out (a clause break in its place), so that
+    "cheap nitrile gloves under $20" is searched as "nitrile gloves" and neither "cheap" nor "20" becomes a wish."""
+    head, tail = message[:5000], message[5000:]
+    for pattern in _PATTERNS.values():
+        head = pattern.sub(" , ", head)
+    return head + tail

@@ -238,3 +238,26 @@ def test_more_like_a_pick_searches_around_it_and_not_for_its_pointer_words() -> 
         labels=["A", "B", "C"],
     )
     assert calls[0]["name"] == "similar_items" and calls[1]["args"]["query"] == "navy multimeter"
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted", "unwanted", "audience"),
+    [
+        ("cheap nitrile gloves under $20", ["nitrile gloves"], [], []),  # a price is no wish: searched without it
+        ("a 5 star rated hoodie that ships fast", ["hoodie"], [], []),
+        ("latex-free gloves", ["gloves"], ["latex"], []),
+        ("jeans, anything but Wrangler", ["jeans"], ["wrangler"], []),
+        ("I'm not crazy about plastic, I want a beaker", ["beaker"], ["plastic"], []),
+        ("a cardigan for my wife", ["cardigan"], [], ["women"]),
+        ("my husband already owns a caliper", ["owns", "caliper"], [], []),  # mentioned, not the audience
+    ],
+)
+def test_traps_of_the_labelling_guide(
+    message: str, wanted: list[str], unwanted: list[str], audience: list[str]
+) -> None:
+    from agent.profile import extract_preferences
+
+    profile = extract_preferences(message)
+    assert wanted_phrases(message) == wanted or profile["wanted"] == wanted
+    assert profile["unwanted"] == unwanted
+    assert profile.get("audience", []) == audience
