@@ -52,6 +52,19 @@ DisputeKind = Literal["item", "attribute", "claim", "owned"]
 _ALREADY = re.compile(r"\b(?:already|previously)\b")
 _OWN_VERB = re.compile(r"\b(?:own|owned|have|has|had|got|bought|purchased|ordered|use|using)\b")
 _I_OWN = re.compile(r"\b(?:i|we)\s+(?:already\s+)?own\b")
+_I_BOUGHT = re.compile(
+    r"\b(?:i|we|i'?ve|we'?ve)\s+(?:already\s+)?(?:bought|got|ordered|purchased|picked up|have had|had)\b"
+)
+COMPLAINT_WORDS: frozenset[str] = frozenset(
+    {
+        *("wrong", "ugly", "bad", "awful", "terrible", "drop", "rid", "remove", "removed", "take", "cross", "lose"),
+        *("definitely", "bought", "got", "ordered", "picked", "purchased", "home", "store", "before", "ago"),
+        *("yesterday", "day", "week", "month", "year", "years", "christmas", "birthday", "gift", "gave", "given"),
+        *("different", "breaks", "broke", "broken", "off", "list", "rejected", "said", "wanted", "wants"),
+    }
+)
+"""Words of a complaint about a pick that say how the user feels or what they did, not what they want next
+("drop the last one", "I bought C last year", "the third one is ugly")."""
 _FALSE = re.compile(r"\b(?:false|untrue|incorrect|inaccurate|misleading|nonsense)\b")
 _ORDINALS = {
     **{word: n for n, word in enumerate(("first", "second", "third", "fourth", "fifth"), start=1)},
@@ -114,7 +127,8 @@ def find_dispute(
         # A claim about no pick (e.g. about the user's history) rejects nothing: no unrelated item is punished.
         return _dispute(message, "claim", explicit or about, claim=claim)
 
-    if (_ALREADY.search(text) and _OWN_VERB.search(text)) or _I_OWN.search(text):
+    owned = (_ALREADY.search(text) and _OWN_VERB.search(text)) or _I_OWN.search(text)
+    if owned or (_I_BOUGHT.search(text) and referenced_picks(message, picks, fallback=False)):
         return _dispute(message, "owned", explicit or referenced_picks(message, picks))
 
     profile = extract_preferences(message)
@@ -201,7 +215,7 @@ def dispute_preferences(
             profile["wanted"] = [t for phrase in wanted for t in tokenize(phrase) if t not in FILLER_WORDS]
             profile["unwanted"] = ruled_out
     else:
-        profile = extract_preferences(message, vocabulary, labels)
+        profile = extract_preferences(message, vocabulary, labels, COMPLAINT_WORDS)
     if dispute["attribute"] and dispute["attribute"] not in profile["unwanted"]:
         profile["unwanted"] = [*profile["unwanted"], dispute["attribute"]]
     return profile

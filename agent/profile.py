@@ -500,6 +500,26 @@ def find_negations(message: str) -> list[Negation]:
 # --- the public API ---------------------------------------------------------------------------------------------------
 
 
+LONG_MESSAGE_WORDS = 40
+"""Past this many words a message usually tells a story around its request (the labelled set's long messages run
+60-150 words); only its sentences that ask for, prefer or rule out something are read for wishes."""
+_ASKS = re.compile(
+    r"\b(?:looking for|look for|need|needs|want|wants|would like|i'?d like|recommend|suggest|find me|show me|"
+    r"something|anything|ideally|prefer|preferably|must|should|has to|have to|no |not |without|avoid|hoping|"
+    r"after|in the market|searching|any (?:good )?(?:ideas|suggestions))",
+)
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def asked_part(message: str) -> str:
+    """The sentences of a long message that ask for something (all of it when none does, or when it is short)."""
+    if len(message.split()) <= LONG_MESSAGE_WORDS:
+        return message
+    sentences = [s for s in _SENTENCE.split(message) if s.strip()]
+    asking = [s for s in sentences if _ASKS.search(_prepare(s))]
+    return " . ".join(asking) if asking else message
+
+
 def prepare(text: str) -> str:
     """The message as every rule here reads it: normalised, contractions expanded ("isn't" -> "is not"), "w/o" ->
     "without", control characters and escapes dropped."""
@@ -510,14 +530,19 @@ def _reference(token: str, labels: Sequence[str]) -> bool:
     return bool(labels) and (token in REFERENCE_WORDS or token in {label.lower() for label in labels})
 
 
-def extract_preferences(message: str, vocabulary: Vocabulary | None = None, labels: Sequence[str] = ()) -> Profile:
+def extract_preferences(
+    message: str,
+    vocabulary: Vocabulary | None = None,
+    labels: Sequence[str] = (),
+    ignore: frozenset[str] = frozenset(),
+) -> Profile:
     """What `message` asks for, rules out and constrains (see the module docstring for the rules). With the previous
     picks' `labels`, words that only point at a pick ("the second one", "B") are not wanted.
 
     >>> extract_preferences("a digital caliper for beginners, no leather please")["unwanted"]
     ['leather']
     """
-    words = _words(strip_unsupported(message))
+    words = _words(strip_unsupported(asked_part(message)))
     spans = _spans(words)
     negated = _negated(words, spans)
     named = vocabulary._find(words) if vocabulary is not None else []
@@ -542,7 +567,12 @@ def extract_preferences(message: str, vocabulary: Vocabulary | None = None, labe
         if word.is_break or negated[index]:
             continue
         for token in tokenize(word.text):
-            if token not in FILLER_WORDS and not _reference(token, labels) and token not in RELATIVES:
+            if (
+                token not in FILLER_WORDS
+                and not _reference(token, labels)
+                and token not in RELATIVES
+                and token not in ignore
+            ):
                 wanted.setdefault(token)
     profile: Profile = {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
     audience = _audiences(part for index, word in enumerate(words) if not negated[index] for part in word.parts)
@@ -568,12 +598,17 @@ def _negated(words: Sequence[_Word], spans: Sequence[_Span]) -> bytearray:
     return negated
 
 
-def wanted_phrases(message: str, vocabulary: Vocabulary | None = None, labels: Sequence[str] = ()) -> list[str]:
+def wanted_phrases(
+    message: str,
+    vocabulary: Vocabulary | None = None,
+    labels: Sequence[str] = (),
+    ignore: frozenset[str] = frozenset(),
+) -> list[str]:
     """The wanted words of `extract_preferences` grouped as the user wrote them: runs of adjacent wanted words,
     split by punctuation, stopwords ("with", "for", "and"), filler, audience words and named catalog values
     ("a digital caliper with a large lcd" -> ["digital caliper", "large lcd"]; "men's bootcut jeans" ->
     ["bootcut jeans"], the audience being a filter). For reports and answers; the search uses the words."""
-    words = _words(strip_unsupported(message))
+    words = _words(strip_unsupported(asked_part(message)))
     negated = _negated(words, _spans(words))
     for index, _ in _free_of(words):
         negated[index] = 1
@@ -589,7 +624,10 @@ def wanted_phrases(message: str, vocabulary: Vocabulary | None = None, labels: S
             and not negated[index]
             and not _audiences(word.parts)
             and word.text not in RELATIVES
-            and any(token not in FILLER_WORDS and not _reference(token, labels) for token in tokenize(word.text))
+            and any(
+                token not in FILLER_WORDS and not _reference(token, labels) and token not in ignore
+                for token in tokenize(word.text)
+            )
         )
         if keep:
             run.append(word.text.removesuffix("'s"))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.claims import referenced_labels, split_claims
-from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks
+from agent.dispute import COMPLAINT_WORDS, corrected_claim, dispute_preferences, find_dispute, referenced_picks
 from agent.intent import allowed_intents, classify_intent, cue_prior
 from agent.intent_model import IntentModel, QueryEncoder
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
@@ -132,7 +132,7 @@ def read_message(
         elif dispute["kind"] == "claim":
             wanted = []
         else:
-            wanted = wanted_phrases(message, vocabulary, labels)
+            wanted = wanted_phrases(message, vocabulary, labels, COMPLAINT_WORDS)
         return Reading(
             intent,
             wanted,
