@@ -49,6 +49,8 @@ class Context:
     """Nats added to intents whose cue words occur (see agent/intent.py for why)."""
     intent_model: Any = None
     """The learned intent classifier (agent/intent_model.py `IntentModel`); None: the model's labels plus the cues."""
+    speller: Any = None
+    """Typo correction against the catalog's words (agent/spelling.py `Speller`); None: messages read as typed."""
     encoder: Any = None
     """The sentence encoder the intent classifier reads (the dense retriever's, shared)."""
     holdout: bool = False

@@ -50,12 +50,21 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
         return update
     intent, scores = _intent(state, ctx, message)
     update |= {"intent": intent, "intent_scores": scores}
+    corrected, changes = _spelled(ctx, message)
     if intent == "request":
-        update["profile"] = extract_preferences(message, ctx.vocabulary, [p["label"] for p in state.picks])
+        update["profile"] = extract_preferences(corrected, ctx.vocabulary, [p["label"] for p in state.picks])
     if intent in ("request", "dispute"):
         lacking = [CATALOG_LACKS[kind] for kind in unsupported_constraints(message)]
         update["notes"] = [f"{note[0].upper()}{note[1:]}." for note in lacking]
+        if changes:
+            read = ", ".join(f"“{typed}” as “{fixed}”" for typed, fixed in changes)
+            update["notes"].append(f"Read {read}.")
     return update
+
+
+def _spelled(ctx: Context, message: str) -> tuple[str, list[tuple[str, str]]]:
+    """The message with its typos corrected against the catalog's words, and what changed."""
+    return ctx.speller.correct(message) if ctx.speller is not None else (message, [])
 
 
 def _intent(state: AgentState, ctx: Context, message: str) -> tuple[Intent, dict[str, float]]:
@@ -96,7 +105,7 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
 def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Write this turn's retrieval tool calls (the model's own when it can call tools, else the planner's)."""
     ctx = runtime.context
-    message = last_user_message(state.messages)
+    message, _ = _spelled(ctx, last_user_message(state.messages))
     history = [item.item_id for item in ctx.history(state.user_id)]
     exclude = [*history, *state.rejected]
     calls = []

@@ -33,6 +33,7 @@ from agent.prior_fit import open_prior
 from agent.profile import Vocabulary
 from agent.runtime import Recommender, load_recommender
 from agent.settings import AgentSettings, ModelSettings
+from agent.spelling import Speller
 from agent.state import ButtonHint, Claim, Revision
 from agent.transcript import ANSWER_NAME
 from tools.datasets import load_dataset
@@ -136,6 +137,7 @@ class RecommenderAgent:
             dense = retrievers.hybrid.dense
             context = Context(
                 intent_model=open_intent_model(),
+                speller=Speller.from_items(retrievers.dataset.items.values()),
                 encoder=dense.encoder if dense is not None else Encoder.from_settings(retrieval_settings),
                 llm=llm,
                 retrievers=retrievers,

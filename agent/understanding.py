@@ -24,6 +24,7 @@ from agent.intent_model import IntentModel, QueryEncoder
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
+from agent.spelling import Speller
 from agent.unsupported import unsupported_constraints
 from tools.catalog import Item
 
@@ -95,6 +96,7 @@ def read_message(
     llm: Recommender | None = None,
     intent_model: IntentModel | None = None,
     encoder: QueryEncoder | None = None,
+    speller: Speller | None = None,
     cue_weight: float = 2.0,
 ) -> Reading:
     """The agent's reading of `message` after `previous` picks (best first) and their `rationale`. The intent comes
@@ -112,6 +114,8 @@ def read_message(
     empty = Reading(intent, [], [], {"audience": [], "exclude_audience": [], "brand": []}, [], None, None, None, scores)
     if intent == "other":
         return empty
+    if speller is not None:  # as the graph's nodes read it: the intent from the message as typed, the rest spelled
+        message = speller.correct(message)[0]
     profile = extract_preferences(message, vocabulary, [p["label"] for p in picks])
     filters = {
         "audience": list(profile.get("audience", [])),

@@ -35,6 +35,7 @@ from typing import Any
 from tqdm import tqdm
 
 from agent.profile import Vocabulary, singular
+from agent.spelling import Speller
 from agent.understanding import PreviousPick, Reading, read_message
 from agent.understanding_set import Line
 from evals.errors import EvalConfigError
@@ -110,7 +111,7 @@ def summarise(scored: Sequence[tuple[Line, dict[str, Any]]]) -> dict[str, Any]:
     return {"lines": len(scored), "fields": fields, "phrases": phrases, "categories": categories}
 
 
-def _catalog_context(domain: str) -> tuple[Mapping[str, Item], Vocabulary, dict[str, str]]:
+def _catalog_context(domain: str) -> tuple[Mapping[str, Item], Vocabulary, dict[str, str], Speller]:
     from tools.datasets import load_dataset
 
     dataset = load_dataset(domain)
@@ -118,7 +119,7 @@ def _catalog_context(domain: str) -> tuple[Mapping[str, Item], Vocabulary, dict[
     by_title: dict[str, str] = {}
     for item_id, item in items.items():
         by_title.setdefault(item.title.strip().lower(), item_id)
-    return items, Vocabulary.from_items(items.values()), by_title
+    return items, Vocabulary.from_items(items.values()), by_title, Speller.from_items(items.values())
 
 
 def run_understanding(
@@ -156,7 +157,7 @@ def run_understanding(
         readings: list[dict[str, Any]] = []
         times: list[float] = []
         for line in tqdm(lines, desc=f"Reading messages ({system})", disable=not progress_enabled(progress)):
-            items, vocabulary, by_title = contexts[line.domain]
+            items, vocabulary, by_title, speller = contexts[line.domain]
             previous = [PreviousPick(p.label, p.title, by_title.get(p.title.strip().lower())) for p in line.previous]
             start = time.perf_counter()
             reading = read_message(
@@ -168,6 +169,7 @@ def run_understanding(
                 llm=llm,
                 intent_model=intent_model,
                 encoder=encoder,
+                speller=speller if system == "agent" else None,
             )
             times.append(time.perf_counter() - start)
             outcome = score_line(reading, line)

@@ -261,3 +261,15 @@ def test_traps_of_the_labelling_guide(
     assert wanted_phrases(message) == wanted or profile["wanted"] == wanted
     assert profile["unwanted"] == unwanted
     assert profile.get("audience", []) == audience
+
+
+def test_typos_are_read_as_the_catalog_word_and_real_words_stay(scientific_catalog: object) -> None:
+    from agent.spelling import Speller
+
+    items = scientific_catalog.items.values()  # type: ignore[attr-defined]
+    speller = Speller.from_items(items)
+    assert speller.correct("nitrle gloves") == ("nitrile gloves", [("nitrle", "nitrile")])
+    assert speller.correct("osciloscope probes")[0] == "oscilloscope probes"
+    # real words are never "corrected" to a more common neighbour, nor plurals to their singular
+    for message in ("a stethoscope for my niece, she's a nurse", "no clue", "weights for a scale"):
+        assert speller.correct(message) == (message, [])

@@ -1,0 +1,98 @@
+"""Typo correction against the catalog's own words ("multimter" -> "multimeter", "nitrle gloves" -> "nitrile
+gloves"), with SymSpell (symspellpy): BM25 finds nothing for a misspelt word, and the profile should hold what the
+user meant.
+
+A word is corrected when a catalog word used by at least MIN_CATALOG_COUNT titles lies within one edit (two for
+words of 8+ letters) and DOMINANCE times more common than the typed word, both in the catalog's titles and in
+symspellpy's English frequency list (82,765 words): "calliper" (51 thousand in the English list) becomes "caliper"
+(769 thousand), "infared" (in two titles, not in the list) becomes "infrared", while "nurse" stays (a real word
+more common than "purse"). Tokens with digits are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+from agent.profile import singular
+from tools.catalog import Item
+from tools.tokenize import normalize_text
+
+MIN_CATALOG_COUNT = 3
+"""Titles a correction target must appear in: fewer is as likely a typo in the catalog as a word."""
+MIN_LENGTH = 4
+DOMINANCE = 10
+COMMON_ENGLISH = 100_000
+"""A word this frequent in the English list is a word ("niece", "worn", "clue", "onto": 1-10 million), never a
+typo, however much more common its neighbour is ("piece", "work", "blue", "into"); "calliper" (51 thousand) is below."""
+_WORD = re.compile(r"[a-z]+")
+
+
+@cache
+def _english() -> dict[str, int]:
+    path = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    counts: dict[str, int] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            word, _, count = line.strip().partition(" ")
+            if word and count.isdigit():
+                counts[word] = int(count)
+    return counts
+
+
+class Speller:
+    """Corrects a message's unknown words to the closest frequent catalog word."""
+
+    def __init__(self, counts: Counter[str]) -> None:
+        from symspellpy import SymSpell
+
+        self.counts = counts
+        self._sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for word, count in counts.items():
+            if count >= MIN_CATALOG_COUNT and len(word) >= MIN_LENGTH:
+                self._sym.create_dictionary_entry(word, count)
+
+    @classmethod
+    def from_items(cls, items: Iterable[Item]) -> Speller:
+        counts: Counter[str] = Counter()
+        for item in items:
+            counts.update(set(_WORD.findall(normalize_text(item.title))))
+        return cls(counts)
+
+    def word(self, word: str) -> str:
+        """The correction of one lower-case word, or the word itself."""
+        english = _english()
+        if len(word) < MIN_LENGTH or not word.isalpha() or english.get(word, 0) >= COMMON_ENGLISH:
+            return word
+        if singular(word) in self.counts:  # a plural of a catalog word ("weights", "polos") is no typo
+            return word
+        from symspellpy import Verbosity
+
+        distance = 2 if len(word) >= 8 else 1
+        for found in self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance):
+            target = found.term
+            if target == word:
+                return word
+            catalog_wins = self.counts[target] >= DOMINANCE * self.counts[word]  # 0 for a word no title uses
+            english_wins = english.get(target, 0) >= DOMINANCE * english.get(word, 0)
+            if catalog_wins and english_wins:
+                return str(target)
+        return word
+
+    def correct(self, message: str) -> tuple[str, list[tuple[str, str]]]:
+        """(the message with its typos corrected, [(typed, corrected)])."""
+        changes: list[tuple[str, str]] = []
+
+        def fix(match: re.Match[str]) -> str:
+            typed = match.group(0)
+            fixed = self.word(typed.lower())
+            if fixed == typed.lower():
+                return typed
+            changes.append((typed, fixed))
+            return fixed
+
+        text = re.sub(r"(?<![\w'-])[A-Za-z]+(?![\w'-])", fix, message[:5000]) + message[5000:]
+        return text, changes
