@@ -1,0 +1,102 @@
+"""How long the agent takes to read one user message (agent/understanding.py, as the graph's interpret and revise
+nodes read it): the learned intent classifier (one MiniLM encoding), typo correction, the profile and, after
+picks, the dispute; side by side with the cue rules alone, in one run, over the labelled set's messages.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.understanding
+
+Each message is read `--repeats` times (the first read of a text fills the encoder's query cache, so the first
+repeat is reported as "cold"). Medians and 95th percentiles in milliseconds; the machine is recorded with them.
+Target: under 50 ms per message on the CPU (issue 18).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from agent.intent_model import open_intent_model
+from agent.profile import Vocabulary
+from agent.spelling import Speller
+from agent.understanding import read_message
+from agent.understanding_set import load_lines
+from tools.datasets import load_dataset
+from tools.embeddings import Encoder
+from tools.settings import REPO_ROOT, RetrievalSettings
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50_ms": round(1000 * statistics.median(ordered), 3),
+        "p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 3),
+    }
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    lines = load_lines(Path(args.messages))
+    model = open_intent_model()
+    assert model is not None, "no intent model: run `llmrec train intent`"
+    encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=None)
+    catalogs = {}
+    for domain in sorted({line.domain for line in lines}):
+        items = load_dataset(domain).items
+        catalogs[domain] = (items, Vocabulary.from_items(items.values()), Speller.from_items(items.values()))
+    read_message("warm up", (), intent_model=model, encoder=encoder)  # loads MiniLM once, outside the timings
+    timings: dict[str, list[float]] = {"rules": [], "agent_cold": [], "agent_warm": []}
+    for line in lines:
+        items, vocabulary, speller = catalogs[line.domain]
+        for system in ("rules", "agent"):
+            for repeat in range(args.repeats if system == "agent" else 1):
+                start = time.perf_counter()
+                read_message(
+                    line.message,
+                    line.previous,
+                    line.rationale,
+                    items=items,
+                    vocabulary=vocabulary,
+                    intent_model=model if system == "agent" else None,
+                    encoder=encoder if system == "agent" else None,
+                    speller=speller if system == "agent" else None,
+                )
+                elapsed = time.perf_counter() - start
+                key = "rules" if system == "rules" else ("agent_cold" if repeat == 0 else "agent_warm")
+                timings[key].append(elapsed)
+    huge = "I need a digital caliper with a large display, no stainless. " * 1700  # about 100,000 characters
+    items, vocabulary, speller = next(iter(catalogs.values()))
+    start = time.perf_counter()
+    read_message(huge, (), items=items, vocabulary=vocabulary, intent_model=model, encoder=encoder, speller=speller)
+    huge_ms = round(1000 * (time.perf_counter() - start), 1)
+    result = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+        },
+        "messages": len(lines),
+        "max_message_chars": max(len(line.message) for line in lines),
+        **{name: _percentiles(values) for name, values in timings.items() if values},
+        "huge_message": {"chars": len(huge), "ms": huge_ms},
+        "target_ms": 50,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", default=str(REPO_ROOT / "tests" / "data" / "understanding.jsonl"))
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results/understanding.json")
+    main(parser.parse_args())
