@@ -30,10 +30,11 @@ from agent.errors import AgentError
 from agent.evidence import links_for
 from agent.prior import Calibration, calibration_path, position_bias, prior_features
 from agent.prior_fit import ValidationCase, conditional_logit, open_prior, validation_cases, validation_users
-from agent.prompts import RecRequest
+from agent.prompts import LABELS, RecRequest
 from agent.ranking import run_pass
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
+from tools.catalog import Dataset
 from tools.datasets import load_dataset
 from tools.errors import ToolsError
 from tools.progress import disable_progress_bars, progress_enabled
@@ -102,12 +103,20 @@ def _ndcg_at_10(runs: Sequence[Run], scores: Sequence[np.ndarray[Any, Any]]) -> 
 
 
 def calibrate(
-    domain: str, *, users: int, bias_users: int, settings: ModelSettings | None = None, progress: bool = True
+    domain: str,
+    *,
+    users: int,
+    bias_users: int,
+    settings: ModelSettings | None = None,
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    llm: Recommender | None = None,
 ) -> Calibration:
+    """Fit the calibration of the configured model (or `llm`) on `domain` (or on `dataset`, for tests)."""
     settings = settings or ModelSettings()
     retrieval = RetrievalSettings()
-    dataset = load_dataset(domain, retrieval)
-    llm = load_recommender(settings)
+    dataset = dataset or load_dataset(domain, retrieval)
+    llm = llm or load_recommender(settings)
     with catalog_retrievers(dataset, retrieval, progress=progress) as retrievers:
         prior = open_prior(retrievers, retrieval, progress=progress)
         seqrec = retrievers.sequential(progress=progress)
@@ -131,29 +140,35 @@ def calibrate(
             shuffled.append(_pass(llm, retrievers, case, order, **kwargs))
         bias = position_bias(shuffled)
         runs: list[Run] = []
-        chosen: dict[str, ValidationCase] = {}
+        by_user: dict[str, list[ValidationCase]] = {}
         for case in validation_cases(retrievers, left[bias_users : bias_users + users], retrieval.seed, progress=False):
-            if case.user_id not in chosen or case.kind == "union":
-                chosen[case.user_id] = case  # the served candidates when they hold the item, else random ones
-        for case in tqdm(chosen.values(), desc="LLM weight (prior order)", disable=not progress_enabled(progress)):
-            features = prior_features(
-                case.candidates,
-                history=case.history,
-                query=case.query,
-                retrievers=retrievers,
-                seqrec=seqrec,
-                cooccur=cooccur,
-            )
-            scores = prior.scores(features)
-            ranked = [int(i) for i in np.argsort(-scores, kind="stable")]
-            shown = [case.candidates[i] for i in ranked]
+            by_user.setdefault(case.user_id, []).append(case)
+        for cases in tqdm(by_user.values(), desc="LLM weight (prior order)", disable=not progress_enabled(progress)):
+            # The served candidates (the first stage's union, up to 40) when the prior's first 20, all a prompt can
+            # label, hold the item; else the random set of 20 (what the candidates protocol shows).
+            for case in sorted(cases, key=lambda c: c.kind != "union"):
+                features = prior_features(
+                    case.candidates,
+                    history=case.history,
+                    query=case.query,
+                    retrievers=retrievers,
+                    seqrec=seqrec,
+                    cooccur=cooccur,
+                )
+                scores = prior.scores(features)
+                ranked = [int(i) for i in np.argsort(-scores, kind="stable")][: len(LABELS)]
+                shown = [case.candidates[i] for i in ranked]
+                if case.target in shown:
+                    break
+            else:
+                continue
             by_label = _pass(llm, retrievers, case, shown, **kwargs)
             labels = list(by_label)
             runs.append(
                 Run(
                     case.user_id,
                     case.kind,
-                    [float(scores[i]) for i in order],
+                    [float(scores[i]) for i in ranked],
                     [by_label[x] for x in labels],
                     labels,
                     shown.index(case.target),
