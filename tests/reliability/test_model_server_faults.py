@@ -39,13 +39,14 @@ def _snapshot(agent: Any, thread: str) -> tuple[int, int, list[str], list[str]]:
 
 
 FAULTS = [
-    # mode, what the user is told, most requests the failed turn may send (1 try + 1 retry for the first call)
+    # mode, what the user is told, most requests the failed turn may send (1 try + 1 retry for the first call; a
+    # stream answered without logprobs is read as text, so "nologprobs" fails at the ranking, the second request)
     ("status:500", "HTTP 500", 2),
     ("status:503", "HTTP 503", 2),
     ("slow:3", "does not answer", 2),
     ("garbage", "malformed JSON", 2),
     ("drop", "does not answer", 2),
-    ("nologprobs", "without usable logprobs", 1),
+    ("nologprobs", "without usable logprobs", 2),
 ]
 
 
@@ -78,9 +79,10 @@ def test_server_down_on_a_new_thread_leaves_no_thread(make_agent: Any, tokenizer
     assert not agent.thread_exists("down")
 
 
-@pytest.mark.parametrize("fail_after", [0, 1, 2])
+@pytest.mark.parametrize("fail_after", [0, 1])
 def test_the_server_dying_mid_turn_rolls_back(make_agent: Any, vllm: FakeVLLM, tokenizer: Any, fail_after: int) -> None:
-    # A request turn sends three requests: intent logprobs, the streamed rationale, the ranking logprobs.
+    # A request turn sends two requests: the streamed rationale, the ranking logprobs (the intent is read by the
+    # learned classifier, agent/intent_model.py, without the server).
     agent = make_agent(server_backend(vllm.url, tokenizer, retries=0))
     agent.turn("mid", "a digital caliper")
     before = _snapshot(agent, "mid")

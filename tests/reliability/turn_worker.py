@@ -28,7 +28,8 @@ from tools.settings import RetrievalSettings
 
 
 class HangingLLM:
-    """The tiny model; once `armed`, its second label_logprobs call of a turn (the ranking) never returns."""
+    """The tiny model; once `armed`, its first label_logprobs call of a turn (the ranking: the intent is read by the
+    learned classifier, agent/intent_model.py) never returns."""
 
     def __init__(self, inner: Any, hang_file: Path) -> None:
         self.inner, self.name, self.tokenizer = inner, inner.name, inner.tokenizer
@@ -39,7 +40,7 @@ class HangingLLM:
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
         self.calls += 1
-        if self.armed and self.calls == 2:
+        if self.armed and self.calls == 1:
             self.hang_file.write_text("in the middle of a turn")
             time.sleep(600)
         return self.inner.label_logprobs(prompt, labels)  # type: ignore[no-any-return]
