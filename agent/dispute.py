@@ -205,11 +205,12 @@ def dispute_preferences(
     """What a dispute adds to the profile. A claim dispute names what the user rejects, so its words are not wishes
     (searching for them brought the disputed subject back: the revision simulator saw it), except what a
     correction says is wanted ("a pH meter is not a multimeter": multimeter wanted, pH meter ruled out). Other
-    disputes keep the message's wishes, less the words that only point at a pick ("not the second one")."""
+    disputes keep the message's wishes, less the words that only point at a pick ("not the second one"). A correction
+    is read as one whatever kind of dispute it was found to be."""
     labels = [pick["label"] for pick in picks]
-    if dispute["kind"] == "claim":
+    corrected = corrected_claim(message, picks)
+    if dispute["kind"] == "claim" or corrected is not None:
         profile = empty_profile()
-        corrected = corrected_claim(message, picks)
         if corrected is not None:
             wanted, ruled_out, _ = corrected
             profile["wanted"] = [t for phrase in wanted for t in tokenize(phrase) if t not in FILLER_WORDS]

@@ -19,7 +19,7 @@ from agent.answer import format_answer, pick_reason, revision_record, summary_li
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
 from agent.context import Context
-from agent.dispute import dispute_preferences, find_dispute, similar_pick
+from agent.dispute import corrected_claim, dispute_preferences, find_dispute, similar_pick
 from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
@@ -116,8 +116,11 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
         # "Something else" searches around the best pick still standing, or else the latest history item.
         standing = [p["item_id"] for p in state.picks if p["item_id"] not in state.rejected]
         anchor = standing[0] if standing else (history[-1] if history else None)
-        if state.dispute is not None and state.dispute["kind"] == "claim":
-            message = ""  # search for what the user wanted before, not for the words of the claim they reject
+        if state.dispute is not None and (state.dispute["kind"] == "claim" or corrected_claim(message, state.picks)):
+            # Search for what the user wants (the profile: before, and what a correction keeps wanting), not for
+            # the words of the claim they reject: "a pH meter is not a multimeter" searched "ph meter" and
+            # committed pH meters.
+            message = ""
         calls = plan_tool_calls(
             message,
             state.profile,

@@ -129,7 +129,7 @@ def read_message(
         dispute = find_dispute(message, picks, _claims(rationale, picks), items or {})
         about = [index_of[i] for i in dispute["item_ids"] if i in index_of]
         preferences = dispute_preferences(message, dispute, picks, vocabulary)
-        corrected = corrected_claim(message, picks) if dispute["kind"] == "claim" else None
+        corrected = corrected_claim(message, picks)
         if corrected is not None:
             wanted = corrected[0]
             about = [index_of[i] for i in corrected[2] if i in index_of] or about

@@ -291,3 +291,16 @@ def test_disputing_a_claim_about_no_pick_rejects_nothing_and_never_searches_its_
     assert "kimwipes" not in state["profile"]["wanted"] and "wipers" not in state["profile"]["wanted"]
     assert state["profile"]["constraints"] == {}, "a brand named in a disputed claim is not a wish"
     assert {i["item_id"] for i in second.items} == {i["item_id"] for i in first.items}
+
+
+def test_a_correction_rules_out_what_it_names_and_searches_what_it_keeps(make_agent: Any, tiny_llm: Any) -> None:
+    agent = make_agent(tiny_llm)
+    agent.turn("fix", "a digital caliper")
+    result = agent.turn("fix", "that's wrong, a glue is not a caliper")
+    state = agent.values("fix")
+    assert result.intent == "dispute"
+    assert "glue" in state["profile"]["unwanted"] and "caliper" in state["profile"]["wanted"]
+    assert result.items and not any("glue" in item["title"].lower() for item in result.items)
+    calls = [c for m in state["messages"] for c in (getattr(m, "tool_calls", None) or [])]
+    searches = [c["args"]["query"] for c in calls if c["name"] == "search_catalog"]
+    assert searches and "glue" not in searches[-1] and "caliper" in searches[-1], searches
