@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ from agent.profile import Vocabulary
 from agent.spelling import Speller
 from agent.understanding import read_message
 from agent.understanding_set import load_lines
+from benchmarks.retrieval import machine
 from tools.datasets import load_dataset
 from tools.embeddings import Encoder
 from tools.settings import REPO_ROOT, RetrievalSettings
@@ -75,12 +74,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     read_message(huge, (), items=items, vocabulary=vocabulary, intent_model=model, encoder=encoder, speller=speller)
     huge_ms = round(1000 * (time.perf_counter() - start), 1)
     result = {
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(),
-        },
+        "machine": {**machine(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)},
         "messages": len(lines),
         "max_message_chars": max(len(line.message) for line in lines),
         **{name: _percentiles(values) for name, values in timings.items() if values},
