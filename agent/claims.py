@@ -2,7 +2,7 @@
 
 Method. `split_claims` cuts the rationale into sentence-level claims. Each claim is tied to the candidates it names
 (by label such as "Candidate B" or "(C)", by item id, or by most of a title's distinctive words). Its content words are
-the lexical tokenizer's terms, lightly de-suffixed (`normalize_word`), less rationale boilerplate ("user", "fit",
+the lexical tokenizer's terms, lightly de-suffixed (`stem`), less rationale boilerplate ("user", "fit",
 "recommend"...; `BOILERPLATE`). They are looked up in the claim's evidence: the catalog fields of the candidates it
 names (of every candidate when it names none), the user's history and what the user said. A claim is supported when
 at least `threshold` of its content words are found; a turn's grounding score is the share of its supported claims.
@@ -25,6 +25,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from agent.language import stem
 from agent.records import Claim
 from tools.catalog import HIDDEN_ATTRIBUTES, AttributeValue, Item
 from tools.tokenize import ENGLISH_STOPWORDS, tokenize
@@ -49,36 +50,8 @@ class Evidence:
 # --- word normalisation -------------------------------------------------------------------------------------------
 
 
-def normalize_word(word: str) -> str:
-    """A light, documented suffix stripper (not Porter) applied alike to claim and evidence words.
-
-    Only alphabetic words longer than 3 letters change. In order: plurals ("batteries" -> "battery", "boxes" -> "box",
-    "beginners" -> "beginner"; "ss", "us", "is" endings kept), then "-ing"/"-ed" when 3 letters or more remain
-    ("sanding" -> "sand", "cutting" -> "cut"), then a final "e" ("glue" and "gluing" both -> "glu"). The stems need not
-    be words: only equality between the two sides matters.
-    """
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith(("sses", "xes", "ches", "shes", "zes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            # "cutting" -> "cutt" -> "cut", but "drilling" -> "drill" and "dressed" -> "dress" keep theirs.
-            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]
-            break
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
-
-
 def _terms(text: str) -> list[str]:
-    return [normalize_word(token) for token in tokenize(text)]
+    return [stem(token) for token in tokenize(text)]
 
 
 _BOILERPLATE_WORDS = """
@@ -93,7 +66,7 @@ _BOILERPLATE_WORDS = """
     mention mentioned say said cite cited show shows align aligns made use used work works help helps get
     provide provides offer offers feature features include includes come comes kind something anything
 """
-BOILERPLATE: frozenset[str] = frozenset(normalize_word(word) for word in _BOILERPLATE_WORDS.split())
+BOILERPLATE: frozenset[str] = frozenset(stem(word) for word in _BOILERPLATE_WORDS.split())
 """Words every rationale uses about any item ("the user would like candidate B, a great fit based on their history"):
 they carry no checkable fact, so they are not content words. Stored normalised."""
 
@@ -323,7 +296,7 @@ def _content_words(claim: str, ignored: set[str]) -> list[tuple[str, str]]:
     """(as written, normalised) content words of a claim, deduplicated on the normalised form, in order."""
     seen: dict[str, str] = {}
     for token in tokenize(claim):
-        term = normalize_word(token)
+        term = stem(token)
         if term not in BOILERPLATE and term not in ignored and term not in seen:
             seen[term] = token
     return [(token, term) for term, token in seen.items()]

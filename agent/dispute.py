@@ -34,18 +34,11 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from agent.claims import referenced_labels
-from agent.profile import (
-    FILLER_WORDS,
-    Vocabulary,
-    extract_preferences,
-    find_negations,
-    prepare,
-    singular,
-    violation,
-)
+from agent.language import COMPLAINT_WORDS, FILLER_WORDS, find_negations, prepare, singular
+from agent.profile import Vocabulary, extract_preferences, violation
 from agent.state import Claim, Dispute, Pick, Profile, empty_profile
 from tools.catalog import Item
-from tools.tokenize import normalize_text, tokenize
+from tools.tokenize import tokenize
 
 DisputeKind = Literal["item", "attribute", "claim", "owned"]
 
@@ -55,16 +48,6 @@ _I_OWN = re.compile(r"\b(?:i|we)\s+(?:already\s+)?own\b")
 _I_BOUGHT = re.compile(
     r"\b(?:i|we|i'?ve|we'?ve)\s+(?:already\s+)?(?:bought|got|ordered|purchased|picked up|have had|had)\b"
 )
-COMPLAINT_WORDS: frozenset[str] = frozenset(
-    {
-        *("wrong", "ugly", "bad", "awful", "terrible", "drop", "rid", "remove", "removed", "take", "cross", "lose"),
-        *("definitely", "bought", "got", "ordered", "picked", "purchased", "home", "store", "before", "ago"),
-        *("yesterday", "day", "week", "month", "year", "years", "christmas", "birthday", "gift", "gave", "given"),
-        *("different", "breaks", "broke", "broken", "off", "list", "rejected", "said", "wanted", "wants"),
-    }
-)
-"""Words of a complaint about a pick that say how the user feels or what they did, not what they want next
-("drop the last one", "I bought C last year", "the third one is ugly")."""
 _FALSE = re.compile(r"\b(?:false|untrue|incorrect|inaccurate|misleading|nonsense)\b")
 _ORDINALS = {
     **{word: n for n, word in enumerate(("first", "second", "third", "fourth", "fifth"), start=1)},
@@ -89,8 +72,6 @@ _NOISE = FILLER_WORDS | frozenset(
         *("untrue", "incorrect", "inaccurate", "misleading", "nonsense", "claim", "say", "says", "saying", "dislike"),
         *("hate", "first", "second", "third", "fourth", "fifth", "last", "top", "pick", "choice", "suggestion"),
         *("recommendation", "number", "suitable"),
-        # what the lexical tokenizer leaves of "isn't", "don't"...
-        *("isn", "aren", "wasn", "weren", "doesn", "don", "didn", "hasn", "haven", "won", "wouldn", "couldn"),
     }
 )
 
@@ -119,7 +100,7 @@ def find_dispute(
     if not picks:
         return _dispute(message, "item", [])
     explicit = [item_id] if item_id is not None else None
-    text = normalize_text(message)
+    text = prepare(message)
 
     if claim is not None:
         matching = [c for c in claims if c["text"].strip() == claim.strip()]
@@ -230,7 +211,7 @@ def _dispute(
 
 def _content(text: str) -> set[str]:
     """Plural-tolerant content words that could name an item or a claim's subject (labels and noise dropped)."""
-    return {singular(token) for token in tokenize(text) if len(token) > 1 and token not in _NOISE}
+    return {singular(token) for token in tokenize(prepare(text)) if len(token) > 1 and token not in _NOISE}
 
 
 def _item_of(pick: Pick, items: Mapping[str, Item]) -> Item:
@@ -262,7 +243,7 @@ def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = Tr
     labels = referenced_labels(unicodedata.normalize("NFKC", message[:_LABEL_WINDOW]), list(by_label))
     if labels:
         return list(dict.fromkeys(by_label[label] for label in labels))
-    text = normalize_text(message)
+    text = prepare(message)
     positions = _ordinal_positions(text)
     ordered = [picks[p - 1 if p > 0 else p]["item_id"] for p in positions if p <= len(picks)]
     if ordered:

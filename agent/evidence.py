@@ -9,7 +9,7 @@ Links of a candidate (`candidate_links`), each naming the history items it ties 
 
 "Distinctive" is by inverse document frequency over the catalog's titles and categories: a word on more than
 COMMON_SHARE of the items ("industrial", "scientific", "pack") ties nothing to anything. Words are compared
-through `agent.claims.normalize_word`, the verifier's own stemmer, so a link is exactly what the verifier can find.
+through `agent.claims.stem`, the verifier's own stemmer, so a link is exactly what the verifier can find.
 Links hold history item ids; the prompt shows them as the positions of the history lines it kept.
 """
 
@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.claims import BOILERPLATE, normalize_word
+from agent.claims import BOILERPLATE
+from agent.language import stem
 from agent.records import ShownLink
 from tools.catalog import Item
 from tools.cooccur import CoOccurrence
@@ -87,7 +88,7 @@ def word_stats(items: Iterable[Item]) -> WordStats:
     n = 0
     for item in items:
         n += 1
-        df.update({normalize_word(t) for t in _item_words(item)})
+        df.update({stem(t) for t in _item_words(item)})
     return WordStats(dict(df), n)
 
 
@@ -125,12 +126,12 @@ def candidate_links(
             links.append(Link("brand", (brand,), same))
     own: dict[str, str] = {}
     for token in _item_words(item):
-        term = normalize_word(token)
-        if stats.distinctive(term) and (not brand or term not in {normalize_word(t) for t in tokenize(brand)}):
+        term = stem(token)
+        if stats.distinctive(term) and (not brand or term not in {stem(t) for t in tokenize(brand)}):
             own.setdefault(term, token)
     shared: dict[str, list[str]] = {}
     for h in history:
-        for term in {normalize_word(t) for t in _item_words(h)} & set(own):
+        for term in {stem(t) for t in _item_words(h)} & set(own):
             shared.setdefault(term, []).append(h.item_id)
     if shared:
         best = sorted(shared, key=lambda term: (-stats.idf(term), own[term]))[:MAX_WORDS]
@@ -143,10 +144,8 @@ def candidate_links(
             h_id, n = max(counts, key=lambda pair: pair[1])
             links.append(Link("together", (), (h_id,), n))
     if request:
-        terms = {normalize_word(t) for t in tokenize(item.title + " " + item.text)}
-        asked = [
-            w for w in dict.fromkeys(request) if normalize_word(w) in terms and normalize_word(w) not in BOILERPLATE
-        ]
+        terms = {stem(t) for t in tokenize(item.title + " " + item.text)}
+        asked = [w for w in dict.fromkeys(request) if stem(w) in terms and stem(w) not in BOILERPLATE]
         if asked:
             links.append(Link("request", tuple(asked[:MAX_WORDS])))
     return links

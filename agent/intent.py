@@ -17,13 +17,14 @@ import math
 import re
 from collections.abc import Sequence
 
+from agent.language import prepare
 from agent.prompts import INTENT_LABELS, render_intent_prompt
 from agent.runtime import Recommender
 from agent.state import INTENTS, Intent
 
 _CUES: dict[Intent, re.Pattern[str]] = {
     "dispute": re.compile(
-        r"\b(wrong|incorrect|not (?:for|a|an|what|true|right|that|this|the)|isn'?t|aren'?t|doesn'?t|don'?t like|"
+        r"\b(wrong|incorrect|not (?:for|a|an|what|true|right|that|this|the)|do not like|"
         r"is not|are not|does not|said no|no more|already (?:own|have|bought|got)|own (?:that|it|this) already|"
         r"have (?:that|it|this) already|nope|never said|not interested|"
         r"(?:^|[.!?] )no \w+|without \w+|hate)\b",
@@ -59,10 +60,12 @@ def allowed_intents(has_picks: bool) -> tuple[Intent, ...]:
 def cue_prior(message: str, allowed: Sequence[Intent], cue_weight: float) -> dict[Intent, float]:
     """`cue_weight` nats for each allowed intent whose cue words occur in the message, else 0.
 
-    A message with no cue at all but several words is taken as a request (a shopper naming a product type
-    without a verb: "waterproof hiking boots size 9").
+    The cues are matched on the language layer's reading of the message (`agent.language.prepare`), so contractions
+    and quotes are spelled one way. A message with no cue at all but several words is taken as a request (a
+    shopper naming a product type without a verb: "waterproof hiking boots size 9").
     """
     prior: dict[Intent, float] = {intent: 0.0 for intent in allowed}
+    message = prepare(message)  # the language layer's reading: "isn't" -> "is not", curly quotes, no accents
     matched = [intent for intent in allowed if _CUES[intent].search(message)]
     # A dispute cue ("not for beginners") outranks the request words it usually comes with ("something").
     if "dispute" in matched and "request" in matched and not _starts_with_request(message):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from agent.dispute import referenced_picks
-from agent.profile import FILLER_WORDS, singular
+from agent.language import FILLER_WORDS, singular
 from agent.records import Pick
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.catalog import Item

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
-from agent.profile import singular
+from agent.language import singular
 from tools.catalog import Item
 from tools.tokenize import normalize_text
 

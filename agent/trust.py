@@ -20,7 +20,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.claims import BOILERPLATE, Evidence, check_claims, normalize_word, split_claims
+from agent.claims import BOILERPLATE, Evidence, check_claims, split_claims
+from agent.language import stem
 from agent.records import Claim, Shown, ShownLink
 from tools.catalog import Item
 from tools.tokenize import tokenize
@@ -34,7 +35,7 @@ of praise the boilerplate list does not know)."""
 
 _WORD = re.compile(r"\w+")
 _RELATION_WORDS = frozenset(
-    normalize_word(w)
+    stem(w)
     for w in (
         *("bought", "together", "shopper", "shoppers", "customers", "people", "users", "also", "same", "brand"),
         *("share", "shares", "shared", "sharing", "link", "links", "linked", "asked", "request", "requested"),
@@ -57,7 +58,7 @@ _RELATION_WORDS = frozenset(
     )
 )
 """Words that state a relation rather than a fact about an item: never "unbacked"."""
-_TOGETHER_CUES = frozenset(normalize_word(w) for w in ("bought", "together", "shopper", "shoppers", "customers"))
+_TOGETHER_CUES = frozenset(stem(w) for w in ("bought", "together", "shopper", "shoppers", "customers"))
 _NEGATIONS = frozenset({"no", "not", "none", "nothing", "guess", "without"})
 """Words of a claim that a candidate has no link ("B has no link to your history"): true exactly when it has none."""
 
@@ -91,7 +92,7 @@ def repeats(rationale: str) -> bool:
 
 
 def _terms(text: str) -> set[str]:
-    return {normalize_word(t) for t in tokenize(text)}
+    return {stem(t) for t in tokenize(text)}
 
 
 def _item_terms(item: Item) -> set[str]:

@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.claims import referenced_labels, split_claims
-from agent.dispute import COMPLAINT_WORDS, corrected_claim, dispute_preferences, find_dispute, referenced_picks
+from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks
 from agent.intent import allowed_intents, classify_intent, cue_prior
 from agent.intent_model import IntentModel, QueryEncoder
+from agent.language import COMPLAINT_WORDS
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from agent.errors import AgentError
-from agent.profile import FILLER_WORDS, singular
+from agent.language import FILLER_WORDS, singular
 from agent.session import TurnResult
 from agent.state import Claim
 from tools.catalog import Dataset, Item, UserHistory

@@ -34,7 +34,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.profile import Vocabulary, singular
+from agent.language import singular
+from agent.profile import Vocabulary
 from agent.spelling import Speller
 from agent.understanding import PreviousPick, Reading, read_message
 from agent.understanding_set import Line

@@ -41,8 +41,9 @@ import typer
 from pydantic import ValidationError
 from tqdm.auto import tqdm
 
-from agent.claims import BOILERPLATE, Evidence, check_claims, grounding_score, normalize_word
+from agent.claims import BOILERPLATE, Evidence, check_claims, grounding_score
 from agent.errors import AgentError
+from agent.language import stem
 from agent.prompts import (
     ANSWER_PREFIX,
     TEACHER_INSTRUCTION,
@@ -174,7 +175,7 @@ def clean_rationale(text: str) -> str:
 
 
 def _terms(text: str) -> set[str]:
-    return {normalize_word(token) for token in tokenize(text)}
+    return {stem(token) for token in tokenize(text)}
 
 
 def _attribute_terms(item: Item) -> set[str]:

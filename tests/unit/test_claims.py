@@ -10,11 +10,11 @@ from agent.claims import (
     check_claims,
     grounding_score,
     marked_rationale,
-    normalize_word,
     reason_for,
     referenced_labels,
     split_claims,
 )
+from agent.language import stem
 from agent.state import Claim
 from tools.catalog import Item
 
@@ -202,17 +202,17 @@ def test_referenced_labels_after_the_pronoun_i() -> None:
         ("padded", "pad"),
     ],
 )
-def test_normalize_word_merges_inflections(a: str, b: str) -> None:
-    assert normalize_word(a) == normalize_word(b)
+def test_stem_merges_inflections(a: str, b: str) -> None:
+    assert stem(a) == stem(b)
 
 
 @pytest.mark.parametrize(("a", "b"), [("glass", "gla"), ("drilling", "dril"), ("string", "strong"), ("3.5", "35")])
-def test_normalize_word_keeps_different_words_apart(a: str, b: str) -> None:
-    assert normalize_word(a) != normalize_word(b)
+def test_stem_keeps_different_words_apart(a: str, b: str) -> None:
+    assert stem(a) != stem(b)
 
 
-def test_normalize_word_leaves_short_words_and_numbers() -> None:
-    assert [normalize_word(w) for w in ["bus", "gas", "1/2", "3.5", "10yd", "dw4524"]] == [
+def test_stem_leaves_short_words_and_numbers() -> None:
+    assert [stem(w) for w in ["bus", "gas", "1/2", "3.5", "10yd", "dw4524"]] == [
         "bus",
         "gas",
         "1/2",

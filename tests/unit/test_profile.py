@@ -8,13 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agent.language import FILLER_WORDS, find_negations, singular
 from agent.profile import (
-    FILLER_WORDS,
     Vocabulary,
     extract_preferences,
-    find_negations,
     search_query,
-    singular,
     violation,
 )
 from agent.state import Profile

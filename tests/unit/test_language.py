@@ -1,0 +1,65 @@
+"""The language layer (agent/language.py): one reading of a message for intent, profile, dispute and claims."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.dispute import find_dispute
+from agent.intent import cue_prior
+from agent.language import find_negations, prepare, read_words, singular, stem
+from agent.profile import extract_preferences
+from agent.state import INTENTS, Pick
+from tools.catalog import Item
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
+
+
+@given(WORDS)
+def test_the_two_keys_agree_on_plurals(word: str) -> None:
+    # stem is built on singular: a word and its singular always share a stem, so a claim check and a filter never
+    # disagree about whether "batteries" is "battery".
+    assert stem(word) == stem(singular(word))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("gluing", "glue"), ("batteries", "battery"), ("sanding", "sand"), ("sizes", "size")]
+)
+def test_stem_merges_what_singular_keeps_apart_only_for_verbs(a: str, b: str) -> None:
+    assert stem(a) == stem(b)
+
+
+def test_singular_keeps_verb_forms_apart() -> None:
+    # A filter must not rule out "wire" items after "no wired headphones".
+    assert singular("wired") != singular("wire")
+    assert singular("zippers") == singular("zipper")
+
+
+@pytest.mark.parametrize("quote", ["'", "\u2019", "`"])
+def test_every_spelling_of_a_contraction_reads_the_same(quote: str) -> None:
+    message = f"that isn{quote}t waterproof, and I don{quote}t want leather"
+    assert prepare(message) == "that is not waterproof, and i do not want leather"
+    assert extract_preferences(message)["unwanted"] == ["leather"]
+    assert cue_prior(message, INTENTS, 1.0) == cue_prior(
+        "that is not waterproof, and i do not want leather", INTENTS, 1.0
+    )
+
+
+def test_negation_scope_is_shared_by_profile_and_dispute() -> None:
+    message = "I said no leather"
+    assert [n.ruled_out for n in find_negations(message)] == [("leather",)]
+    picks: list[Pick] = [
+        {"item_id": "1", "label": "A", "title": "Leather work gloves", "logprob": 0.0, "reason": "", "grounded": False}
+    ]
+    items = {"1": Item(item_id="1", title="Leather work gloves", text="", attributes={}, domain="scientific")}
+    dispute = find_dispute(message, picks, [], items)
+    assert dispute["kind"] == "attribute"
+    assert dispute["attribute"] == "leather"
+    assert dispute["item_ids"] == ["1"]
+
+
+def test_words_keep_hyphens_and_split_clauses() -> None:
+    words = read_words("latex-free gloves, no powder")
+    assert [w.text for w in words] == ["latex-free", "gloves", ",", "no", "powder"]
+    assert words[2].is_break
