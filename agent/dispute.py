@@ -10,8 +10,9 @@ Rules, in order (the first that applies decides):
 3. Owned: "already" or "previously" with own/have/got/bought/purchased/ordered/use ("I already own that", "I have
    that one already", "already bought it"), or "I own" -> kind "owned", items = the referenced picks.
 4. Attribute: the message rules something out (`profile.extract_preferences`: "I said no leather", "without
-   leather") -> kind "attribute", attribute = the first ruled-out phrase, items = the picks whose item contains any
-   ruled-out phrase (`profile.violation`; possibly none).
+   leather") or an audience ("I said not for kids") -> kind "attribute", attribute = the first ruled-out phrase
+   (none for an audience), items = the picks whose item contains any ruled-out phrase or is for the excluded
+   audience (`profile.violation`; possibly none).
 5. Claim: the message negates a property or suitability ("that's not for beginners", "that is not waterproof", "it
    isn't stainless") or calls something false/untrue/incorrect/misleading, and a claim of the rationale shares a word
    with it -> kind "claim", claim = the claim sharing the most words (plural-tolerant; ties: the claim about a
@@ -113,10 +114,12 @@ def find_dispute(
         return _dispute(message, "owned", explicit or referenced_picks(message, picks))
 
     profile = extract_preferences(message)
-    if profile["unwanted"]:
+    if profile["unwanted"] or profile.get("exclude_audience"):
         violating = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
         ids = explicit if explicit is not None else list(dict.fromkeys(violating))
-        return _dispute(message, "attribute", ids, attribute=profile["unwanted"][0])
+        # "I said not for kids": the excluded audience is the profile's filter, not a word to rule out.
+        attribute = profile["unwanted"][0] if profile["unwanted"] else None
+        return _dispute(message, "attribute", ids, attribute=attribute)
 
     if _FALSE.search(text) or any(not n.ruled_out and _content(n.words) for n in find_negations(message)):
         referenced = referenced_picks(message, picks)

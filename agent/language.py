@@ -444,6 +444,49 @@ def negated_mask(words: Sequence[Word], spans: Sequence[Span]) -> bytearray:
     return negated
 
 
+# --- statements about a pick -----------------------------------------------------------------------------------------
+
+_ORDINAL_WORDS = frozenset(
+    {"first", "second", "third", "fourth", "fifth", "last", "middle", "top", "1st", "2nd", "3rd", "former", "latter"}
+)
+_POINTER_LEAD = frozenset({"the", "your", "that", "this", "my"})
+_POINTER_TAIL = frozenset({"one", "ones", "pick", "option", "choice", "item", "suggestion"})
+_DESCRIBES = frozenset({"is", "are", "was", "were", "s", "has", "have", "had", "looks", "look", "seems", "comes"})
+_SPEAKERS = frozenset({"i", "we", "i'd", "i'm", "i'll", "i've", "im", "id"})
+
+
+def pick_statements(words: Sequence[Word], labels: Sequence[str]) -> bytearray:
+    """1 for each word of a statement about a previous pick ("B has a hood", "the first one is latex", "A is a kids'
+    pen"): a pick's label or an ordinal, then "is"/"has"/"looks"..., up to the clause's end or to "and I" / "but I".
+    What a pick is tells what the user complains about, not what they want next ("B has a hood, I said no hood":
+    nothing wanted). Only with picks to point at (`labels`)."""
+    mask = bytearray(len(words))
+    if not labels:
+        return mask
+    named = {label.lower() for label in labels}
+    index = 0
+    while index < len(words):
+        start = index
+        if words[index].text in _POINTER_LEAD and index + 1 < len(words) and words[index + 1].text in _ORDINAL_WORDS:
+            index += 1
+        if words[index].text in named or words[index].text in _ORDINAL_WORDS:
+            after = index + 1
+            while after < len(words) and words[after].text in _POINTER_TAIL:
+                after += 1
+            # "the first one has to be waterproof" is a wish, not what the pick is.
+            if after + 1 < len(words) and words[after].text in _DESCRIBES and words[after + 1].text != "to":
+                end = after + 1
+                while end < len(words) and not words[end].is_break:
+                    if words[end].text in ("and", "but") and end + 1 < len(words) and words[end + 1].text in _SPEAKERS:
+                        break
+                    end += 1
+                mask[start:end] = b"\x01" * (end - start)
+                index = end
+                continue
+        index = start + 1
+    return mask
+
+
 # --- long messages --------------------------------------------------------------------------------------------------
 
 

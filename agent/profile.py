@@ -35,6 +35,7 @@ from agent.language import (
     negated_mask,
     negation_spans,
     phrase_text,
+    pick_statements,
     prepare,
     read_words,
     singular,
@@ -181,6 +182,7 @@ def extract_preferences(
     words = read_words(strip_unsupported(asked_part(message)))
     spans = negation_spans(words)
     negated = negated_mask(words, spans)
+    described = pick_statements(words, labels)
     named = vocabulary._find(words) if vocabulary is not None else []
 
     unwanted: dict[str, None] = {}
@@ -190,17 +192,23 @@ def extract_preferences(
     for span in spans:
         for start, end in span.phrases:
             values = [value for _, value, first, last in named if first < end and last > start]
+            if not values and _only_audience(words[start:end]):
+                continue  # "not girls'", "not the children's kind": an excluded audience, below
             for phrase in values or [phrase_text(words, start, end)]:
                 unwanted[" ".join(prepare(phrase).split())] = None
 
     constraints: dict[str, list[str]] = {}
     for attribute, value, first, last in named:
-        if not any(negated[first:last]) and value not in constraints.get(attribute, []):
+        if (
+            not any(negated[first:last])
+            and not any(described[first:last])
+            and value not in constraints.get(attribute, [])
+        ):
             constraints.setdefault(attribute, []).append(value)
 
     wanted: dict[str, None] = {}
     for index, word in enumerate(words):
-        if word.is_break or negated[index]:
+        if word.is_break or negated[index] or described[index]:
             continue
         for token in tokenize(word.text):
             if (
@@ -211,11 +219,25 @@ def extract_preferences(
             ):
                 wanted.setdefault(token)
     profile: Profile = {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
-    audience = _audiences(part for index, word in enumerate(words) if not negated[index] for part in word.parts)
-    audience = list(dict.fromkeys([*audience, *_relatives(words, negated)]))
+    asked = bytearray(max(n, d) for n, d in zip(negated, described, strict=True))
+    audience = _audiences(part for index, word in enumerate(words) if not asked[index] for part in word.parts)
+    audience = list(dict.fromkeys([*audience, *_relatives(words, asked)]))
     if audience:
         profile["audience"] = audience
+    excluded = [
+        a
+        for a in _audiences(part for index, word in enumerate(words) if negated[index] for part in word.parts)
+        if a not in audience
+    ]
+    if excluded:
+        profile["exclude_audience"] = excluded
     return profile
+
+
+def _only_audience(words: Sequence[Word]) -> bool:
+    """A phrase made only of audience words and filler ("girls'", "children's kind", "a boys' one")."""
+    parts = [part for word in words for part in word.parts if part not in ENGLISH_STOPWORDS and part != "s"]
+    return bool(_audiences(parts)) and all(part in _AUDIENCE_OF or part in FILLER_WORDS for part in parts)
 
 
 def wanted_phrases(
@@ -230,6 +252,8 @@ def wanted_phrases(
     ["bootcut jeans"], the audience being a filter). For reports and answers; the search uses the words."""
     words = read_words(strip_unsupported(asked_part(message)))
     negated = negated_mask(words, negation_spans(words))
+    for index, described in enumerate(pick_statements(words, labels)):
+        negated[index] |= described
     for index, _ in free_of(words):
         negated[index] = 1
     named = vocabulary._find(words) if vocabulary is not None else []
@@ -277,6 +301,11 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
     "kids": frozenset({"kids", "boys", "girls", "unisex"}),
     "unisex": frozenset({"unisex", "men", "women"}),
 }
+# What excluding an audience rules out: "not for kids" drops boys' and girls' items too.
+_WITHIN: dict[str, frozenset[str]] = {
+    **{name: frozenset({name}) for name in AUDIENCES},
+    "kids": frozenset({"kids", "boys", "girls"}),
+}
 _AUDIENCE_OF = {word: name for name, words in AUDIENCES.items() for word in words}
 RELATIVES: dict[str, str] = {
     **dict.fromkeys(("husband", "dad", "father", "boyfriend", "brother", "grandpa", "grandfather", "uncle"), "men"),
@@ -309,13 +338,21 @@ def item_audiences(item: Item) -> list[str]:
     return _audiences(word_parts(item.title))
 
 
-def audience_conflict(item: Item, audience: Sequence[str]) -> str | None:
-    """Why `item` is not for `audience` ("for women"), or None when it is (or its title names no audience)."""
-    if not audience:
+def audience_conflict(item: Item, audience: Sequence[str], exclude: Sequence[str] = ()) -> str | None:
+    """Why `item` is not for `audience` ("for women") or is for an `exclude`d one ("for kids"), or None when it is
+    fine (or its title names no audience)."""
+    if not audience and not exclude:
         return None
     named = item_audiences(item)
+    if not named:
+        return None
+    banned = frozenset().union(*(_WITHIN[a] for a in exclude))
+    if banned & set(named):
+        return "for " + " and ".join(a for a in named if a in banned)
+    if not audience:
+        return None
     allowed = frozenset().union(*(_COMPATIBLE[a] for a in audience))
-    if not named or allowed & set(named):
+    if allowed & set(named):
         return None
     return "for " + " and ".join(named)
 
@@ -345,8 +382,9 @@ def search_query(message: str, profile: Profile, max_words: int = 16, labels: Se
 def violation(item: Item, profile: Profile) -> str | None:
     """The first ruled-out phrase of `profile` (in its order) that `item`'s title, text or an attribute value contains
     as whole words, plurals tolerated ("zippers" matches "Zipper"), or the audience it is for when the user asked
-    for another ("for women" after "men's jeans"); None when there is none."""
-    conflict = audience_conflict(item, profile.get("audience", []))
+    for another ("for women" after "men's jeans") or ruled one out ("for kids" after "not for kids"); None when
+    there is none."""
+    conflict = audience_conflict(item, profile.get("audience", []), profile.get("exclude_audience", []))
     if conflict is not None:
         return conflict
     if not profile["unwanted"]:

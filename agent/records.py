@@ -26,6 +26,10 @@ class Profile(TypedDict):
     audience: NotRequired[list[str]]
     """Who the item is for, as the user said it ("men", "girls"...; agent/profile.py AUDIENCES): a hard filter
     against items whose titles name another audience. The latest request that names one replaces it."""
+    exclude_audience: NotRequired[list[str]]
+    """Who the item must not be for ("not for kids", "women's jeans, not girls'"): items whose titles name it
+    ("kids" also covers boys' and girls' items) are never shown. Accumulates like `unwanted`; asking for an
+    audience again lifts its exclusion."""
 
 
 class Candidate(TypedDict):

@@ -38,7 +38,7 @@ __all__ = [
 
 def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
     """Union of wanted/unwanted/constraints, order kept; a word the user rules out stops being wanted. The audience
-    is replaced by the latest one named."""
+    is replaced by the latest one named; excluded audiences accumulate, less one the new message asks for."""
     old = old or empty_profile()
     if new is None:
         return old
@@ -51,6 +51,13 @@ def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
     audience = new.get("audience") or old.get("audience")  # "now for women" replaces "for men"
     if audience:
         merged["audience"] = list(audience)
+    excluded = [
+        a
+        for a in _union(old.get("exclude_audience", []), new.get("exclude_audience", []))
+        if a not in set(new.get("audience", []))
+    ]
+    if excluded:
+        merged["exclude_audience"] = excluded
     return merged
 
 

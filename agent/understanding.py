@@ -120,7 +120,7 @@ def read_message(
     profile = extract_preferences(message, vocabulary, [p["label"] for p in picks])
     filters = {
         "audience": list(profile.get("audience", [])),
-        "exclude_audience": [],
+        "exclude_audience": list(profile.get("exclude_audience", [])),
         "brand": [b.lower() for b in profile["constraints"].get("brand", [])],
     }
     unsupported = unsupported_constraints(message)

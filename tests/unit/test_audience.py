@@ -55,3 +55,34 @@ def test_a_later_request_replaces_the_audience() -> None:
     profile = merge_profile(profile, extract_preferences("actually for women"))
     assert profile["audience"] == ["women"]
     assert merge_profile(profile, extract_preferences("in blue"))["audience"] == ["women"]
+
+
+def test_a_negated_audience_is_excluded_not_wanted() -> None:
+    assert extract_preferences("a hoodie, nothing for kids")["exclude_audience"] == ["kids"]
+    profile = extract_preferences("women's jeans, not girls'")
+    assert profile["audience"] == ["women"] and profile["exclude_audience"] == ["girls"]
+    assert profile["unwanted"] == []  # the audience is a filter, not a word to rule out of every text
+    assert extract_preferences("microscope slides, but not the children's kind")["exclude_audience"] == ["kids"]
+    assert "exclude_audience" not in extract_preferences("not for beginners")
+
+
+def test_excluding_kids_drops_boys_and_girls_items_too() -> None:
+    assert audience_conflict(JEANS["b"], [], ["kids"]) == "for boys"
+    assert audience_conflict(JEANS["m"], [], ["kids"]) is None
+    assert audience_conflict(JEANS["n"], [], ["kids"]) is None  # a title that names nobody stays
+    assert audience_conflict(JEANS["w"], ["women"], ["girls"]) is None
+    from langchain_core.messages import ToolMessage
+
+    profile = merge_profile(None, extract_preferences("bootcut jeans, not for kids"))
+    hits = [{"item_id": i, "score": 1.0} for i in JEANS]
+    message = ToolMessage("5 items", tool_call_id="t", name="search_catalog", artifact=hits)
+    found, notes = collect_candidates([message], JEANS, exclude=set(), profile=profile)
+    assert [c["item_id"] for c in found] == ["m", "w", "u", "n"]
+    assert notes == ["left out 1 item for boys"]
+
+
+def test_an_excluded_audience_accumulates_until_asked_for_again() -> None:
+    merged = merge_profile(extract_preferences("a hoodie, not for kids"), extract_preferences("in grey please"))
+    assert merged["exclude_audience"] == ["kids"]
+    merged = merge_profile(merged, extract_preferences("actually, for kids after all"))
+    assert "exclude_audience" not in merged and merged["audience"] == ["kids"]

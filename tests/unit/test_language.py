@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from agent.dispute import find_dispute
 from agent.intent import cue_prior
-from agent.language import find_negations, prepare, read_words, singular, stem
+from agent.language import find_negations, pick_statements, prepare, read_words, singular, stem
 from agent.profile import extract_preferences
 from agent.state import INTENTS, Pick
 from tools.catalog import Item
@@ -63,3 +63,27 @@ def test_words_keep_hyphens_and_split_clauses() -> None:
     words = read_words("latex-free gloves, no powder")
     assert [w.text for w in words] == ["latex-free", "gloves", ",", "no", "powder"]
     assert words[2].is_break
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted", "unwanted"),
+    [
+        ("B has a hood, I said no hood", [], ["hood"]),
+        ("B is plastic and I wanted glass", ["glass"], []),
+        ("the second one looks great but I want it in black", ["black"], []),
+        ("like B but in navy", ["navy"], []),  # no statement about B: a wish anchored on it
+        ("the first one has to be waterproof", ["waterproof"], []),
+    ],
+)
+def test_what_a_pick_is_is_not_a_wish(message: str, wanted: list[str], unwanted: list[str]) -> None:
+    profile = extract_preferences(message, labels=["A", "B", "C"])
+    assert profile["wanted"] == wanted and profile["unwanted"] == unwanted
+
+
+def test_a_pick_statement_needs_picks_and_a_verb() -> None:
+    words = read_words("A is a kids' pen and I said not for kids")
+    assert list(pick_statements(words, ["A", "B"]))[:5] == [1, 1, 1, 1, 1]
+    assert not any(pick_statements(words, []))  # a first message: "a" is an article
+    assert not any(pick_statements(read_words("a first aid kit"), ["A", "B"]))
+    profile = extract_preferences("A is a kids' pen and I said not for kids", labels=["A", "B", "C"])
+    assert profile["exclude_audience"] == ["kids"] and "audience" not in profile
