@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from agent.claims import referenced_labels
-from agent.language import COMPLAINT_WORDS, FILLER_WORDS, find_negations, prepare, singular
+from agent.language import COMPLAINT_WORDS, FILLER_WORDS, asking_clauses, find_negations, prepare, singular
 from agent.profile import Vocabulary, extract_preferences, violation
 from agent.state import Claim, Dispute, Pick, Profile, empty_profile
 from tools.catalog import Item
@@ -200,10 +200,16 @@ def dispute_preferences(
             profile["wanted"] = [t for phrase in wanted for t in tokenize(phrase) if t not in FILLER_WORDS]
             profile["unwanted"] = ruled_out
     else:
-        profile = extract_preferences(message, vocabulary, labels, COMPLAINT_WORDS)
+        profile = extract_preferences(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
     if dispute["attribute"] and dispute["attribute"] not in profile["unwanted"]:
         profile["unwanted"] = [*profile["unwanted"], dispute["attribute"]]
     return profile
+
+
+def wish_part(message: str, dispute: Dispute) -> str:
+    """The part of a disputing message its wishes are read from: for "I already own that Fluke clamp meter" only the
+    clauses that ask for something (none here; the revision searched for clamp meters again), else all of it."""
+    return asking_clauses(message) if dispute["kind"] == "owned" else message
 
 
 def _dispute(

@@ -508,3 +508,13 @@ def asked_part(message: str) -> str:
     sentences = [s for s in _SENTENCE.split(message) if s.strip()]
     asking = [s for s in sentences if _ASKS.search(prepare(s))]
     return " . ".join(asking) if asking else message
+
+
+_CLAUSE = re.compile(r"[.,;:!?\n]+|\s(?:but|so|though|although)\s")
+
+
+def asking_clauses(message: str) -> str:
+    """Only the clauses of `message` that ask for something ("I already have those Levi's, show me Wranglers" ->
+    "show me wranglers"); "" when none does. What a user says they own is not what they want next."""
+    clauses = [c.strip() for c in _CLAUSE.split(prepare(message)) if c.strip()]
+    return " . ".join(c for c in clauses if _ASKS.search(c + " "))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.claims import referenced_labels, split_claims
-from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks
+from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks, wish_part
 from agent.intent import allowed_intents, classify_intent, cue_prior
 from agent.intent_model import IntentModel, QueryEncoder
 from agent.language import COMPLAINT_WORDS
@@ -137,7 +137,7 @@ def read_message(
         elif dispute["kind"] == "claim":
             wanted = []
         else:
-            wanted = wanted_phrases(message, vocabulary, labels, COMPLAINT_WORDS)
+            wanted = wanted_phrases(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
         return Reading(
             intent,
             wanted,

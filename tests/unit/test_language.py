@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.dispute import find_dispute
+from agent.dispute import dispute_preferences, find_dispute
 from agent.intent import cue_prior
-from agent.language import find_negations, pick_statements, prepare, read_words, singular, stem
+from agent.language import asking_clauses, find_negations, pick_statements, prepare, read_words, singular, stem
 from agent.profile import extract_preferences
 from agent.state import INTENTS, Pick
 from tools.catalog import Item
@@ -87,3 +87,35 @@ def test_a_pick_statement_needs_picks_and_a_verb() -> None:
     assert not any(pick_statements(read_words("a first aid kit"), ["A", "B"]))
     profile = extract_preferences("A is a kids' pen and I said not for kids", labels=["A", "B", "C"])
     assert profile["exclude_audience"] == ["kids"] and "audience" not in profile
+
+
+@pytest.mark.parametrize(
+    ("message", "asked"),
+    [
+        ("I already own that Fluke clamp meter", ""),
+        ("I already have those Levi's, show me Wrangler instead", "show me wrangler instead"),
+        ("I have the white ones already but I need black", "i need black"),
+    ],
+)
+def test_only_the_clauses_that_ask_carry_wishes(message: str, asked: str) -> None:
+    assert asking_clauses(message) == asked
+
+
+def test_what_the_user_owns_is_not_searched_for_again() -> None:
+    picks: list[Pick] = [
+        {
+            "item_id": "1",
+            "label": "A",
+            "title": "Fluke 323 clamp meter",
+            "logprob": 0.0,
+            "reason": "",
+            "grounded": False,
+        }
+    ]
+    items = {"1": Item(item_id="1", title="Fluke 323 clamp meter", text="", attributes={}, domain="scientific")}
+    message = "I already own that Fluke clamp meter"
+    dispute = find_dispute(message, picks, [], items)
+    assert dispute["kind"] == "owned" and dispute["item_ids"] == ["1"]
+    assert dispute_preferences(message, dispute, picks)["wanted"] == []
+    message = "I already own that clamp meter, I need test leads"
+    assert dispute_preferences(message, find_dispute(message, picks, [], items), picks)["wanted"] == ["test", "leads"]
