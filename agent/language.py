@@ -301,6 +301,8 @@ class Span:
     """One past the last negated word."""
     phrases: tuple[tuple[int, int], ...]
     """Word ranges of the ruled-out phrases."""
+    fact: bool = False
+    """A statement about an item ("that's not for kids", "it isn't waterproof"), not a preference."""
 
 
 def _starts_phrase(words: Sequence[Word], index: int) -> bool:
@@ -358,11 +360,11 @@ def _read_span(words: Sequence[Word], start: int, after: int, kind: _Trigger) ->
     if kind != "fact" and _starts_phrase(words, index):
         phrases = [(index, _phrase_end(words, index))]
         phrases += _coordinated(words, phrases[0][1])
-        return Span(start, after, phrases[-1][1], tuple(phrases))
+        return Span(start, after, phrases[-1][1], tuple(phrases), kind == "fact")
     if kind == "no":
         # "no idea": the one word is negated; "no, thanks" and "no I meant..." negate nothing.
         end = index + 1 if index < len(words) and words[index].content else index
-        return Span(start, after, end, ())
+        return Span(start, after, end, (), kind == "fact")
     while index < len(words) and not words[index].is_break and not words[index].content:
         index += 1
     end = index
@@ -370,7 +372,7 @@ def _read_span(words: Sequence[Word], start: int, after: int, kind: _Trigger) ->
         if words[end].text in _ENDERS or words[end].text in FILLER_WORDS:
             break
         end += 1
-    return Span(start, after, end, ())
+    return Span(start, after, end, (), kind == "fact")
 
 
 def _coordinated(words: Sequence[Word], end: int) -> list[tuple[int, int]]:

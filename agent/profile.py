@@ -55,6 +55,7 @@ COMMON_WORDS: frozenset[str] = frozenset(
         *("small", "large", "big", "little", "mini", "part", "parts", "tool", "tools", "supply", "supplies", "store"),
         *("shop", "direct", "world", "international", "industrial", "scientific", "lab", "products", "product"),
         *("company", "co", "inc", "ltd", "llc", "corp", "group", "usa", "america", "american", "global", "general"),
+        *("alternative", "alternatives", "authentic", "authentics", "limited", "modern", "athletic", "essentials"),
     }
 )
 """Words a shopper types without meaning a brand: a catalog value made only of these and stopwords ("Generic",
@@ -224,9 +225,10 @@ def extract_preferences(
     audience = list(dict.fromkeys([*audience, *_relatives(words, asked)]))
     if audience:
         profile["audience"] = audience
+    ruling_out = negated_mask(words, [span for span in spans if not span.fact])  # not "that's not for kids"
     excluded = [
         a
-        for a in _audiences(part for index, word in enumerate(words) if negated[index] for part in word.parts)
+        for a in _audiences(part for index, word in enumerate(words) if ruling_out[index] for part in word.parts)
         if a not in audience
     ]
     if excluded:

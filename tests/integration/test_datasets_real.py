@@ -101,6 +101,9 @@ def test_clothing(datasets: Callable[[str], Dataset]) -> None:
     assert notes["asins_merged_into_products"] == 411 and len(ds.items) == 6312
     assert notes["users_dropped_under_5_products"] == 2514 and len(ds.users) == 1596
     assert ds.num_interactions == 17514
+    assert (notes["products_with_a_title_brand"], notes["title_brands"]) == (5847, 371)
+    levis = [item for item in ds.items.values() if item.title.startswith("levi's men's")]
+    assert levis and all(item.attributes["brand"] == "levi's" for item in levis)
 
 
 def test_clothing_held_out_titles_are_not_in_the_history(datasets: Callable[[str], Dataset]) -> None:

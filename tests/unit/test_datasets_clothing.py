@@ -8,7 +8,7 @@ import pytest
 
 from tools.catalog import Dataset
 from tools.datasets import load_dataset
-from tools.datasets.clothing import merge_variants, normalize_title
+from tools.datasets.clothing import merge_variants, normalize_title, title_brands
 from tools.errors import DatasetFormatError
 from tools.settings import DataSettings
 
@@ -126,3 +126,27 @@ def test_wrong_header_is_reported(tmp_path: Path) -> None:
     files["Dataset1p1.csv"] = files["Dataset1p1.csv"].replace(";Rating;User_ID;Item_ID", "Rating,User_ID,Item_ID", 1)
     with pytest.raises(DatasetFormatError, match=r"Dataset1p1\.csv, line 1: expected header"):
         load(tmp_path, files)
+
+
+def test_a_brand_is_the_title_text_before_the_audience_when_several_products_share_it() -> None:
+    brands = title_brands(
+        {
+            "1": "levi's men's 505 regular fit jean",
+            "2": "levi's women's 515 boot cut jean",
+            "3": "u.s. polo assn. men's faux sherpa jacket",
+            "4": "u.s. polo assn. boys' polo",
+            "5": "hanes big men's tagless crew undershirt",  # "big" belongs to the audience
+            "6": "hanes women's crew socks",
+            "7": "men's pattern dress socks",  # starts with the audience: no brand
+            "8": "acme solo women's tunic",  # a prefix seen once: no brand
+            "9": "plain cotton scarf",  # no audience word
+        }
+    )
+    assert brands == {
+        "1": "levi's",
+        "2": "levi's",
+        "3": "u.s. polo assn.",
+        "4": "u.s. polo assn.",
+        "5": "hanes",
+        "6": "hanes",
+    }

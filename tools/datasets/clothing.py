@@ -12,12 +12,20 @@ stripped) is identical become one product, identified by the smallest ASIN, with
 left with fewer than 5 products dropped, and each remaining user's products shuffled with a per-user seed:
 the last is test, the one before valid. Every product stays in the catalog, rated by a kept user or not,
 since all of them are recommendable. Ratings (1-5) are treated as implicit interactions.
+
+The titles carry the brand but the files have no brand column: a title names the brand first, then the audience
+("levi's men's 505 regular fit jean", "u.s. polo assn. men's faux sherpa jacket"). So `attributes["brand"]` is
+the text before a title's first audience word when at least `MIN_BRAND_ITEMS` products start with that same
+text (a one-off prefix is more often a style than a brand): on the bundled data 5,847 of the 6,312 products get one
+of 371 brands, from "u.s. polo assn." to "the north face" (2 products); titles that start with the audience word
+or name none get none. A user's
+"levi's bootcut jeans" then filters by brand as on the scientific catalog.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,6 +42,11 @@ TITLES = "Dataset1p2.csv"
 FILES = (RATINGS, TITLES)
 
 MIN_PRODUCTS = 5
+MIN_BRAND_ITEMS = 2
+_AUDIENCE_WORD = re.compile(
+    r"\b(?:men'?s|women'?s|boys'?|girls'?|juniors'?|junior's|kids'?|kid's|baby|toddler|unisex|little|big|"
+    r"infant|ladies|adult|youth)(?![\w'])"
+)
 _RATING_FIELDS = ("index", "Rating", "User_ID", "Item_ID")
 _TITLE_FIELDS = ("index", "Item_ID", "Item_title", "Pred_EI")
 _SPACE = re.compile(r"\s+")
@@ -112,6 +125,18 @@ def _read_ratings(path: Path, titles: Mapping[str, str]) -> tuple[dict[str, list
     return by_user, rows, duplicates
 
 
+def title_brands(titles: Mapping[str, str]) -> dict[str, str]:
+    """Product -> brand read from its title (see the module docstring); products without one are left out."""
+    prefixes: dict[str, str] = {}
+    for product, title in titles.items():
+        match = _AUDIENCE_WORD.search(title)
+        prefix = title[: match.start()].strip(" ,-") if match else ""
+        if prefix and len(prefix.split()) <= 4 and not prefix[0].isdigit():
+            prefixes[product] = prefix
+    counts = Counter(prefixes.values())
+    return {product: prefix for product, prefix in prefixes.items() if counts[prefix] >= MIN_BRAND_ITEMS}
+
+
 def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
     titles = _read_titles(paths[TITLES])
     by_user, rows, duplicate_rows = _read_ratings(paths[RATINGS], titles)
@@ -121,9 +146,12 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
     for asin in sorted(titles):
         variants[product_of[asin]].append(asin)
     items: dict[str, Item] = {}
+    brands = title_brands({product: titles[product] for product in variants})
     for product, asins in sorted(variants.items()):
         title = titles[product]
-        attributes: dict[str, str | list[str]] = {"variants": asins} if len(asins) > 1 else {}
+        attributes: dict[str, str | list[str]] = {"brand": brands[product]} if product in brands else {}
+        if len(asins) > 1:
+            attributes["variants"] = asins
         items[product] = Item(product, title, title, attributes, DOMAIN)
 
     users: list[UserHistory] = []
@@ -145,6 +173,8 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
         "asins_merged_into_products": len(titles) - len(items),
         "products_with_variants": sum(1 for asins in variants.values() if len(asins) > 1),
         "products": len(items),
+        "products_with_a_title_brand": len(brands),
+        "title_brands": len(set(brands.values())),
         "repeated_user_product_pairs_dropped": repeated_pairs,
         "users_dropped_under_5_products": dropped_users,
         "interactions_of_dropped_users": dropped_interactions,
@@ -156,7 +186,7 @@ def parse(paths: Mapping[str, Path], seed: int) -> Dataset:
 
 SPEC = DatasetSpec(
     domain=DOMAIN,
-    version=1,
+    version=2,  # 2: brands read from the titles
     files=FILES,
     locations=locations,
     parse=parse,
