@@ -56,7 +56,9 @@ _ORDINALS = {
     **{f"{n}{suffix}": n for n, suffix in zip(range(1, 11), ("st", "nd", "rd", *["th"] * 7), strict=True)},
     "top": 1,
     "last": -1,
+    "middle": 99,  # _MIDDLE: resolved against the number of picks ("the middle one" of three is B)
 }
+_MIDDLE = 99
 _ORDINAL = re.compile(
     r"\b(the\s+|your\s+|my\s+)?(" + "|".join(_ORDINALS) + r")\b"
     r"(\s+(?:one|option|pick|item|choice|suggestion|recommendation|product|result)s?\b)?"
@@ -245,18 +247,21 @@ def _best_claim(message: str, claims: Sequence[Claim], referenced: Sequence[str]
     return chosen
 
 
-def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = True) -> list[str]:
-    """The picks the message points at (by label, ordinal or title words), else the top pick (`fallback`) or
-    none."""
+def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = True, by_title: bool = True) -> list[str]:
+    """The picks the message points at (by label, ordinal or, with `by_title`, title words), else the top pick
+    (`fallback`) or none."""
     by_label = {pick["label"]: pick["item_id"] for pick in reversed(picks)}
     labels = referenced_labels(unicodedata.normalize("NFKC", message[:_LABEL_WINDOW]), list(by_label))
     if labels:
         return list(dict.fromkeys(by_label[label] for label in labels))
     text = prepare(message)
     positions = _ordinal_positions(text)
+    positions = [len(picks) // 2 + 1 if p == _MIDDLE and len(picks) % 2 else p for p in positions]
     ordered = [picks[p - 1 if p > 0 else p]["item_id"] for p in positions if p <= len(picks)]
     if ordered:
         return list(dict.fromkeys(ordered))
+    if not by_title:
+        return [picks[0]["item_id"]] if fallback else []
     words = _content(message)
     best_overlap, best_id = 0, picks[0]["item_id"]
     for pick in picks:

@@ -129,6 +129,12 @@ def read_message(
     if intent == "dispute":
         dispute = find_dispute(message, picks, _claims(rationale, picks), items or {})
         about = [index_of[i] for i in dispute["item_ids"] if i in index_of]
+        if dispute["kind"] == "attribute":
+            # The pick the message names ("B has a hood, I said no hood"), not the picks the rule-out drops
+            # ("I said no plastic" is about no pick in particular, though it drops C).
+            # Title words do not count: the ruled-out word is in the dropped pick's title by construction.
+            pointed = referenced_picks(message, picks, fallback=False, by_title=False)
+            about = [index_of[i] for i in pointed if i in index_of]
         preferences = dispute_preferences(message, dispute, picks, vocabulary)
         corrected = corrected_claim(message, picks)
         if corrected is not None:

@@ -159,6 +159,7 @@ def test_a_negation_that_matches_no_claim_rejects_an_item() -> None:
         ("the second one is wrong", [SECOND]),
         ("the second is wrong", [SECOND]),
         ("the last one, no way", [THIRD]),
+        ("the middle one is wrong", [SECOND]),
         ("#3 is wrong", [THIRD]),
         ("number 2 is bad", [SECOND]),
         ("the first aid kit is wrong", [THIRD]),
