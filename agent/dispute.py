@@ -12,7 +12,8 @@ Rules, in order (the first that applies decides):
 4. Attribute: the message rules something out (`profile.extract_preferences`: "I said no leather", "without
    leather") or an audience ("I said not for kids") -> kind "attribute", attribute = the first ruled-out phrase
    (none for an audience), items = the picks whose item contains any ruled-out phrase or is for the excluded
-   audience (`profile.violation`; possibly none).
+   audience (`profile.violation`; possibly none). A statement about a pick followed by a wish ("C is for women, I
+   need men's") is an attribute dispute too, about the pick named (checked after claims, below).
 5. Claim: the message negates a property or suitability ("that's not for beginners", "that is not waterproof", "it
    isn't stainless") or calls something false/untrue/incorrect/misleading, and a claim of the rationale shares a word
    with it -> kind "claim", claim = the claim sharing the most words (plural-tolerant; ties: the claim about a
@@ -35,7 +36,16 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from agent.claims import referenced_labels
-from agent.language import COMPLAINT_WORDS, FILLER_WORDS, asking_clauses, find_negations, prepare, singular
+from agent.language import (
+    COMPLAINT_WORDS,
+    FILLER_WORDS,
+    asking_clauses,
+    find_negations,
+    pick_statements,
+    prepare,
+    read_words,
+    singular,
+)
 from agent.profile import Vocabulary, extract_preferences, violation
 from agent.state import Claim, Dispute, Pick, Profile, empty_profile
 from tools.catalog import Item
@@ -115,7 +125,8 @@ def find_dispute(
     if owned or (_I_BOUGHT.search(text) and referenced_picks(message, picks, fallback=False)):
         return _dispute(message, "owned", explicit or referenced_picks(message, picks))
 
-    profile = extract_preferences(message)
+    labels = [pick["label"] for pick in picks]
+    profile = extract_preferences(message, labels=labels)
     if profile["unwanted"] or profile.get("exclude_audience"):
         violating = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
         ids = explicit if explicit is not None else list(dict.fromkeys(violating))
@@ -129,6 +140,11 @@ def find_dispute(
         if disputed is not None:
             ids = explicit or _claim_items(disputed, pick_ids) or referenced
             return _dispute(message, "claim", ids, claim=disputed["text"])
+
+    if any(pick_statements(read_words(message), labels)) and (profile["wanted"] or profile.get("audience")):
+        # "C is for women, I need men's", "B is plastic and I wanted glass": what a pick is, then what is wanted
+        # instead: the property is re-asserted, about the pick named.
+        return _dispute(message, "attribute", explicit or referenced_picks(message, picks))
 
     return _dispute(message, "item", explicit or referenced_picks(message, picks))
 

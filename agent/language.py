@@ -454,14 +454,15 @@ _ORDINAL_WORDS = frozenset(
 _POINTER_LEAD = frozenset({"the", "your", "that", "this", "my"})
 _POINTER_TAIL = frozenset({"one", "ones", "pick", "option", "choice", "item", "suggestion"})
 _DESCRIBES = frozenset({"is", "are", "was", "were", "s", "has", "have", "had", "looks", "look", "seems", "comes"})
+_CLAUSE_OPENERS = frozenset({"and", "but", "so", "because", "since", "well", "no", "yeah", "hmm", "also", "plus"})
 _SPEAKERS = frozenset({"i", "we", "i'd", "i'm", "i'll", "i've", "im", "id"})
 
 
 def pick_statements(words: Sequence[Word], labels: Sequence[str]) -> bytearray:
     """1 for each word of a statement about a previous pick ("B has a hood", "the first one is latex", "A is a kids'
-    pen"): a pick's label or an ordinal, then "is"/"has"/"looks"..., up to the clause's end or to "and I" / "but I".
-    What a pick is tells what the user complains about, not what they want next ("B has a hood, I said no hood":
-    nothing wanted). Only with picks to point at (`labels`)."""
+    pen"): at the start of a clause, a pick's label or an ordinal, then "is"/"has"/"looks"..., up to the clause's
+    end or to "and I" / "but I". What a pick is tells what the user complains about, not what they want next ("B
+    has a hood, I said no hood": nothing wanted). Only with picks to point at (`labels`)."""
     mask = bytearray(len(words))
     if not labels:
         return mask
@@ -469,6 +470,10 @@ def pick_statements(words: Sequence[Word], labels: Sequence[str]) -> bytearray:
     index = 0
     while index < len(words):
         start = index
+        # Only a clause's subject: "plan B is wrong" says nothing about B.
+        if index > 0 and not words[index - 1].is_break and words[index - 1].text not in _CLAUSE_OPENERS:
+            index += 1
+            continue
         if words[index].text in _POINTER_LEAD and index + 1 < len(words) and words[index + 1].text in _ORDINAL_WORDS:
             index += 1
         if words[index].text in named or words[index].text in _ORDINAL_WORDS:
