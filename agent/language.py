@@ -360,11 +360,11 @@ def _read_span(words: Sequence[Word], start: int, after: int, kind: _Trigger) ->
     if kind != "fact" and _starts_phrase(words, index):
         phrases = [(index, _phrase_end(words, index))]
         phrases += _coordinated(words, phrases[0][1])
-        return Span(start, after, phrases[-1][1], tuple(phrases), kind == "fact")
+        return Span(start, after, phrases[-1][1], tuple(phrases))
     if kind == "no":
         # "no idea": the one word is negated; "no, thanks" and "no I meant..." negate nothing.
         end = index + 1 if index < len(words) and words[index].content else index
-        return Span(start, after, end, (), kind == "fact")
+        return Span(start, after, end, ())
     while index < len(words) and not words[index].is_break and not words[index].content:
         index += 1
     end = index

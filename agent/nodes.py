@@ -23,6 +23,7 @@ from agent.dispute import corrected_claim, dispute_preferences, find_dispute, si
 from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
+from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import order_by, prior_features
 from agent.profile import extract_preferences
@@ -70,6 +71,8 @@ def _spelled(ctx: Context, message: str) -> tuple[str, list[tuple[str, str]]]:
 def _intent(state: AgentState, ctx: Context, message: str) -> tuple[Intent, dict[str, float]]:
     """The learned classifier's intent when one is shipped (it reads intents better: README, "Understanding"),
     else the model's label scores plus the cue rules."""
+    if off_topic_reason(message) is not None:  # instructions, a link, code, another language: no classifier
+        return "other", {"other": 0.0}
     if ctx.intent_model is not None and ctx.encoder is not None:
         try:
             found, scores = ctx.intent_model.classify(ctx.encoder, message, bool(state.picks))
@@ -262,8 +265,11 @@ def _reply(state: AgentState, ctx: Context) -> str:
     if state.intent == "accept" and state.picks:
         top = state.picks[0]["title"]
         return f"Glad that works. “{top}” it is; ask me any time for something else."
-    chat = RecommenderChatModel(llm=ctx.llm, max_tokens=ctx.reply_tokens)
     message = last_user_message(state.messages)
+    off_topic = off_topic_reason(message)
+    if off_topic is not None:
+        return OFF_TOPIC_REPLIES[off_topic].format(domain=ctx.domain)
+    chat = RecommenderChatModel(llm=ctx.llm, max_tokens=ctx.reply_tokens)
     writer = get_stream_writer()
     guard = LeakGuard(agent_instructions(ctx.domain), emit=lambda t: writer({"reply": t}))
     pieces: list[str] = []

@@ -22,6 +22,7 @@ from agent.dispute import corrected_claim, dispute_preferences, find_dispute, re
 from agent.intent import allowed_intents, classify_intent, cue_prior
 from agent.intent_model import IntentModel, QueryEncoder
 from agent.language import COMPLAINT_WORDS
+from agent.off_topic import off_topic_reason
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
@@ -103,7 +104,9 @@ def read_message(
     """The agent's reading of `message` after `previous` picks (best first) and their `rationale`. The intent comes
     from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone."""
     picks = _picks(previous)
-    if intent_model is not None and encoder is not None:
+    if off_topic_reason(message) is not None:  # as the graph reads it (agent/nodes.py `_intent`)
+        intent, scores = "other", {"other": 0.0}
+    elif intent_model is not None and encoder is not None:
         intent, scores = intent_model.classify(encoder, message, bool(picks))
     elif llm is None:
         intent, scores = _rule_intent(message, bool(picks))
@@ -118,6 +121,8 @@ def read_message(
     if speller is not None:  # as the graph's nodes read it: the intent from the message as typed, the rest spelled
         message = speller.correct(message)[0]
     profile = extract_preferences(message, vocabulary, [p["label"] for p in picks])
+    if intent not in ("request", "dispute"):  # as served: only these change the profile ("I'll take the Fluke")
+        profile = {"wanted": [], "unwanted": [], "constraints": {}}
     filters = {
         "audience": list(profile.get("audience", [])),
         "exclude_audience": list(profile.get("exclude_audience", [])),
