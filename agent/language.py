@@ -237,6 +237,7 @@ _AFTER_NOT: tuple[tuple[str, ...], ...] = (
     ("interested", "in"),
     ("looking", "for"),
     ("into",),
+    ("stand",),  # "can't stand chest pockets"
     *((verb,) for verb in ("want", "wanting", "need", "like")),
 )
 _COPULAS = frozenset(
@@ -277,7 +278,7 @@ _JUNK = frozenset(
         *("much", "many", "lot", "lots", "else", "particular", "really", "thanks", "thank", "one", "ones", "way"),
         *("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"),
         *("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th", "recommendation", "suggestion"),
-        *("stock", "mood", "budget"),
+        *("stock", "mood", "budget", "ideal", "this", "that", "time", "anymore"),
     }
 )
 
@@ -505,16 +506,43 @@ _ASKS = re.compile(
     r"something|anything|ideally|prefer|preferably|must|should|has to|have to|no |not |without|avoid|hoping|"
     r"after|in the market|searching|any (?:good )?(?:ideas|suggestions))",
 )
+"""Words of a clause that asks for or rules out something (`asking_clauses`)."""
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
+# In a long message, where the request starts: a cue, then (group "rest") what is asked for. "want to"/"need to" only
+# with a verb of getting ("I want to surprise her" asks for nothing; "I want to get him a flannel shirt" does).
+_REQUEST_CUE = re.compile(
+    r"\b(?:looking for|look for|in the market for|searching for|hoping for)\s+(?P<a>.*)"
+    r"|\b(?:find|show|get|buy|order|suggest|recommend|pick out)(?: (?:me|her|him|us|them|my \w+))?\s+"
+    r"(?P<b>(?:a|an|some|the|one|new|good|something|anything)\b.*)"
+    r"|\b(?:need|needs|want|wants|would like|'d like|prefer|preferably|ideally|likes|loves)\s+"
+    r"(?:(?:to|to have|to get|to buy|to find)\s+(?:(?:me|her|him|us|them|my \w+)\s+)?(?=(?:a|an|some|one|new)\b)"
+    r"|(?!to\b))(?P<c>.*)"
+    r"|\b(?:must|should|has to|have to|needs to) (?:be|have|come with)\s+(?P<d>.*)"
+)
+# Clauses of a long message's sentence: a cue asks only within its clause ("She likes navy, and she told me...").
+_STORY_CLAUSE = re.compile(r"[,;:]+\s*|\s(?:because|since|so that|so|but|which|although|though|while)\s")
+_RULES_OUT = re.compile(r"\b(?:no|not|without|avoid|hate|hates|allergic|nothing|never|except)\b")
+
+
 def asked_part(message: str) -> str:
-    """The sentences of a long message that ask for something (all of it when none does, or when it is short)."""
+    """What a long message asks for: from each sentence, the words after its request cue ("Could you find her a
+    women's v-neck scrub top?" -> "a women's v-neck scrub top?"), and whole sentences that rule something out
+    ("she can't stand chest pockets"); the story around them is dropped. All of a short message, or of a long one
+    where no sentence asks."""
     if len(message.split()) <= LONG_MESSAGE_WORDS:
         return message
-    sentences = [s for s in _SENTENCE.split(message) if s.strip()]
-    asking = [s for s in sentences if _ASKS.search(prepare(s))]
-    return " . ".join(asking) if asking else message
+    parts: list[str] = []
+    for sentence in (s for s in _SENTENCE.split(message) if s.strip()):
+        for clause in _STORY_CLAUSE.split(prepare(sentence)):
+            if _RULES_OUT.search(clause):
+                parts.append(clause)
+                continue
+            match = _REQUEST_CUE.search(clause)
+            if match is not None:
+                parts.append(next(group for group in match.groups() if group is not None))
+    return " . ".join(p for p in parts if p.strip()) if parts else message
 
 
 _CLAUSE = re.compile(r"[.,;:!?\n]+|\s(?:but|so|though|although)\s")

@@ -8,8 +8,17 @@ from hypothesis import strategies as st
 
 from agent.dispute import dispute_preferences, find_dispute
 from agent.intent import cue_prior
-from agent.language import asking_clauses, find_negations, pick_statements, prepare, read_words, singular, stem
-from agent.profile import extract_preferences
+from agent.language import (
+    asked_part,
+    asking_clauses,
+    find_negations,
+    pick_statements,
+    prepare,
+    read_words,
+    singular,
+    stem,
+)
+from agent.profile import extract_preferences, wanted_phrases
 from agent.state import INTENTS, Pick
 from tools.catalog import Item
 
@@ -119,3 +128,16 @@ def test_what_the_user_owns_is_not_searched_for_again() -> None:
     assert dispute_preferences(message, dispute, picks)["wanted"] == []
     message = "I already own that clamp meter, I need test leads"
     assert dispute_preferences(message, find_dispute(message, picks, [], items), picks)["wanted"] == ["test", "leads"]
+
+
+def test_a_long_message_is_read_for_what_it_asks_not_its_story() -> None:
+    message = (
+        "My sister just got into nursing school and starts her clinical rotations in September. Right now she "
+        "borrows scrubs from a friend, which is not ideal, and I want to surprise her with something of her own "
+        "before her first shift. Could you find her a women's v-neck scrub top? She likes navy, and she told me "
+        "she can't stand chest pockets because they snag on her badge."
+    )
+    profile = extract_preferences(message)
+    assert wanted_phrases(message) == ["v-neck scrub top", "navy"]
+    assert profile["unwanted"] == ["chest pockets"] and profile["audience"] == ["women"]
+    assert asked_part("a women's v-neck scrub top in navy") == "a women's v-neck scrub top in navy"  # short: all
