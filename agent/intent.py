@@ -32,7 +32,13 @@ _CUES: dict[Intent, re.Pattern[str]] = {
     ),
     "accept": re.compile(
         r"\b(i'?ll take|i will take|i'?ll buy|i will buy|i'?ll get|perfect|sounds good|looks good|love (?:it|that)|"
-        r"that works|great choice|exactly what|just what|ordered|added to cart)\b",
+        r"that works|great choice|exactly what|just what|ordered|added to cart|"
+        # the usual ways of settling on one (none of them a request): "sold", "deal", "that's the one"...
+        r"sold|deal|done deal|i'?ll have|i will have|i'?ll order|i'?m (?:ordering|buying|getting)|(?:go|going) with|"
+        r"i (?:choose|pick) (?:the (?:first|second|third|last|middle)|[a-c]\b)|that'?s the one|this is the one|"
+        r"the one for me|works for me|love the|(?:i )?like (?:the )?\S+ (?:one )?best|add(?:ed|ing)? .{0,30}to (?:my )?"
+        r"(?:cart|basket|order)|buy(?:ing)? (?:it|that|this|the)|purchas(?:e|ing) (?:it|that|this|the)|"
+        r"check(?:ing)? out|winner|bingo|nailed it|keeper|just right|spot on|exactly right)\b",
         re.IGNORECASE,
     ),
     "request": re.compile(
@@ -45,8 +51,11 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         re.IGNORECASE | re.DOTALL,
     ),
     "other": re.compile(
-        r"^\s*(hi|hello|hey|good (?:morning|evening|afternoon)|thanks|thank you|bye|goodbye|who are you|"
-        r"what can you do|help)\b",
+        r"^\s*(hi|hello|hey|good (?:morning|evening|afternoon|night)|thanks|thank you|bye|goodbye|who are you|"
+        r"what can you do|help|how are you|how'?s it going|what'?s up|sup|yo|howdy|greetings|nice to meet|"
+        r"see (?:you|ya)|later|cheers|lol|haha|hehe|never ?mind|nvm|that'?s all|no thanks|not now|ok(?:ay)? cool|"
+        r"cool|tell me (?:a joke|about yourself)|what(?:'s| is) your name|who (?:made|built) you)\b"
+        r"|\b(?:are you (?:a |an )?(?:bot|human|robot|ai|real|person)|joke|how old are you)\b",
         re.IGNORECASE,
     ),
 }
