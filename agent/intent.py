@@ -43,7 +43,9 @@ _CUES: dict[Intent, re.Pattern[str]] = {
     ),
     "request": re.compile(
         r"\b(recommend|suggest|looking for|need|want|show|find|search|any|something|what about|alternatives?|"
-        r"else|more|other|cheaper|similar|like my|instead|gift|for (?:a|my|the)|options?)\b",
+        r"else|more|other|cheaper|similar|like my|instead|gift|for (?:a|my|the)|options?|same as|along the lines of|"
+        r"in the style of|close to|(?:^|just |something |anything |one |more )like (?:the |that |this )?"
+        r"(?:first|second|third|last|middle|top|one|[a-c])|but (?:in|for|with|without|cheaper|bigger|smaller))\b",
         re.IGNORECASE,
     ),
     "question": re.compile(
