@@ -161,7 +161,9 @@ _IS_X_NOT_Y = re.compile(
 _DOES_NOT = re.compile(
     rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:does|do) not (?:include|have|come with|contain) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
-_POINTER = re.compile(r"^(?:it|that|this|they|those|these|the (?:first|second|third|last|middle|top)(?: one)?|[a-j])$")
+_POINTER = re.compile(
+    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: one| pick| option)?|[a-j])$"
+)
 
 
 def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], list[str], list[str]] | None:

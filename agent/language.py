@@ -66,7 +66,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
         *("prefer", "preferably", "ideally", "maybe", "perhaps", "really", "actually", "also", "still", "said"),
         *("told", "mean", "meant", "instead", "else", "another", "good", "great", "nice", "cool", "best", "id"),
         *("im", "ive", "kind", "sort", "let", "lets", "tell", "know", "think", "would", "could", "already"),
-        *("nothing", "nope", "nah", "yep", "yup"),
+        *("nothing", "nope", "nah", "yep", "yup", "fine", "totally", "whatever"),
     }
 )
 """Request filler: never wanted, never part of a search query."""
@@ -217,7 +217,7 @@ def stem(word: str) -> str:
 
 # --- negations --------------------------------------------------------------------------------------------------------
 
-_Trigger = Literal["phrase", "no", "not", "fact"]
+_Trigger = Literal["phrase", "no", "not", "fact", "double"]
 
 _PHRASE_TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("stay", "away", "from"),
@@ -238,7 +238,25 @@ _AFTER_NOT: tuple[tuple[str, ...], ...] = (
     ("looking", "for"),
     ("into",),
     ("stand",),  # "can't stand chest pockets"
-    *((verb,) for verb in ("want", "wanting", "need", "like")),
+    *((verb,) for verb in ("want", "wanting", "like")),
+)
+# Not needing something is not ruling it out (the understanding set's rule): these negate, and rule nothing out.
+_NOT_NEEDED: tuple[tuple[str, ...], ...] = (
+    *((word, "to", "be") for word in ("need", "have", "has", "needs")),
+    *((word, "to", "have") for word in ("need", "have", "has", "needs")),
+    ("need",),
+    ("needed",),
+    ("necessarily",),
+)
+_NO_NEED: tuple[tuple[str, ...], ...] = (("need", "for"), ("need", "to", "be"), ("need", "to", "have"), ("need",))
+# A negated negation is a want: "wouldn't say no to X", "can't do without X", "not one without a hood".
+_DOUBLE: tuple[tuple[str, ...], ...] = (
+    ("say", "no", "to"),
+    ("do", "without"),
+    ("go", "without"),
+    ("live", "without"),
+    ("one", "without"),
+    ("anything", "without"),
 )
 _COPULAS = frozenset(
     {
@@ -328,10 +346,19 @@ def _phrase_end(words: Sequence[Word], start: int) -> int:
 
 def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
     """The kind of negation starting at `index` and the index of the first word after its trigger, if any."""
-    texts = [word.text for word in words[index : index + 4]]
+    texts = [word.text for word in words[index : index + 6]]
     if texts[0] == "no":
+        for sequence in _NO_NEED:  # "no need for a case": not needed, not ruled out
+            if tuple(texts[1 : 1 + len(sequence)]) == sequence:
+                return "fact", index + 1 + len(sequence)
         return "no", index + 1
     if texts[0] == "not":
+        for sequence in _DOUBLE:  # "I wouldn't say no to a fleece lining": the second negation cancels the first
+            if tuple(texts[1 : 1 + len(sequence)]) == sequence:
+                return "double", index + 1 + len(sequence)
+        for sequence in _NOT_NEEDED:  # "I don't need it to be waterproof", "doesn't have to be digital"
+            if tuple(texts[1 : 1 + len(sequence)]) == sequence:
+                return "fact", index + 1 + len(sequence)
         for sequence in _AFTER_NOT:
             if tuple(texts[1 : 1 + len(sequence)]) == sequence:
                 return "phrase", index + 1 + len(sequence)
@@ -352,7 +379,9 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
 
 
 def _read_span(words: Sequence[Word], start: int, after: int, kind: _Trigger) -> Span:
-    lead = {"phrase": _LEAD, "no": frozenset({"more"}), "not": _NOT_LEAD, "fact": frozenset()}[kind]
+    if kind == "double":
+        return Span(start, after, after, ())  # only the two negations; what follows them is wanted
+    lead = {"phrase": _LEAD, "no": frozenset({"more"}), "not": _NOT_LEAD, "fact": _ARTICLES}[kind]
     index = after
     while index < len(words) and words[index].text in lead:
         index += 1

@@ -141,3 +141,30 @@ def test_a_long_message_is_read_for_what_it_asks_not_its_story() -> None:
     assert wanted_phrases(message) == ["v-neck scrub top", "navy"]
     assert profile["unwanted"] == ["chest pockets"] and profile["audience"] == ["women"]
     assert asked_part("a women's v-neck scrub top in navy") == "a women's v-neck scrub top in navy"  # short: all
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted", "unwanted"),
+    [
+        ("no need for a case, just the thermometer", ["thermometer"], []),  # not needed is not ruled out
+        ("I don't need it to be waterproof", [], []),
+        ("doesn't have to be digital", [], []),
+        ("I wouldn't say no to a fleece lining", ["fleece lining"], []),  # a double negative is a want
+        ("I can't do without pockets", ["pockets"], []),
+        ("I'm not a big fan of hoods, looking for a jacket", ["jacket"], ["hoods"]),
+        ("I don't want leather", [], ["leather"]),
+    ],
+)
+def test_needing_and_double_negatives(message: str, wanted: list[str], unwanted: list[str]) -> None:
+    assert wanted_phrases(message) == wanted
+    assert extract_preferences(message)["unwanted"] == unwanted
+
+
+def test_a_correction_about_an_ordinal_pick_rules_nothing_out() -> None:
+    from agent.dispute import corrected_claim
+
+    picks: list[Pick] = [
+        {"item_id": i, "label": label, "title": f"item {i}", "logprob": 0.0, "reason": "", "grounded": False}
+        for i, label in (("1", "A"), ("2", "B"), ("3", "C"))
+    ]
+    assert corrected_claim("wrong, the last one isn't waterproof", picks) == (["waterproof"], [], ["3"])
