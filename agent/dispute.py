@@ -46,7 +46,7 @@ from agent.language import (
     read_words,
     singular,
 )
-from agent.profile import Vocabulary, extract_preferences, violation
+from agent.profile import Vocabulary, audience_words, extract_preferences, violation
 from agent.state import Claim, Dispute, Pick, Profile, empty_profile
 from tools.catalog import Item
 from tools.tokenize import tokenize
@@ -180,15 +180,27 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     if wanted is None or subject is None:
         return None
     subject = re.sub(r"^(?:a|an|the|some) ", "", subject.strip())
+    wanted = wanted.strip()
+    if not _names_a_thing(wanted):
+        return None  # "B is not what I want", "... not for kids": no property to want instead
     pointer = bool(_POINTER.match(subject))
     if ruled_out is None and not pointer:
         ruled_out = subject
+    if wanted.endswith("-free") and ruled_out is None:
+        # "A is not latex-free": the substance is what the user rules out; nothing new is wanted.
+        wanted, ruled_out = "", wanted.removesuffix("-free")
     by_label = {pick["label"].lower(): pick["item_id"] for pick in picks}
     if subject in by_label:  # the text is lower-cased by now, and a lone "c" reads as a label only in context
         about = [by_label[subject]]
     else:
         about = referenced_picks(subject, picks, fallback=False) if picks else []
-    return [wanted.strip()], [ruled_out.strip()] if ruled_out else [], about
+    return [wanted] if wanted else [], [ruled_out.strip()] if ruled_out else [], about
+
+
+def _names_a_thing(phrase: str) -> bool:
+    """A phrase with a word that is not filler, a stopword or an audience ("latex-free", "multimeter"; not "what I
+    want", "for kids")."""
+    return any(t not in FILLER_WORDS and not audience_words([t]) for t in tokenize(phrase))
 
 
 _LIKE = re.compile(r"\b(?:more like|like|similar to|same as|close to|in the style of|more of|others like|another)\b")

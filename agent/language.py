@@ -66,7 +66,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
         *("prefer", "preferably", "ideally", "maybe", "perhaps", "really", "actually", "also", "still", "said"),
         *("told", "mean", "meant", "instead", "else", "another", "good", "great", "nice", "cool", "best", "id"),
         *("im", "ive", "kind", "sort", "let", "lets", "tell", "know", "think", "would", "could", "already"),
-        *("nothing", "nope", "nah", "yep", "yup", "fine", "totally", "whatever"),
+        *("nothing", "nope", "nah", "yep", "yup", "fine", "totally", "whatever", "new", "decent", "quality", "trust"),
     }
 )
 """Request filler: never wanted, never part of a search query."""

@@ -221,14 +221,14 @@ def extract_preferences(
                 wanted.setdefault(token)
     profile: Profile = {"wanted": list(wanted), "unwanted": list(unwanted), "constraints": constraints}
     asked = bytearray(max(n, d) for n, d in zip(negated, described, strict=True))
-    audience = _audiences(part for index, word in enumerate(words) if not asked[index] for part in word.parts)
+    audience = audience_words(part for index, word in enumerate(words) if not asked[index] for part in word.parts)
     audience = list(dict.fromkeys([*audience, *_relatives(words, asked)]))
     if audience:
         profile["audience"] = audience
     ruling_out = negated_mask(words, [span for span in spans if not span.fact])  # not "that's not for kids"
     excluded = [
         a
-        for a in _audiences(part for index, word in enumerate(words) if ruling_out[index] for part in word.parts)
+        for a in audience_words(part for index, word in enumerate(words) if ruling_out[index] for part in word.parts)
         if a not in audience
     ]
     if excluded:
@@ -239,7 +239,7 @@ def extract_preferences(
 def _only_audience(words: Sequence[Word]) -> bool:
     """A phrase made only of audience words and filler ("girls'", "children's kind", "a boys' one")."""
     parts = [part for word in words for part in word.parts if part not in ENGLISH_STOPWORDS and part != "s"]
-    return bool(_audiences(parts)) and all(part in _AUDIENCE_OF or part in FILLER_WORDS for part in parts)
+    return bool(audience_words(parts)) and all(part in _AUDIENCE_OF or part in FILLER_WORDS for part in parts)
 
 
 def wanted_phrases(
@@ -268,7 +268,7 @@ def wanted_phrases(
             index < len(words)
             and not word.is_break
             and not negated[index]
-            and not _audiences(word.parts)
+            and not audience_words(word.parts)
             and word.text not in RELATIVES
             and any(
                 token not in FILLER_WORDS and not _reference(token, labels) and token not in ignore
@@ -331,13 +331,14 @@ def _relatives(words: Sequence[Word], negated: bytearray) -> list[str]:
     return found
 
 
-def _audiences(words: Iterable[str]) -> list[str]:
+def audience_words(words: Iterable[str]) -> list[str]:
+    """The audiences that `words` (tokens) name ("kids" -> ["kids"], "womens" -> ["women"])."""
     return list(dict.fromkeys(_AUDIENCE_OF[w] for w in words if w in _AUDIENCE_OF))
 
 
 def item_audiences(item: Item) -> list[str]:
     """The audiences an item's title names ("levi's men's 505 jeans" -> ["men"]); [] when it names none."""
-    return _audiences(word_parts(item.title))
+    return audience_words(word_parts(item.title))
 
 
 def audience_conflict(item: Item, audience: Sequence[str], exclude: Sequence[str] = ()) -> str | None:

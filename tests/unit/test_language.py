@@ -168,3 +168,14 @@ def test_a_correction_about_an_ordinal_pick_rules_nothing_out() -> None:
         for i, label in (("1", "A"), ("2", "B"), ("3", "C"))
     ]
     assert corrected_claim("wrong, the last one isn't waterproof", picks) == (["waterproof"], [], ["3"])
+
+
+def test_a_correction_must_name_something_to_want_instead() -> None:
+    from agent.dispute import corrected_claim
+
+    picks: list[Pick] = [
+        {"item_id": i, "label": label, "title": f"item {i}", "logprob": 0.0, "reason": "", "grounded": False}
+        for i, label in (("1", "A"), ("2", "B"), ("3", "C"))
+    ]
+    assert corrected_claim("B is not what I want", picks) is None
+    assert corrected_claim("that's false, A is not latex-free", picks) == ([], ["latex"], ["1"])
