@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from agent.dispute import referenced_picks
-from agent.language import FILLER_WORDS, singular
+from agent.language import FILLER_WORDS, read_words, singular, word_parts
 from agent.records import Pick
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.catalog import Item
@@ -27,12 +27,25 @@ _MAX_CHECKED = 3
 
 
 def _asked_words(message: str) -> list[str]:
-    return [t for t in dict.fromkeys(tokenize(message)) if t not in _ASKING and t not in FILLER_WORDS][:_MAX_CHECKED]
+    """The words a question asks the catalog about, a hyphenated one whole ("is B auto-ranging?" -> "auto-ranging")."""
+    asked: dict[str, None] = {}
+    for word in read_words(message):
+        terms = [t for t in tokenize(word.text) if t not in _ASKING and t not in FILLER_WORDS]
+        if terms:
+            asked.setdefault(word.text if "-" in word.text and len(terms) > 1 else terms[0])
+            asked.update(dict.fromkeys(terms[1:]) if "-" not in word.text else {})
+    return list(asked)[:_MAX_CHECKED]
 
 
 def _mentions(item: Item, word: str) -> bool:
-    key = singular(word)
-    return any(singular(t) == key for t in tokenize(item.text))
+    """Whether the item's text has the word, plurals tolerated; a hyphenated word as its parts in a row, with or
+    without the hyphen ("auto-ranging" finds "Auto-Ranging", "auto ranging" and "autoranging")."""
+    keys = [singular(part) for part in word_parts(word)]
+    text = [singular(part) for part in word_parts(item.text)]
+    if len(keys) == 1:
+        return keys[0] in text
+    joined = "".join(keys)
+    return any(text[i : i + len(keys)] == keys for i in range(len(text))) or joined in text
 
 
 def _facts(item: Item) -> str:

@@ -168,6 +168,13 @@ def test_a_question_is_answered_from_the_catalog_without_guessing() -> None:
     assert "does not mention “fleece”" in answer and "no prices" in answer
 
 
+def test_a_question_checks_a_hyphenated_property_whole() -> None:
+    item = Item("X2", "Uni-T clamp meter", "Uni-T UT204 Auto-Ranging AC DC clamp meter", {"brand": "Uni-T"})
+    picks = [Pick(item_id="X2", title=item.title, label="A", logprob=0.0, reason="", grounded=False)]
+    answer = answer_question("is A auto-ranging?", picks, {"X2": item})
+    assert "mentions “auto-ranging”" in answer and "“auto”" not in answer
+
+
 def test_the_shipped_intent_model_fits_the_packaged_encoder() -> None:
     from tools.embeddings import Encoder
     from tools.settings import RetrievalSettings
