@@ -77,6 +77,10 @@ class EvalResult:
     """Metric samples the protocol dropped (`Case.dropped`, e.g. mentioned gold items under --exclude-mentioned)."""
     dropped_units: int = 0
     """Units left without any sample by those drops, hence not scored nor counted in `users`."""
+    paired: dict[str, dict[str, MetricSummary]] = field(default_factory=dict)
+    """"<system> - <reference>" -> metric -> the per-sample difference, for each system against each reference
+    system in the run (`PAIRED_REFERENCES`): the same samples on both sides, so its standard error is that of the
+    difference, far smaller than either system's own when they rank alike (the agent against its prior)."""
 
     def stratum_samples(self) -> dict[str, int]:
         """Stratum -> number of samples in it (the same for every system)."""
@@ -165,6 +169,28 @@ def _summarise(values: list[float]) -> MetricSummary:
     n = arr.shape[0]
     stderr = float(arr.std(ddof=1) / math.sqrt(n)) if n >= 2 else None
     return MetricSummary(mean=float(arr.mean()) if n else math.nan, stderr=stderr, n=n)
+
+
+PAIRED_REFERENCES = ("prior", "sasrec", "hybrid", "bm25")
+"""Systems every other one is compared with sample by sample, when they are in the run."""
+
+
+def paired_differences(values: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, MetricSummary]]:
+    """ "a - b" -> metric -> summary of the per-sample differences, for each system a and each reference b of
+    `PAIRED_REFERENCES` in `values` (system -> metric -> samples in one order)."""
+    out: dict[str, dict[str, MetricSummary]] = {}
+    for reference in (r for r in PAIRED_REFERENCES if r in values):
+        for name, per in values.items():
+            if name == reference or f"{reference} - {name}" in out:
+                continue
+            diffs = {
+                metric: [a - b for a, b in zip(samples, values[reference][metric], strict=True)]
+                for metric, samples in per.items()
+                if samples and len(samples) == len(values[reference].get(metric, []))
+            }
+            if diffs:
+                out[f"{name} - {reference}"] = {metric: _summarise(d) for metric, d in diffs.items()}
+    return out
 
 
 def run_eval(
@@ -265,4 +291,5 @@ def run_eval(
         dropped_samples=dropped_samples,
         dropped_units=dropped_units,
         protocol_stats=proto.stats(),
+        paired=paired_differences(values),
     )

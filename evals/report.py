@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,7 @@ def results_dict(result: EvalResult) -> dict[str, Any]:
         "dropped_samples": result.dropped_samples,
         "dropped_units": result.dropped_units,
         "protocol_stats": result.protocol_stats,
+        "paired": {pair: {m: asdict(summary) for m, summary in per.items()} for pair, per in result.paired.items()},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     random_ndcg = random_ndcg10(result)
@@ -121,6 +122,13 @@ def markdown_table(result: EvalResult) -> str:
             shown = ", ".join(f"{name} {share:.3f}" for name, share in value.items())
             lines[-1] += f" {key}: {shown}."
     lines += ["", *_metric_table(metrics, result.systems)]
+    if result.paired:
+        lines += [
+            "",
+            "Paired differences (the same samples on both sides; mean ± standard error of the difference):",
+            "",
+            *_metric_table(metrics, result.paired),
+        ]
     if result.rationales:
         lines += [
             "",

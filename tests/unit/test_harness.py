@@ -304,3 +304,19 @@ def test_make_system_passes_the_seed() -> None:
     scorer = make_system("random", SystemContext(seed=5))
     assert isinstance(scorer, RandomScorer)
     assert scorer.seed == 5
+
+
+def test_paired_differences_have_the_standard_error_of_the_difference() -> None:
+    from evals.harness import paired_differences
+
+    rng = np.random.default_rng(0)
+    prior = rng.uniform(0, 1, 400).tolist()
+    agent = [p + 0.01 for p in prior]  # the same samples, shifted: the difference is exact
+    other = rng.uniform(0, 1, 400).tolist()
+    out = paired_differences({"prior": {"ndcg@10": prior}, "agent": {"ndcg@10": agent}, "x": {"ndcg@10": other}})
+    assert set(out) == {"agent - prior", "x - prior"}
+    shifted = out["agent - prior"]["ndcg@10"]
+    assert abs(shifted.mean - 0.01) < 1e-9 and shifted.stderr is not None and shifted.stderr < 1e-9
+    unrelated = out["x - prior"]["ndcg@10"]
+    assert unrelated.stderr is not None and unrelated.stderr > 0.01  # independent samples: no such shrinkage
+    assert paired_differences({"agent": {"ndcg@10": agent}}) == {}  # no reference in the run
