@@ -539,8 +539,9 @@ _ASKS = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
-# In a long message, where the request starts: a cue, then (group "rest") what is asked for. "want to"/"need to" only
-# with a verb of getting ("I want to surprise her" asks for nothing; "I want to get him a flannel shirt" does).
+# In a long message, where the request starts: a cue, then (the one group that matched) what is asked for.
+# "want to"/"need to" only with a verb of getting ("I want to surprise her" asks for nothing; "I want to get him
+# a flannel shirt" does).
 _REQUEST_CUE = re.compile(
     r"\b(?:looking for|look for|in the market for|searching for|hoping for)\s+(?P<a>.*)"
     r"|\b(?:find|show|get|buy|order|suggest|recommend|pick out)(?: (?:me|her|him|us|them|my \w+))?\s+"
