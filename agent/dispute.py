@@ -125,6 +125,17 @@ def find_dispute(
     if owned or (_I_BOUGHT.search(text) and referenced_picks(message, picks, fallback=False)):
         return _dispute(message, "owned", explicit or referenced_picks(message, picks))
 
+    corrected = corrected_claim(message, picks)
+    if corrected is not None and corrected[1]:
+        # "a pH meter is not a multimeter", "B is a surgical mask, not an N95": the picks named, else those that are
+        # what the user rules out, and when none is (the list moved on since), none: rejecting the top pick by
+        # default punished a thermal paste for a pH pen. ("C isn't waterproof" rules nothing out: it disputes a
+        # claim of the rationale, below.)
+        ruled: Profile = {**empty_profile(), "unwanted": corrected[1]}
+        are_it = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), ruled) is not None]
+        ids = explicit or corrected[2] or are_it
+        return _dispute(message, "claim", ids, claim=_LEAD_RE.sub("", prepare(message)).strip())
+
     labels = [pick["label"] for pick in picks]
     profile = extract_preferences(message, labels=labels)
     if profile["unwanted"] or profile.get("exclude_audience"):
@@ -153,6 +164,7 @@ _LEAD = (
     r"(?:(?:that'?s |that is |it'?s |this is |the explanation is |you are |you're )?(?:wrong|not true|false|incorrect|"
     r"nonsense)|come on|no|nope)?[\s,:;!.-]*"
 )
+_LEAD_RE = re.compile(rf"^{_LEAD}")
 _ART = r"(?:(?:a|an|the|some|only) )?"
 _IS_NOT = re.compile(rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:is|are|was|were|s) (?:not|no) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$")
 _IS_X_NOT_Y = re.compile(

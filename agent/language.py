@@ -583,3 +583,16 @@ def asking_clauses(message: str) -> str:
     "show me wranglers"); "" when none does. What a user says they own is not what they want next."""
     clauses = [c.strip() for c in _CLAUSE.split(prepare(message)) if c.strip()]
     return " . ".join(c for c in clauses if _ASKS.search(c + " "))
+
+
+_PURPOSE = re.compile(
+    r"[.,;:!?\n]|\s(?:for|to|with|without|that|which|who|under|over|so|because|but|and not|in case|like)\s"
+)
+
+
+def thing_part(message: str) -> str:
+    """The part of a request that names the thing asked for: what comes before its first purpose, attribute or
+    clause word ("I want a good multimeter for electronics hobby work" -> "i want a good multimeter"; "a hoodie,
+    nothing for kids" -> "a hoodie"). Words after it say what for; only what an item is comes first."""
+    text = f" {prepare(asked_part(message))} "
+    return _PURPOSE.split(text, maxsplit=1)[0].strip()

@@ -23,6 +23,8 @@ from agent.dispute import corrected_claim, dispute_preferences, find_dispute, si
 from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
+from agent.item_kind import KIND_STEP, kind_scores, named_things
+from agent.language import singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import order_by, prior_features
@@ -33,6 +35,7 @@ from agent.ranking import check, explain, label_of, rank, show
 from agent.state import AgentState, Candidate, Intent, Pick, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
+from tools.catalog import Item
 from tools.hard_negatives import history_query
 
 log = logging.getLogger(__name__)
@@ -303,10 +306,34 @@ def _prior_ordered(state: AgentState, ctx: Context, candidates: list[Candidate])
         seqrec=ctx.retrievers.sequential(progress=False),
         cooccur=ctx.retrievers.cooccurrence(),
     )
-    scores = ctx.prior.scores(features)
+    items = ctx.retrievers.dataset.items
+    shown = [items[i] for i in ids]
+    # The thing the request names comes first, then the prior's order within each tier (agent/item_kind.py):
+    # KIND_STEP is far above the prior's spread (weighted z-scores, a few units) and the calibrated LLM term
+    # (|weight| 0.05 x label log-probabilities within ~10 nats), so nothing outweighs what the user asked for.
+    kinds = np.asarray(kind_scores(shown, _turn_things(state, shown)), dtype=np.float64)
+    scores = ctx.prior.scores(features) + KIND_STEP * kinds
     scored = [Candidate(**{**c, "prior": float(s)}) for c, s in zip(candidates, scores, strict=True)]
     by_id = {c["item_id"]: c for c in scored}
     return [by_id[i] for i in order_by(ids, scores)]
+
+
+def _turn_things(state: AgentState, shown: list[Item]) -> list[str]:
+    """The things this turn asks for, as word keys of kinds among the candidates: the words before a request's
+    first purpose word ("a good multimeter | for electronics hobby work"), else all its wishes; for a dispute, or a
+    request that names no kind ("in black"), the conversation's wishes. None for "more like the second one": the
+    user asked for what resembles a pick, not for the first request's thing."""
+    message = last_user_message(state.messages)
+    wanted = {singular(p) for phrase in state.profile["wanted"] for p in word_parts(phrase)}
+    if state.intent == "request":
+        if similar_pick(message, state.picks) is not None:
+            return []
+        asked = [w for w in word_parts(thing_part(message)) if singular(w) in wanted]
+        for words in (asked, [w for w in word_parts(message) if singular(w) in wanted]):
+            things = named_things(words, shown)
+            if things:
+                return things
+    return named_things([p for phrase in state.profile["wanted"] for p in word_parts(phrase)], shown)
 
 
 def _turn_query(state: AgentState, ctx: Context) -> str:

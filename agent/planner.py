@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolCall
 
-from agent.profile import extract_preferences, search_query
+from agent.profile import extract_preferences, search_query, thing_query
 from agent.prompts import TOOL_SYSTEM_PROMPT
 from agent.state import Profile
 
@@ -37,6 +37,9 @@ def plan_tool_calls(
 
     - `search_catalog` with the message's wanted words, then the profile's earlier ones (never unwanted words),
       first filtered by the brands the user named, if any;
+    - `search_catalog` with the words that name the thing asked for, when the request says more than that
+      ("multimeter" for "a good multimeter for electronics hobby work"), so items that are the thing are candidates
+      even where the other words rank accessories first;
     - `similar_items` around `anchor_item` (the last pick or history item) when the message names nothing to
       search for ("something else", "more like that");
     - `similar_items` around `similar_to` first when the message asks for more like one pick ("more like the
@@ -58,6 +61,9 @@ def plan_tool_calls(
         calls.append(_call(turn, len(calls), "search_catalog", args))
     if query:
         calls.append(_call(turn, len(calls), "search_catalog", {"query": query, "k": search_k}))
+        thing = thing_query(message, labels=labels)
+        if thing and thing != query:
+            calls.append(_call(turn, len(calls), "search_catalog", {"query": thing, "k": search_k}))
     elif anchor_item is not None and similar_to is None:
         calls.append(_call(turn, len(calls), "similar_items", {"item_id": anchor_item, "k": search_k}))
     if calls or user_id is not None:

@@ -67,6 +67,25 @@ def test_claim_and_attribute_disputes(agent: Any, scientific: Dataset) -> None:
     assert len(agent.values("real-2")["revisions"]) == 2
 
 
+def test_a_new_user_asking_for_a_multimeter_gets_multimeters(agent: Any, scientific: Dataset) -> None:
+    # Eight scientific titles say "multimeter" and three are multimeters; text search alone committed a current
+    # gauge, alligator clips and a pH pen (README, issue 16). The thing named comes first now (agent/item_kind.py).
+    from agent.item_kind import head_segment, head_word
+
+    events: list[tuple[str, Any]] = []
+    result = agent.turn("real-kind", "I want a good multimeter for electronics hobby work", on_event=events.append)
+    assert result.intent == "request"
+    searched = [p["args"]["query"] for kind, p in events if kind == "tool_call" and p["name"] == "search_catalog"]
+    assert "multimeter" in searched
+    titles = [scientific.items[i["item_id"]].title for i in result.items]
+    assert head_word(titles[0]) == "multimeter", titles
+    assert all("multimeter" in head_segment(t) for t in titles), titles
+    after = agent.turn("real-kind", "that's wrong, a pH meter is not a multimeter")
+    assert after.intent == "dispute"
+    kept = [scientific.items[i["item_id"]].title.lower() for i in after.items]
+    assert after.items and not any("ph meter" in t for t in kept), kept
+
+
 def _ask(message: str, thread: str, env: dict[str, str]) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "ui.cli", "ask", "--domain", "scientific", "-m", message, "-t", thread, "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)

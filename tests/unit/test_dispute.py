@@ -249,3 +249,13 @@ def test_disputed_items_are_always_picks(message: str, item_id: str | None) -> N
         assert found["item_ids"] == [item_id]
     elif found["kind"] in ("item", "owned"):
         assert found["item_ids"]
+
+
+def test_a_correction_disputes_the_picks_it_is_about_and_no_other() -> None:
+    # "X is not a Y": the picks that are X, and none when no pick is (the list moved on since X was shown); the top
+    # pick is never rejected by default (it was: thermal paste removed for "a pH meter is not a multimeter").
+    assert dispute("a leather belt is not a caliper") == ("claim", [TOP], None, "a leather belt is not a caliper")
+    kind, ids, _, text = dispute("that's wrong, a pH meter is not a multimeter")
+    assert (kind, ids) == ("claim", [])
+    assert text == "a ph meter is not a multimeter"
+    assert dispute("that is not true, A is not waterproof")[:2] == ("claim", [SECOND])

@@ -65,3 +65,15 @@ def test_model_calls_lose_unknown_tools_and_server_side_arguments() -> None:
     calls = model_tool_calls(model, [], turn=0)
     assert [(c["name"], c["args"]) for c in calls] == [("search_catalog", {"query": "glue"})]
     assert model_tool_calls(_Model([]), [], turn=0) == []
+
+
+def test_the_thing_asked_for_is_searched_on_its_own_too() -> None:
+    calls = plan_tool_calls(
+        "I want a good multimeter for electronics hobby work", _profile([]), turn=0, user_id=None, anchor_item=None,
+        search_k=20,
+    )  # fmt: skip
+    searches = [c["args"]["query"] for c in calls if c["name"] == "search_catalog"]
+    assert searches == ["multimeter electronics hobby work", "multimeter"]
+    # A request that is only the thing is searched once.
+    calls = plan_tool_calls("a digital caliper", _profile([]), turn=0, user_id=None, anchor_item=None, search_k=20)
+    assert [c["args"]["query"] for c in calls if c["name"] == "search_catalog"] == ["digital caliper"]

@@ -1,0 +1,108 @@
+"""What an item is, read from its title and category, and how well it is the thing a request names.
+
+A request names a thing ("a good multimeter for electronics hobby work"): the user wants multimeters, and the rest
+says what for. Text search cannot tell an item that *is* a multimeter from one that mentions it: in the scientific
+catalog 8 titles say "multimeter", and only 3 are multimeters (OWON B35T, a Uni-T clamp meter, an OWON scope with
+a meter); the others are a case *for* one, test clips, probe leads, a pH pen and a panel gauge. BM25 over the
+request ranked the DROK gauge, alligator clips and the pH pen first (README, issue 16), and a new user has no
+history for the sequential recommender to correct that.
+
+Amazon titles put the product first and its uses after a preposition ("Hard Travel Case for Etekcity ... Clamp
+Meter Multimeters"; "OWON B35T Plus Multimeter with True RMS ..."), so:
+
+- the *head segment* of a title is what comes before the first ",", "(", " - ", "for", "with", "compatible",
+  "fits", "by", "includes";
+- its *head word* is the last word of that segment that is not a size, a number or a model code (the compound
+  noun's head: "... Multimeter Probe Test Lead Cable 0.6M" is a cable);
+- the category's last word names the catalog's own kind ("... Clamp Meters", "... Test Probes & Leads").
+
+`kind_scores` gives each candidate, for each thing the request names, 3 when it is the head word, 2 when it is the
+category's last word, 1 when it is only somewhere in the head segment (a modifier: "Multimeter Tester"), and 0 when
+it comes after the cut (an accessory *for* it) or not at all; summed over the named things. The agent puts higher
+scores first (agent/nodes.py): naming the thing is a constraint, as "men's" is, not a hint to be outweighed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agent.language import prepare, singular, word_parts
+from tools.catalog import Item
+
+KIND_STEP = 100.0
+"""What one point of kind score adds to a candidate's committed score: a tier, not a weight (see agent/nodes.py)."""
+
+_CUT = re.compile(
+    r",|;|\(|\[|\s[-\u2013\u2014|/]\s|\s(?:for|with|w/|compatible|fits|fit|by|includes|including|featuring|made)\s"
+)
+_SIZES = frozenset(
+    {
+        "xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl", "small", "medium", "large", "x", "pack", "pcs", "pc",
+        "piece", "pieces", "set", "count", "ct", "inch", "inches", "mm", "cm", "ml", "oz", "lb", "lbs", "ft",
+        "black", "white", "blue", "red", "grey", "gray", "green", "navy", "pink", "brown", "beige", "purple",
+    }
+)  # fmt: skip
+"""Trailing words that say how many, how big or which colour, not what ("... Nitrile Gloves Large" is gloves)."""
+
+
+def _key(word: str) -> str:
+    return singular(word)
+
+
+def head_segment(title: str) -> list[str]:
+    """The word keys of the title's part before its first cut ("OWON B35T Plus Multimeter with True RMS ..." ->
+    ["owon", "b35t", "plus", "multimeter"])."""
+    text = prepare(title)
+    first = _CUT.split(f" {text} ", maxsplit=1)[0]
+    return [_key(w) for w in word_parts(first)]
+
+
+def head_word(title: str) -> str | None:
+    """The last word of the head segment that is not a size, colour, count or code (None for an empty title)."""
+    for word in reversed(head_segment(title)):
+        if word in _SIZES or any(ch.isdigit() for ch in word) or len(word) < 3:
+            continue
+        return word
+    return None
+
+
+def category_word(item: Item) -> str | None:
+    """The last word of the item's category ("... Electrical Testing Clamp Meters" -> "meter"), if it has one."""
+    category = item.attributes.get("category")
+    if not isinstance(category, str):
+        return None
+    words = word_parts(category)
+    return _key(words[-1]) if words else None
+
+
+def kind_score(item: Item, things: Sequence[str]) -> int:
+    """How much `item` is each of `things` (word keys, see the module docstring), summed."""
+    head = head_word(item.title)
+    segment = set(head_segment(item.title))
+    category = category_word(item)
+    score = 0
+    for thing in things:
+        if thing == head:
+            score += 3
+        elif thing == category:
+            score += 2
+        elif thing in segment:
+            score += 1
+    return score
+
+
+def named_things(request_words: Sequence[str], items: Sequence[Item]) -> list[str]:
+    """The words of a request (keys, in order) that name a kind among `items`: the head word or category word of at
+    least one of them. "multimeter electronics hobby work" over the multimeter search -> ["multimeter"]."""
+    kinds = {head_word(i.title) for i in items} | {category_word(i) for i in items}
+    out: list[str] = []
+    for word in request_words:
+        key = _key(word)
+        if key in kinds and key not in out:
+            out.append(key)
+    return out
+
+
+def kind_scores(items: Sequence[Item], things: Sequence[str]) -> list[int]:
+    return [kind_score(item, things) for item in items]
