@@ -102,7 +102,7 @@ _ABBREVIATIONS = frozenset(
 _MAYBE_ABBREVIATIONS = frozenset(
     {
         *("etc", "inc", "ltd", "co", "corp", "no", "nos", "ft", "oz", "lb", "lbs", "in", "yd", "yds", "pc", "pcs"),
-        *("pkg", "qty", "min", "max", "mm", "cm", "jr", "sr"),
+        *("pkg", "qty", "min", "max", "mm", "cm", "jr", "sr", "assn", "bros", "intl", "mfg"),
     }
 )
 

@@ -107,8 +107,11 @@ class SFTConfig(_Strict):
     max_length: int = Field(
         default=2048, ge=256, description="Context tokens: the prompt is rendered to fit, as serving renders it."
     )
-    precision: Literal["fp32", "bf16"] = Field(
-        default="fp32", description="bf16 loads the base in bfloat16 and trains with bf16 autocast (GPU)."
+    precision: Literal["fp32", "bf16", "bf16-mixed"] = Field(
+        default="fp32",
+        description="bf16 loads the base in bfloat16 and trains with bf16 autocast (GPU); bf16-mixed keeps the "
+        "weights in float32 and runs the forward and backward passes under bf16 autocast: 2x faster on a CPU with "
+        "bfloat16 instructions (SmolLM2-135M, 940 tokens: 2.7 s a step instead of 5.3 s on 2 cores).",
     )
     gradient_checkpointing: bool = False
     logging_steps: int = Field(default=10, ge=1)

@@ -471,7 +471,9 @@ def train(config: SFTConfig) -> SFTResult:
         weight_decay=config.weight_decay,
         num_train_epochs=config.epochs if config.epochs is not None else 1.0,
         max_steps=config.max_steps if config.max_steps is not None else -1,
-        bf16=config.precision == "bf16",
+        bf16=config.precision in ("bf16", "bf16-mixed"),
+        # transformers refuses bf16 without a GPU unless told the run is on the CPU (then autocast is CPU autocast).
+        use_cpu=not torch.cuda.is_available(),
         **_checkpointing_kwarg(TrainingArguments, config.gradient_checkpointing),
         logging_steps=config.logging_steps,
         logging_first_step=True,
