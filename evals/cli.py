@@ -12,7 +12,9 @@ dataset that is not configured) prints one line and exits with code 2; the cause
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -21,11 +23,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markdown import Markdown
 
-from evals.errors import EvalConfigError, EvalError
+from evals.cot import cot_changes, cot_summary, pass_cases
+from evals.errors import EvalConfigError, EvalError, ReportWriteError
+from evals.faithfulness import markdown_table as faithfulness_table
 from evals.harness import run_eval
+from evals.llm_systems import LLMScorer
 from evals.protocols import known_protocols, make_protocol
 from evals.report import markdown_table, prepare_out_dir, write_report
-from evals.systems import SystemContext, make_system
+from evals.systems import Scorer, SystemContext, make_system
 from tools.datasets import DOMAINS, dataset_warnings, known_domains, load_dataset
 from tools.errors import ToolsError, UnknownDomainError
 from tools.progress import disable_progress_bars
@@ -87,6 +92,14 @@ def eval_command(
             "items already mentioned (the CIKM'23 'new items only' setting); the report says how many.",
         ),
     ] = False,
+    cot: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated LLM systems of --systems (e.g. llm-rec) whose evaluated passes get the "
+            "chain-of-thought tests (evals/cot.py: the ranking re-read after the same, a truncated, another user's "
+            "and no rationale); written to cot.json and cot.md. One forward pass per user and perturbation."
+        ),
+    ] = None,
     progress: Annotated[
         bool, typer.Option(help="Show progress bars on stderr; --no-progress silences all of them.")
     ] = True,
@@ -105,6 +118,7 @@ def eval_command(
         proto = make_protocol(protocol, **({"exclude_mentioned": True} if exclude_mentioned else {}))
         context = SystemContext(seed=run_seed, settings=settings)
         scorers = [make_system(name, context) for name in _system_names(systems)]
+        cot_scorers = _cot_systems(cot, scorers)
         domains = known_domains(settings)
         if domain not in domains:
             raise UnknownDomainError(f"unknown domain {domain!r}; known domains: {', '.join(domains)}")
@@ -121,6 +135,7 @@ def eval_command(
                 out.rmdir()  # a failed run leaves no empty report folder behind
             raise
         files = write_report(result, out)
+        cot_files = write_cot(cot_scorers, out, progress=progress) if cot_scorers else []
     except (EvalError, ToolsError) as exc:
         raise _fail(exc) from exc
     except ValidationError as exc:
@@ -129,8 +144,50 @@ def eval_command(
         raise _fail(exc) from exc
     console = Console()
     console.print(Markdown(markdown_table(result)))
-    for path in (files.json, files.markdown, files.plot):
+    for path in cot_files[1:]:
+        console.print(Markdown(path.read_text(encoding="utf-8")))
+    for path in (files.json, files.markdown, files.plot, *cot_files):
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def _cot_systems(cot: str | None, scorers: list[Scorer]) -> list[LLMScorer]:
+    """The scorers named by --cot: LLM systems of this run that write a rationale."""
+    if cot is None:
+        return []
+    by_name = {s.name: s for s in scorers}
+    chosen: list[LLMScorer] = []
+    for name in _system_names(cot):
+        scorer = by_name.get(name)
+        if scorer is None:
+            raise EvalConfigError(f"--cot names {name!r}, which is not among --systems")
+        if not isinstance(scorer, LLMScorer) or not scorer.rationale_tokens:
+            raise EvalConfigError(f"--cot needs an LLM system that writes a rationale; {name!r} does not")
+        chosen.append(scorer)
+    return chosen
+
+
+def write_cot(scorers: list[LLMScorer], out: Path, *, progress: bool) -> list[Path]:
+    """Run the chain-of-thought tests on each scorer's evaluated passes; write cot.json and cot.md."""
+    report: dict[str, object] = {}
+    sections: list[str] = []
+    for scorer in scorers:
+        cases = pass_cases(scorer.passes)
+        started = time.perf_counter()
+        changes = cot_changes(scorer.llm, cases, progress=progress, desc=f"chain-of-thought tests of {scorer.name}")
+        rows = cot_summary(changes)
+        report[scorer.name] = {
+            "summary": rows,
+            "per_user": [vars(c) for c in changes],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        sections.append(faithfulness_table(f"Chain-of-thought tests of {scorer.name} (vs its own ranking)", rows))
+    json_path, md_path = out / "cot.json", out / "cot.md"
+    try:
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        md_path.write_text("\n".join(sections), encoding="utf-8")
+    except OSError as exc:
+        raise ReportWriteError(f"cannot write the chain-of-thought report to {out}: {exc.strerror or exc}") from exc
+    return [json_path, md_path]
 
 
 def _understanding(messages: Path | None, systems: str, out: Path, *, progress: bool) -> None:

@@ -16,13 +16,16 @@ mean overlap@3. A rationale that never changes the ranking is not a reason; the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from agent.ranking import rank
+from tqdm import tqdm
+
+from agent.ranking import Pass, rank
+from agent.records import Shown
 from agent.runtime import Recommender
-from evals.faithfulness import Explained
+from tools.progress import progress_enabled
 
 PERTURBATIONS = ("same", "truncate", "corrupt", "drop")
 
@@ -54,6 +57,35 @@ def overlap_at(a: Sequence[str], b: Sequence[str], k: int = 3) -> float:
     return len(set(a[:k]) & set(b[:k])) / k
 
 
+class CotCase(Protocol):
+    """What a chain-of-thought test needs of one ranked case (evals.faithfulness.Explained is one)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def rationale(self) -> str: ...
+    @property
+    def order(self) -> tuple[str, ...]: ...
+    @property
+    def shown(self) -> Shown: ...
+
+
+@dataclass(frozen=True)
+class PassCase:
+    """An evaluated pass (an LLM system's `passes` in `llmrec eval`) as a chain-of-thought case."""
+
+    user_id: str
+    rationale: str
+    order: tuple[str, ...]
+    shown: Shown
+
+
+def pass_cases(passes: Mapping[str, Pass]) -> list[PassCase]:
+    """The passes of one system, in evaluation order, keyed by query (= user) key: `llmrec eval --cot` re-ranks
+    the very passes whose NDCG it reports, so the test costs one forward pass per perturbation, not a rationale."""
+    return [PassCase(key, done.rationale, done.order, done.shown) for key, done in passes.items()]
+
+
 @dataclass(frozen=True)
 class Change:
     user_id: str
@@ -63,7 +95,7 @@ class Change:
     overlap3: float
 
 
-def perturbed(explained: Sequence[Explained], index: int, perturbation: str) -> str | None:
+def perturbed(explained: Sequence[CotCase], index: int, perturbation: str) -> str | None:
     """The altered rationale for user `index`, or None when the perturbation does not apply."""
     rationale = explained[index].rationale
     if perturbation == "same":
@@ -79,9 +111,14 @@ def perturbed(explained: Sequence[Explained], index: int, perturbation: str) -> 
     raise ValueError(f"unknown perturbation {perturbation!r}")
 
 
-def cot_changes(llm: Recommender, explained: Sequence[Explained]) -> list[Change]:
+def cot_changes(
+    llm: Recommender, explained: Sequence[CotCase], *, progress: bool = False, desc: str = "chain-of-thought tests"
+) -> list[Change]:
     changes = []
-    for index, case in enumerate(explained):
+    bar = tqdm(
+        enumerate(explained), total=len(explained), desc=desc, unit="user", disable=not progress_enabled(progress)
+    )
+    for index, case in bar:
         for name in PERTURBATIONS:
             rationale = perturbed(explained, index, name)
             if rationale is None:

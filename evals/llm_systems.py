@@ -95,6 +95,13 @@ class LLMScorer:
         self.passes: dict[str, Pass] = {}
         """Query key -> the whole pass (what the model was shown, its rationale, ranking and claims)."""
 
+    @property
+    def llm(self) -> Recommender:
+        """The model behind this system (after `fit`), e.g. for the chain-of-thought re-rankings of `--cot`."""
+        if self._llm is None:
+            raise EvalConfigError(f"{self.name}: fit() must be called before its model is used")
+        return self._llm
+
     def fit(self, dataset: Dataset) -> None:
         self._items = dataset.items
         self._first_stage = FirstStage(dataset)

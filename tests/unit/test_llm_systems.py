@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from agent.local_backend import LocalRecommender
 from agent.settings import ModelSettings
+from evals.cli import _cot_systems, write_cot
+from evals.cot import pass_cases
 from evals.errors import EvalConfigError
 from evals.harness import run_eval
 from evals.llm_systems import LLMScorer, _conversation
@@ -108,3 +113,31 @@ def test_the_teacher_rationale_baseline_ranks_as_the_prior_and_argues_for_its_to
     assert row["rationales"] == result.users
     assert row["copy_rate"] == 0.0 and row["repeats"] == 0.0
     assert all(text.strip() for text in teacher.rationales.values())  # type: ignore[attr-defined]
+
+
+def test_cot_re_ranks_the_evaluated_passes(tiny_llm: LocalRecommender, tmp_path: Path) -> None:
+    # `llmrec eval --cot llm-rec`: the chain-of-thought tests over the very passes the run scored.
+    scorer = LLMScorer("llm-tiny", ModelSettings(), rationale_tokens=6, llm=tiny_llm)
+    result = run_eval(shop(num_users=8, num_items=40), "candidates", [scorer], seed=3, progress=False)
+    json_path, md_path = write_cot([scorer], tmp_path, progress=False)
+    report = json.loads(json_path.read_text())["llm-tiny"]
+    users = result.users
+    assert users >= 2 and len(report["per_user"]) == 4 * users  # same, truncate, corrupt, drop for each user
+    rows = {row["perturbation"]: row for row in report["summary"]}
+    assert rows["same"]["users"] == users and rows["same"]["top1_change_rate"] == 0.0  # greedy: the control
+    assert rows["same"]["mean_kendall_tau"] == 1.0
+    assert all(0.0 <= float(row["top1_change_rate"]) <= 1.0 for row in rows.values())
+    assert "Chain-of-thought tests of llm-tiny" in md_path.read_text()
+    # Each case is the pass the harness scored: its order is the system's own ranking of that user.
+    assert [c.user_id for c in pass_cases(scorer.passes)] == list(scorer.passes)
+
+
+def test_cot_names_llm_systems_that_write_a_rationale(tiny_llm: LocalRecommender) -> None:
+    direct = LLMScorer("llm-direct", ModelSettings(), rationale_tokens=0, llm=tiny_llm)
+    with pytest.raises(EvalConfigError, match="not among --systems"):
+        _cot_systems("llm-rec", [direct])
+    with pytest.raises(EvalConfigError, match="writes a rationale"):
+        _cot_systems("llm-direct", [direct])
+    with pytest.raises(EvalConfigError, match="writes a rationale"):
+        _cot_systems("random", [make_system("random")])
+    assert _cot_systems(None, [direct]) == []
