@@ -28,10 +28,10 @@ from agent.language import singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import order_by, prior_features
-from agent.profile import extract_preferences
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.question import answer_question
 from agent.ranking import check, explain, label_of, rank, show
+from agent.requested_thing import request_profile
 from agent.state import AgentState, Candidate, Intent, Pick, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
@@ -56,7 +56,8 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
     update |= {"intent": intent, "intent_scores": scores}
     corrected, changes = _spelled(ctx, message)
     if intent == "request":
-        update["profile"] = extract_preferences(corrected, ctx.vocabulary, [p["label"] for p in state.picks])
+        # With the thing it names: a request for another product replaces the old one's wishes (agent/state.py).
+        update["profile"] = request_profile(corrected, ctx.vocabulary, [p["label"] for p in state.picks])
     if intent in ("request", "dispute"):
         lacking = [CATALOG_LACKS[kind] for kind in unsupported_constraints(message)]
         update["notes"] = [f"{note[0].upper()}{note[1:]}." for note in lacking]

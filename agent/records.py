@@ -30,6 +30,10 @@ class Profile(TypedDict):
     """Who the item must not be for ("not for kids", "women's jeans, not girls'"): items whose titles name it
     ("kids" also covers boys' and girls' items) are never shown. Accumulates like `unwanted`; asking for an
     audience again lifts its exclusion."""
+    thing: NotRequired[list[str]]
+    """The word key of the product the latest request named ("jean" for "levi's men's bootcut jeans";
+    agent/requested_thing.py). A request naming another one ("a hoodie") replaces the wishes and brand filters
+    about the old one; a refinement ("in black") names none and keeps them."""
 
 
 class Candidate(TypedDict):

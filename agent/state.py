@@ -38,13 +38,21 @@ __all__ = [
 
 def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
     """Union of wanted/unwanted/constraints, order kept; a word the user rules out stops being wanted. The audience
-    is replaced by the latest one named; excluded audiences accumulate, less one the new message asks for."""
+    is replaced by the latest one named; excluded audiences accumulate, less one the new message asks for.
+
+    A request that names another product than the one before (`thing`, agent/requested_thing.py: "a hoodie" after
+    "levi's men's bootcut jeans") starts over its wishes and attribute filters: the old ones were about the old
+    product (kept, they searched "hoodie levi men bootcut jeans" filtered to Levi's and committed jeans again).
+    What the user ruled out and who the item is for carry over ("no leather", "for men" still hold)."""
     old = old or empty_profile()
     if new is None:
         return old
+    new_thing = new.get("thing", [])
+    old_thing = old.get("thing", [])
+    switched = bool(new_thing) and bool(old_thing) and not set(new_thing) & set(old_thing)
     unwanted = _union(old["unwanted"], new["unwanted"])
-    wanted = [w for w in _union(old["wanted"], new["wanted"]) if w not in set(unwanted)]
-    constraints = {key: list(values) for key, values in old["constraints"].items()}
+    wanted = [w for w in _union([] if switched else old["wanted"], new["wanted"]) if w not in set(unwanted)]
+    constraints = {} if switched else {key: list(values) for key, values in old["constraints"].items()}
     for key, values in new["constraints"].items():
         constraints[key] = _union(constraints.get(key, []), values)
     merged: Profile = {"wanted": wanted, "unwanted": unwanted, "constraints": constraints}
@@ -58,6 +66,9 @@ def merge_profile(old: Profile | None, new: Profile | None) -> Profile:
     ]
     if excluded:
         merged["exclude_audience"] = excluded
+    thing = new_thing or old_thing
+    if thing:
+        merged["thing"] = list(thing)
     return merged
 
 

@@ -49,3 +49,24 @@ def test_revisions_are_appended() -> None:
     second = {**first, "turn": 2}
     assert append_records([first], [second]) == [first, second]  # type: ignore[list-item]
     assert append_records(None, [first]) == [first]
+
+
+def test_a_request_for_another_thing_replaces_the_old_wishes_and_filters() -> None:
+    old: Profile = {**_profile(["levi", "bootcut", "jeans"], ["stretch"], {"brand": ["levi's"]}), "thing": ["jean"]}
+    old["audience"] = ["men"]
+    new: Profile = {**_profile(["hoodie"], []), "thing": ["hoodie"], "exclude_audience": ["kids"]}
+    merged = merge_profile(old, new)
+    assert merged["wanted"] == ["hoodie"] and merged["constraints"] == {}
+    assert merged["unwanted"] == ["stretch"] and merged["audience"] == ["men"]  # rule-outs and audience carry over
+    assert merged["exclude_audience"] == ["kids"] and merged["thing"] == ["hoodie"]
+
+
+def test_a_refinement_or_the_same_thing_keeps_the_old_wishes() -> None:
+    old: Profile = {**_profile(["bootcut", "jeans"], [], {"brand": ["levi's"]}), "thing": ["jean"]}
+    refined = merge_profile(old, _profile(["black"], []))  # "in black": no thing named
+    assert refined["wanted"] == ["bootcut", "jeans", "black"] and refined["constraints"] == {"brand": ["levi's"]}
+    assert refined["thing"] == ["jean"]
+    same = merge_profile(old, {**_profile(["skinny", "jeans"], []), "thing": ["jean"]})
+    assert same["wanted"] == ["bootcut", "jeans", "skinny"] and same["constraints"] == {"brand": ["levi's"]}
+    first = merge_profile(_profile(["hiking"], []), {**_profile(["boots"], []), "thing": ["boot"]})
+    assert first["wanted"] == ["hiking", "boots"]  # nothing named before: nothing to replace
