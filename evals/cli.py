@@ -100,6 +100,14 @@ def eval_command(
             "and no rationale); written to cot.json and cot.md. One forward pass per user and perturbation."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Cases an LLM system behind a vLLM server (LLMREC_MODEL_BACKEND=openai) scores at a time; vLLM "
+            "batches them. The figures do not depend on it. The in-process model always scores one at a time.",
+        ),
+    ] = 1,
     progress: Annotated[
         bool, typer.Option(help="Show progress bars on stderr; --no-progress silences all of them.")
     ] = True,
@@ -129,7 +137,7 @@ def eval_command(
         made = not out.exists()
         prepare_out_dir(out)  # and an unusable --out fails before a run that may take hours
         try:
-            result = run_eval(dataset, proto, scorers, users=users, seed=run_seed, progress=progress)
+            result = run_eval(dataset, proto, scorers, users=users, seed=run_seed, progress=progress, workers=workers)
         except BaseException:
             if made and not any(out.iterdir()):
                 out.rmdir()  # a failed run leaves no empty report folder behind

@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -193,6 +194,17 @@ def paired_differences(values: dict[str, dict[str, list[float]]]) -> dict[str, d
     return out
 
 
+def _prefetch(
+    system: Scorer, cases: Sequence[Case], ids: Sequence[npt.NDArray[np.object_]], seed: int, workers: int, bar: bool
+) -> dict[int, tuple[list[str], float]]:
+    """Case index -> the case ranked by `system`, for every case with a target, `workers` cases at a time (for a
+    model behind a server that batches concurrent requests)."""
+    todo = [i for i, case in enumerate(cases) if case.targets]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        jobs = pool.map(lambda i: _rank(system, cases[i], ids[i], seed), todo)
+        return dict(zip(todo, tqdm(jobs, total=len(todo), desc=system.name, unit="case", disable=not bar), strict=True))
+
+
 def run_eval(
     dataset: Dataset,
     protocol: EvalProtocol | str,
@@ -201,6 +213,7 @@ def run_eval(
     seed: int = DEFAULT_SEED,
     *,
     progress: bool = True,
+    workers: int = 1,
 ) -> EvalResult:
     """Evaluate `systems` (instances or registered names) on `dataset` under `protocol`.
 
@@ -208,6 +221,10 @@ def run_eval(
     `evals.protocols.select_units`; None evaluates all. Each system is fitted once, on
     `training_view(dataset)`. Standard errors treat samples as independent, which ReDial's several gold
     items of one turn are not quite.
+
+    `workers` > 1 scores the cases of each system that says it may be called concurrently (`concurrent = True`:
+    an LLM behind a vLLM server, which batches the requests) that many at a time; the others one by one. The
+    figures do not depend on it: every system scores the same cases, and the harness ranks them in case order.
     """
     proto = make_protocol(protocol) if isinstance(protocol, str) else protocol
     scorers = _resolve_systems(systems, seed)
@@ -234,7 +251,21 @@ def run_eval(
         disable=not progress_enabled(progress),
     )
     shared: tuple[tuple[str, ...], npt.NDArray[np.object_]] = ((), np.array([], dtype=object))
-    for case in bar:
+    batched = [s for s in scorers if workers > 1 and getattr(s, "concurrent", False)]
+    prefetched: dict[str, dict[int, tuple[list[str], float]]] = {}
+    if batched:
+        cases = list(bar)  # built once, in order: the concurrent systems rank them all first
+        arrays: list[npt.NDArray[np.object_]] = []
+        for case in cases:
+            if case.candidates is not shared[0]:
+                shared = (case.candidates, np.array(case.candidates, dtype=object))
+            arrays.append(shared[1])
+        for scorer in batched:
+            started = time.perf_counter()
+            prefetched[scorer.name] = _prefetch(scorer, cases, arrays, seed, workers, progress_enabled(progress))
+            seconds[scorer.name]["score_wall"] = time.perf_counter() - started
+        bar = tqdm(cases, desc=f"{proto.name} on {dataset.domain}", disable=not progress_enabled(progress))
+    for index, case in enumerate(bar):
         dropped_samples += case.dropped
         if not case.targets:
             dropped_units += int(case.dropped > 0)
@@ -251,7 +282,8 @@ def run_eval(
             # Catalog-wide protocols share one tuple: convert it once, not per query (3x faster on 4k items).
             shared = (case.candidates, np.array(case.candidates, dtype=object))
         for scorer in scorers:
-            ranked, elapsed = _rank(scorer, case, shared[1], seed)
+            done = prefetched.get(scorer.name)
+            ranked, elapsed = done[index] if done is not None else _rank(scorer, case, shared[1], seed)
             seconds[scorer.name]["score"] += elapsed
             for target, stratum in zip(case.targets, strata, strict=True):
                 row = compute_metrics(ranked, target, proto.metrics)

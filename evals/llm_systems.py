@@ -22,6 +22,7 @@ Which backend serves them is the deployment setting LLMREC_MODEL_BACKEND (`local
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -47,6 +48,7 @@ Order = Literal["prior", "shuffled", "given"]
 
 _MODELS: dict[tuple[object, ...], Recommender] = {}
 _PASSES: dict[tuple[str, int, str], Pass] = {}
+_RENDER = threading.Lock()
 
 
 def _model(settings: ModelSettings) -> Recommender:
@@ -74,6 +76,9 @@ class LLMScorer:
     ) -> None:
         self.name = name
         self.settings = settings
+        self.concurrent = settings.model_backend == "openai"
+        """Whether the harness may score cases concurrently (`llmrec eval --workers`): a vLLM server batches the
+        requests; the in-process model keeps each rationale's KV cache for its ranking, so one case at a time."""
         self.rationale_tokens = rationale_tokens
         self.order = order
         self.calibrated = calibrated
@@ -158,12 +163,13 @@ class LLMScorer:
     def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
         assert self._llm is not None
         request = case_request(self._items, query, candidate_ids, self._cooccur)
-        shown = show(
-            self._llm.tokenizer,
-            request,
-            context_tokens=self.settings.context_tokens,
-            rationale_tokens=self.rationale_tokens,
-        )
+        with _RENDER:  # one tokenizer serves every worker thread of `llmrec eval --workers`
+            shown = show(
+                self._llm.tokenizer,
+                request,
+                context_tokens=self.settings.context_tokens,
+                rationale_tokens=self.rationale_tokens,
+            )
         key = (self._llm.name, self.rationale_tokens, shown["prompt"])
         done = _PASSES.get(key)
         if done is None:

