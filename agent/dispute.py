@@ -54,10 +54,14 @@ from tools.tokenize import tokenize
 DisputeKind = Literal["item", "attribute", "claim", "owned"]
 
 _ALREADY = re.compile(r"\b(?:already|previously)\b")
-_OWN_VERB = re.compile(r"\b(?:own|owned|have|has|had|got|bought|purchased|ordered|use|using)\b")
-_I_OWN = re.compile(r"\b(?:i|we)\s+(?:already\s+)?own\b")
+_OWN_VERB = re.compile(
+    r"\b(?:own|owned|have|has|had|got|bought|purchased|ordered|use|using|wear|wearing|worn|in (?:my|our) \w+)\b"
+)
+# "I own", and "I have it" / "we have that one" (issue 18's "I've worn the lacoste polo for ages, I have it").
+_I_OWN = re.compile(r"\b(?:i|we)\s+(?:already\s+)?own\b|\b(?:i|we) (?:already )?have (?:it|that|this|them|those)\b")
 _I_BOUGHT = re.compile(
-    r"\b(?:i|we|i'?ve|we'?ve)\s+(?:already\s+)?(?:bought|got|ordered|purchased|picked up|have had|had)\b"
+    r"\b(?:i|we|i'?ve|we'?ve)\s+(?:already\s+)?(?:bought|got|ordered|purchased|picked up|have had|had|"
+    r"been using|been wearing|worn|used)\b|^\s*picked up\b"
 )
 _FALSE = re.compile(r"\b(?:false|untrue|incorrect|inaccurate|misleading|nonsense)\b")
 _ORDINALS = {
@@ -166,7 +170,27 @@ _LEAD = (
 )
 _LEAD_RE = re.compile(rf"^{_LEAD}")
 _ART = r"(?:(?:a|an|the|some|only) )?"
-_IS_NOT = re.compile(rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:is|are|was|were|s) (?:not|no) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$")
+_IS_NOT = re.compile(
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:is|are|was|were|s) (?:not|no) (?P<art>{_ART})(?P<y>[^,.;!?]+?)[\s.!?]*$"
+)
+# "you called C test tubes but it's a rack", "you described A as a jean, but it's a legging", "you said C is a
+# pipette, it's actually a pump": Y (what the rationale said) is still wanted, X (what the pick is) is ruled out.
+_ITS = (
+    r",? (?:but |and |when |yet |while )?(?:it|that|they|this|these) (?:is|s|are|re)(?: actually| really| just| only)?"
+)
+_CALLED = re.compile(
+    rf"^{_LEAD}(?:you )?(?:called|call|calling|described|describe|labell?ed|listed) (?P<p>[^,.;!?]+?) (?:as )?{_ART}"
+    rf"(?P<y>[^,.;!?]+?){_ITS} {_ART}(?P<x>[^,.;!?]+?)[\s.!?]*$"
+)
+_SAID = re.compile(
+    rf"^{_LEAD}you (?:said|say|claimed|claim|wrote|write|told me) (?:that )?(?P<p>[^,.;!?]+?) (?:is|are|was|were|s) "
+    rf"{_ART}(?P<y>[^,.;!?]+?){_ITS} {_ART}(?P<x>[^,.;!?]+?)[\s.!?]*$"
+)
+# "calling a hoodie a jacket is wrong", "calling a cylinder a beaker is a stretch": the pick that is X was called Y.
+_CALLING = re.compile(
+    rf"^{_LEAD}(?:calling|to call) {_ART}(?P<x>[^,.;!?]+?) (?:a|an|the) (?P<y>[^,.;!?]+?) (?:is|was|s) (?:just )?"
+    r"(?:wrong|incorrect|a stretch|misleading|not right|nonsense|silly|ridiculous|a joke|false)[\s.!?]*$"
+)
 _IS_X_NOT_Y = re.compile(
     rf"^{_LEAD}(?P<p>[^,.;!?]+?) (?:is|are|s) {_ART}(?P<x>[^,.;!?]+?),? (?:and )?not {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
@@ -185,10 +209,22 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     None when the message is not one of these shapes."""
     text = prepare(message[:_LABEL_WINDOW]).strip()
     subject, ruled_out, wanted = None, None, None
-    if found := _IS_X_NOT_Y.match(text):
+    if found := _CALLING.match(text):
+        ruled_out, wanted = found["x"].strip(), found["y"].strip()
+        about = referenced_picks(ruled_out, picks, fallback=False) if picks else []
+        return [wanted], [ruled_out], about
+    if (found := _IS_X_NOT_Y.match(text)) or (found := _CALLED.match(text)) or (found := _SAID.match(text)):
         subject, ruled_out, wanted = found["p"], found["x"], found["y"]
     elif (found := _IS_NOT.match(text)) or (found := _DOES_NOT.match(text)):
         subject, wanted = found["x"], found["y"]
+        if not found.groupdict().get("art") and picks and _names_pick(subject, picks):
+            # "Krazy Glue isn't waterproof": a pick named by its brand or kind, not a thing to rule out (with an
+            # article, "a hoodie is not a jacket" tells two kinds apart).
+            subject = "it"
+            about_named = referenced_picks(found["x"], picks, fallback=False)
+            corrected = corrected_claim(f"it is not {wanted}", picks)
+            if corrected is not None:
+                return corrected[0], corrected[1], about_named
     if wanted is None or subject is None:
         return None
     subject = re.sub(r"^(?:a|an|the|some) ", "", subject.strip())
@@ -207,6 +243,12 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     else:
         about = referenced_picks(subject, picks, fallback=False) if picks else []
     return [wanted] if wanted else [], [ruled_out.strip()] if ruled_out else [], about
+
+
+def _names_pick(phrase: str, picks: Sequence[Pick]) -> bool:
+    """All the content words of `phrase` are in one pick's title ("krazy glue" for "Krazy Glue KG48348MR ...")."""
+    words = _content(phrase)
+    return bool(words) and any(words <= _content(pick["title"]) for pick in picks)
 
 
 def _names_a_thing(phrase: str) -> bool:

@@ -27,7 +27,11 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(wrong|incorrect|not (?:for|a|an|what|true|right|that|this|the)|do not like|"
         r"is not|are not|does not|said no|no more|already (?:own|have|bought|got)|own (?:that|it|this) already|"
         r"have (?:that|it|this) already|nope|never said|not interested|"
-        r"(?:^|[.!?] )no \w+|without \w+|hate)\b",
+        r"(?:^|[.!?] )no \w+|without \w+|hate|"
+        # issue 18's new phrasings: "replace B", "swap out the first one", "not feeling A", "zippers are a
+        # dealbreaker", "too much polyester", "I can't wear wool", "you called C test tubes"
+        r"replace|swap|get rid|not feeling|deal ?-?breakers?|no-?go|too much|can not (?:wear|have|use|stand)|"
+        r"called|calling|described)\b",
         re.IGNORECASE,
     ),
     "accept": re.compile(
@@ -38,7 +42,12 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"i (?:choose|pick) (?:the (?:first|second|third|last|middle)|[a-c]\b)|that'?s the one|this is the one|"
         r"the one for me|works for me|love the|(?:i )?like (?:the )?\S+ (?:one )?best|add(?:ed|ing)? .{0,30}to (?:my )?"
         r"(?:cart|basket|order)|buy(?:ing)? (?:it|that|this|the)|purchas(?:e|ing) (?:it|that|this|the)|"
-        r"check(?:ing)? out|winner|bingo|nailed it|keeper|just right|spot on|exactly right)\b",
+        r"check(?:ing)? out|winner|bingo|nailed it|keeper|just right|spot on|exactly right|"
+        # "I'll go for B", "the last one it is", "C sounds great", "A will do nicely", "yep, B", "C, definitely"
+        r"go(?:ing)? for (?:the |[a-c]\b)|it is(?: then)?\s*[.!]*$|sounds (?:great|good|perfect|ideal|right)|"
+        r"looks (?:ideal|great|perfect|right)|will do(?: nicely| fine)?\s*[.!]*$|"
+        r"^(?:yes|yep|yeah|yup|sure|ok(?:ay)?)\W+(?:the )?(?:[a-c]|first|second|third|last|middle)\b|"
+        r"^(?:the )?(?:[a-c]|first|second|third|last|middle)(?: one)?\W+(?:definitely|please|for sure)\b)",
         re.IGNORECASE,
     ),
     "request": re.compile(
@@ -49,7 +58,8 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "question": re.compile(
-        r"^\s*(why|is|are|does|do|can|will|what|which|how)\b.*\?\s*$|\b(what do you mean|explain)\b",
+        r"^\s*(why|is|are|does|do|can|will|what|which|how|would|could|should|has|have|did|was|were)\b.*\?\s*$|"
+        r"\b(what do you mean|explain|tell me (?:more )?about|more (?:details|info|information) (?:on|about))\b",
         re.IGNORECASE | re.DOTALL,
     ),
     "other": re.compile(
@@ -57,7 +67,10 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"what can you do|help|how are you|how'?s it going|what'?s up|sup|yo|howdy|greetings|nice to meet|"
         r"see (?:you|ya)|later|cheers|lol|haha|hehe|never ?mind|nvm|that'?s all|no thanks|not now|ok(?:ay)? cool|"
         r"cool|tell me (?:a joke|about yourself)|what(?:'s| is) your name|who (?:made|built) you)\b"
-        r"|\b(?:are you (?:a |an )?(?:bot|human|robot|ai|real|person)|joke|how old are you)\b",
+        r"|\b(?:are you (?:a |an )?(?:bot|human|robot|ai|real|person)|joke|how old are you)\b"
+        # acknowledgements and punctuation alone: "got it", "hmm interesting", "let me think about it", "........"
+        r"|^\s*(?:ok(?:ay)?,? )?(?:got it|interesting|hmm+|let me think|i'?ll think|i will think|i'?ll have a look|"
+        r"i will have a look|noted|understood|makes sense)\b|^[^a-z0-9]+$",
         re.IGNORECASE,
     ),
 }

@@ -67,6 +67,12 @@ FILLER_WORDS: frozenset[str] = frozenset(
         *("told", "mean", "meant", "instead", "else", "another", "good", "great", "nice", "cool", "best", "id"),
         *("im", "ive", "kind", "sort", "let", "lets", "tell", "know", "think", "would", "could", "already"),
         *("nothing", "nope", "nah", "yep", "yup", "fine", "totally", "whatever", "new", "decent", "quality", "trust"),
+        # interjections and the verbs of asking or complaining that new development phrasings showed as "wishes"
+        # ("meh, the second one isn't it", "can you dig up a denim jacket", "you called C test tubes"): 38 of the
+        # 155 lines added in issue 18 had one in their wanted phrases
+        *("meh", "hmm", "hm", "ooh", "oh", "ah", "um", "uh", "hunting", "dig", "swap", "replace", "replacing"),
+        *("replacement", "called", "calling", "described", "details", "going", "got", "sounds", "gonna", "rather"),
+        *("remember", "pair", "pairs"),
     }
 )
 """Request filler: never wanted, never part of a search query."""
@@ -102,6 +108,7 @@ _WITHOUT = re.compile(r"\bw/o\b")
 _WORD_SLASH = re.compile(r"(?<![0-9])/|/(?![0-9])")
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
+    (re.compile(r"\bcannot\b"), "can not"),
     (re.compile(r"\bwon't\b"), "will not"),
     (re.compile(r"\bain't\b"), "is not"),
     (re.compile(r"\bshan't\b"), "shall not"),
@@ -258,6 +265,10 @@ _DOUBLE: tuple[tuple[str, ...], ...] = (
     ("one", "without"),
     ("anything", "without"),
 )
+# "can't"/"rather not" + a verb of having or bearing rules out its object ("I can't wear wool", "we can't use glass",
+# "I'd rather not have a zipper"); without the verb "can not" states a fact ("it can not fold").
+_UNABLE = frozenset({"can", "could", "rather", "cannot"})
+_BEAR_VERBS = frozenset({"have", "get", "use", "wear", "stand", "tolerate", "handle", "take", "touch", "do", "go"})
 _COPULAS = frozenset(
     {
         *("is", "are", "was", "were", "be", "been", "am", "m", "s", "re", "do", "does", "did", "can", "could", "will"),
@@ -282,7 +293,7 @@ _ENDERS = frozenset(
         *("please", "pls", "plz", "thanks", "thank", "thx", "either", "anymore", "instead", "though", "whatsoever"),
         *("etc", "ever", "one", "ones", "stuff", "thing", "things", "item", "items", "product", "products", "option"),
         *("options", "pick", "picks", "choice", "choices", "want", "need", "like", "prefer", "without", "avoid"),
-        *("hate", "except", "nothing", "neither", "nor"),
+        *("hate", "except", "nothing", "neither", "nor", "kind", "sort", "type"),
     }
 )
 # A negation whose first word is one of these rules nothing out ("no idea", "not sure", "no problem").
@@ -296,7 +307,7 @@ _JUNK = frozenset(
         *("much", "many", "lot", "lots", "else", "particular", "really", "thanks", "thank", "one", "ones", "way"),
         *("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"),
         *("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th", "recommendation", "suggestion"),
-        *("stock", "mood", "budget", "ideal", "this", "that", "time", "anymore"),
+        *("stock", "mood", "budget", "ideal", "this", "that", "time", "anymore", "feeling"),
     }
 )
 
@@ -362,13 +373,20 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
         for sequence in _AFTER_NOT:
             if tuple(texts[1 : 1 + len(sequence)]) == sequence:
                 return "phrase", index + 1 + len(sequence)
+        before = words[index - 1].text if index > 0 else ""
+        if before in _UNABLE and len(texts) > 1 and texts[1] in _BEAR_VERBS:
+            # "I can't wear wool", "I'd rather not have a zipper": what the user cannot or will not have.
+            return "phrase", index + 2
         previous = index - 1
         while previous >= 0 and words[previous].text in _ADVERBS:
             previous -= 1
         if previous >= 0 and words[previous].parts and words[previous].parts[-1] in _COPULAS:
             # "gloves which aren't latex", "gloves that are not latex": a relative clause states a preference.
             relative = words[previous - 1].text if previous > 0 else ""
-            if relative == "which" or (relative == "that" and words[previous].text in ("are", "were")):
+            # "a cylinder that is not plastic" too, where a noun opens the clause ("that is not waterproof" alone is
+            # a statement about an item).
+            noun_before = previous > 1 and words[previous - 2].content and not words[previous - 2].is_break
+            if relative == "which" or (relative == "that" and (words[previous].text in ("are", "were") or noun_before)):
                 return "not", index + 1
             return "fact", index + 1
         return "not", index + 1
@@ -522,6 +540,65 @@ def pick_statements(words: Sequence[Word], labels: Sequence[str]) -> bytearray:
                 continue
         index = start + 1
     return mask
+
+
+# --- paraphrases ------------------------------------------------------------------------------------------------
+
+# A clause that says the user does not mind something ("colour doesn't matter", "no preference on brand", "glass or
+# plastic is fine", "a hood is optional", "I don't care about the color"): neither a wish nor a rule-out (the
+# understanding set's rule: permission is not a want). 14 of the 155 phrasings added in issue 18 had one, and each
+# read its subject as wanted.
+_INDIFFERENT = re.compile(
+    r"\b(?:(?:is|are|s|re) (?:totally |perfectly |also |really |just )?(?:fine|ok|okay|optional|acceptable|good)"
+    r"(?: (?:by|with) me| either way| too)?|(?:does|do) not (?:really )?matter|(?:do|does) not (?:really )?"
+    r"(?:care|mind)\b|no (?:preference|problem|issue|issues|strong feelings?)\b|either (?:\w+ )?(?:works|is fine)|"
+    r"fine (?:by|with) me|i am (?:easy|flexible|not fussy)|not fussy)",
+)
+_CLAUSES = re.compile(r"([.,;:!?\n]+)")
+# "X is a dealbreaker", "X is a no-go": the subject is ruled out, as "no X" says it.
+_DEALBREAKER = re.compile(
+    r"(^|[.,;:!?]\s*)(?:(?:the|any|all) )?((?:[a-z0-9'-]+ ){0,2}[a-z0-9'-]+) (?:is|are) "
+    r"(?:a |an |an absolute |a total )?(?:deal ?-?breaker|no ?-?go|off the table|out of the question)s?\b"
+)
+# "too much polyester in these": the material is ruled out; not "costs too much", "too much to spend".
+_TOO_MUCH = re.compile(r"\b(?:way )?too much (?!money|to\b|for\b|of\b|in\b)(?=[a-z])")
+# Ages and little ones name who an item is for: "a 10 year old boy" -> "a boy", "a 12 year old" -> "a kid" (of
+# unknown sex: kids, as the set's rules say), "a little girl" -> "a girl"; none of it a wish.
+_NUMBER = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)"
+_AGE = re.compile(rf"\b{_NUMBER}[ -](?:years?|yrs?|months?)[ -]old(?:s)?(?: (boy|girl|son|daughter|kid|child)s?)?\b")
+_CHILD = {"son": "boy", "daughter": "girl", "child": "kid", "one": "kid", "kid": "kid"}
+_LITTLE = re.compile(r"\b(?:little|young|small|teenage|teen|toddler) (boy|girl|son|daughter|kid|one)s?\b")
+
+
+# Ways of asking that name no wish: "do you carry champion hoodies?", "where do you keep the oscilloscopes?", "can
+# you pull up some graduated cylinders", "more in the vein of C".
+_ASKING_LEAD = re.compile(
+    r"\b(?:(?:do|does) you (?:guys )?(?:carry|stock|sell)|where do you keep|(?:pull|dig) up|"
+    r"in the (?:vein|spirit|mold|mould) of)\b"
+)
+_ANY = re.compile(r"^\s*any ((?:[a-z0-9'-]+ ){0,3}?[a-z0-9'-]+) (?:is|are|s|would be|will do)\b")
+
+
+def _indifferent(clause: str) -> str:
+    """What is left of a clause that says the user does not mind something: "any fleece jacket is fine" still asks
+    for a fleece jacket; "synthetic insulation is totally fine" asks for nothing."""
+    found = _ANY.match(clause)
+    return f" {found.group(1)} " if found and not found.group(1).startswith(("color", "colour", "brand")) else " , "
+
+
+def rephrase(text: str) -> str:
+    """The message (as `prepare` reads it) with paraphrases of wishes put the one way the rules read them:
+    indifferent clauses dropped ("color doesn't matter, a digital caliper" -> " , a digital caliper"), "X is a
+    dealbreaker" -> "no X", "too much X" -> "no X", ages and "little" before a child dropped ("a 10 year old boy" ->
+    "a boy", "a 12 year old" -> "a kid")."""
+    text = prepare(text)
+    parts = _CLAUSES.split(text)
+    text = "".join(_indifferent(part) if _INDIFFERENT.search(part) else part for part in parts)
+    text = _ASKING_LEAD.sub(" ", text)
+    text = _DEALBREAKER.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
+    text = _TOO_MUCH.sub("no ", text)
+    text = _AGE.sub(lambda m: _CHILD.get(m.group(1) or "kid", m.group(1)), text)
+    return _LITTLE.sub(lambda m: _CHILD.get(m.group(1), m.group(1)), text)
 
 
 # --- long messages --------------------------------------------------------------------------------------------------

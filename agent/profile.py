@@ -38,6 +38,7 @@ from agent.language import (
     pick_statements,
     prepare,
     read_words,
+    rephrase,
     singular,
     thing_part,
     value_key,
@@ -165,6 +166,12 @@ def _nameable(key: str) -> bool:
 # --- the public API ---------------------------------------------------------------------------------------------------
 
 
+def _read(message: str) -> list[Word]:
+    """The words a message's wishes are read from: what it asks for (`asked_part`), paraphrases put one way
+    (`rephrase`), without what names an unsupported constraint."""
+    return read_words(strip_unsupported(rephrase(asked_part(message))))
+
+
 def _reference(token: str, labels: Sequence[str]) -> bool:
     return bool(labels) and (token in REFERENCE_WORDS or token in {label.lower() for label in labels})
 
@@ -181,7 +188,7 @@ def extract_preferences(
     >>> extract_preferences("a digital caliper for beginners, no leather please")["unwanted"]
     ['leather']
     """
-    words = read_words(strip_unsupported(asked_part(message)))
+    words = _read(message)
     spans = negation_spans(words)
     negated = negated_mask(words, spans)
     described = pick_statements(words, labels)
@@ -204,6 +211,7 @@ def extract_preferences(
         if (
             not any(negated[first:last])
             and not any(described[first:last])
+            and not (labels and _points(words, first))
             and value not in constraints.get(attribute, [])
         ):
             constraints.setdefault(attribute, []).append(value)
@@ -237,6 +245,15 @@ def extract_preferences(
     return profile
 
 
+_POINTING = frozenset({"the", "that", "those", "this", "these", "your"})
+
+
+def _points(words: Sequence[Word], first: int) -> bool:
+    """A catalog value after "the"/"that"/"those" once there are picks points at one ("I'll take the Fluke", "I
+    already own that Fluke clamp meter", "the lacoste one but in navy"): a reference, not a filter."""
+    return first > 0 and words[first - 1].text in _POINTING
+
+
 def _only_audience(words: Sequence[Word]) -> bool:
     """A phrase made only of audience words and filler ("girls'", "children's kind", "a boys' one")."""
     parts = [part for word in words for part in word.parts if part not in ENGLISH_STOPWORDS and part != "s"]
@@ -253,7 +270,7 @@ def wanted_phrases(
     split by punctuation, stopwords ("with", "for", "and"), filler, audience words and named catalog values
     ("a digital caliper with a large lcd" -> ["digital caliper", "large lcd"]; "men's bootcut jeans" ->
     ["bootcut jeans"], the audience being a filter). For reports and answers; the search uses the words."""
-    words = read_words(strip_unsupported(asked_part(message)))
+    words = _read(message)
     negated = negated_mask(words, negation_spans(words))
     for index, described in enumerate(pick_statements(words, labels)):
         negated[index] |= described
@@ -323,12 +340,18 @@ our", since a relative merely mentioned ("my husband already owns B") names no a
 
 
 def _relatives(words: Sequence[Word], negated: bytearray) -> list[str]:
+    """Audiences of the relatives an item is for: "for my wife", "for grandma", "for the niece", "to give to my
+    dad" (the last three found by issue 18's new phrasings)."""
     found = []
-    for index in range(len(words) - 2):
-        if words[index].text == "for" and words[index + 1].text in ("my", "her", "his", "our", "a"):
-            relative = words[index + 2].text.removesuffix("'s")
-            if relative in RELATIVES and not negated[index + 2]:
-                found.append(RELATIVES[relative])
+    for index, word in enumerate(words[:-1]):
+        if word.text not in ("for", "to"):
+            continue
+        at = index + 1
+        if words[at].text in ("my", "her", "his", "our", "a", "the", "their", "your") and at + 1 < len(words):
+            at += 1
+        relative = words[at].text.removesuffix("'s")
+        if relative in RELATIVES and not negated[at]:
+            found.append(RELATIVES[relative])
     return found
 
 

@@ -141,6 +141,13 @@ def read_message(
             pointed = referenced_picks(message, picks, fallback=False, by_title=False)
             about = [index_of[i] for i in pointed if i in index_of]
         preferences = dispute_preferences(message, dispute, picks, vocabulary)
+        # The filters a dispute sets are those `revise` records: none for a claim, only what an owned-dispute asks
+        # for ("I already own that Fluke clamp meter" names the pick, it asks for no Fluke).
+        filters = {
+            "audience": list(preferences.get("audience", [])),
+            "exclude_audience": list(preferences.get("exclude_audience", [])),
+            "brand": [b.lower() for b in preferences["constraints"].get("brand", [])],
+        }
         corrected = corrected_claim(message, picks)
         if corrected is not None:
             wanted = corrected[0]

@@ -182,7 +182,7 @@ def test_no_i_meant_keeps_what_follows_wanted() -> None:
 
 def test_a_comma_list_is_ruled_out_only_when_it_ends_in_or() -> None:
     assert extract_preferences("no leather, suede is fine") == {
-        "wanted": ["suede"],  # "fine" is filler
+        "wanted": [],  # suede is allowed, not asked for (permission is not a want: tests/data/UNDERSTANDING.md)
         "unwanted": ["leather"],
         "constraints": {},
     }
