@@ -223,14 +223,19 @@ def _rec_settings() -> ModelSettings:
     return settings
 
 
+def _base_settings() -> ModelSettings:
+    """The configured model without its adapter: no adapter folder, and on a server its first model (the base), not
+    the LoRA module that LLMREC_OPENAI_MODEL may name for the agent."""
+    return ModelSettings().model_copy(update={"adapter_path": None, "openai_model": None})
+
+
 def _make_base(ctx: SystemContext) -> Scorer:
-    settings = ModelSettings().model_copy(update={"adapter_path": None})
+    settings = _base_settings()
     return LLMScorer("llm-base", settings, settings.rationale_max_tokens, order="prior", seed=ctx.seed)
 
 
 def _make_base_direct(ctx: SystemContext) -> Scorer:
-    settings = ModelSettings().model_copy(update={"adapter_path": None})
-    return LLMScorer("llm-base-direct", settings, 0, order="prior", seed=ctx.seed)
+    return LLMScorer("llm-base-direct", _base_settings(), 0, order="prior", seed=ctx.seed)
 
 
 def _make_rec(ctx: SystemContext) -> Scorer:

@@ -13,7 +13,7 @@ from evals.cli import _cot_systems, write_cot
 from evals.cot import pass_cases
 from evals.errors import EvalConfigError
 from evals.harness import run_eval
-from evals.llm_systems import LLMScorer, _conversation
+from evals.llm_systems import LLMScorer, _base_settings, _conversation
 from evals.report import markdown_table, results_dict
 from evals.systems import Query, make_system
 from tests.evaldata import chats, shop
@@ -141,3 +141,13 @@ def test_cot_names_llm_systems_that_write_a_rationale(tiny_llm: LocalRecommender
     with pytest.raises(EvalConfigError, match="writes a rationale"):
         _cot_systems("random", [make_system("random")])
     assert _cot_systems(None, [direct]) == []
+
+
+def test_the_base_systems_drop_the_adapter_on_either_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    # LLMREC_OPENAI_MODEL=llmrec makes the agent use the LoRA module; llm-base must still ask for the base model.
+    monkeypatch.setenv("LLMREC_MODEL_BACKEND", "openai")
+    monkeypatch.setenv("LLMREC_OPENAI_MODEL", "llmrec")
+    monkeypatch.setenv("LLMREC_ADAPTER_PATH", "adapters/llmrec")
+    assert ModelSettings().identity.endswith("+llmrec")
+    base = _base_settings()
+    assert base.openai_model is None and base.adapter_path is None and base.identity == base.model
