@@ -61,15 +61,10 @@ eval-retrieval: setup
 	$(BIN)/llmrec eval --domain redial --protocol conversational --systems $(RETRIEVAL_SYSTEMS) --exclude-mentioned \
 	  --out $(REPORTS)/redial-conversational-new
 
-# The README's llm-base vs llm-rec table: the shipped adapter beside every non-LLM system, the same users for all
-# (about 40 minutes on 2 cores: a rationale-first ranking costs about 9 s a user and system).
-LLMREC_USERS ?= 30
-eval-llmrec: setup
-	for d in scientific clothing; do for p in candidates rerank; do \
-	  LLMREC_ADAPTER_PATH=adapters/llmrec $(BIN)/llmrec eval --domain $$d --protocol $$p \
-	    --systems random,popularity,bm25,dense,hybrid,llm-base,llm-rec --users $(LLMREC_USERS) \
-	    --out $(REPORTS)/llmrec-135m/$$d-$$p || exit 1; \
-	done; done
+# The README's LLM figures (every LLM system beside the non-LLM ones, the calibrated agent, the trust metrics and the
+# chain-of-thought tests): a vLLM server with the shipped adapter, 8 cases at a time, 200 users per domain.
+eval-llmrec: setup vllm-env
+	bash evals/scripts/served_eval.sh
 
 # The README's LLM figures: zero-shot SmolLM2 on the candidate protocol (about 9 s a user with a rationale on 2 cores).
 LLM_USERS ?= 100
