@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from agent.claims import referenced_labels
+from agent.item_kind import head_word
 from agent.language import (
     COMPLAINT_WORDS,
     FILLER_WORDS,
@@ -176,7 +177,8 @@ _IS_NOT = re.compile(
 # "you called C test tubes but it's a rack", "you described A as a jean, but it's a legging", "you said C is a
 # pipette, it's actually a pump": Y (what the rationale said) is still wanted, X (what the pick is) is ruled out.
 _ITS = (
-    r",? (?:but |and |when |yet |while )?(?:it|that|they|this|these) (?:is|s|are|re)(?: actually| really| just| only)?"
+    r",? (?:but |and |when |yet |while )?(?:it|that|they|this|these)(?: |')(?:is|s|are|re)"
+    r"(?: actually| really| just| only)?"
 )
 _CALLED = re.compile(
     rf"^{_LEAD}(?:you )?(?:called|call|calling|described|describe|labell?ed|listed) (?P<p>[^,.;!?]+?) (?:as )?{_ART}"
@@ -246,9 +248,12 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
 
 
 def _names_pick(phrase: str, picks: Sequence[Pick]) -> bool:
-    """All the content words of `phrase` are in one pick's title ("krazy glue" for "Krazy Glue KG48348MR ...")."""
+    """All the content words of `phrase` are in one pick's title and are not what it is ("krazy glue" for "Krazy
+    Glue KG48348MR ... Tip"; not "leggings" for "hue women's solid skinny jeanz legging", whose kind it names)."""
     words = _content(phrase)
-    return bool(words) and any(words <= _content(pick["title"]) for pick in picks)
+    return bool(words) and any(
+        words <= _content(pick["title"]) and head_word(pick["title"]) not in words for pick in picks
+    )
 
 
 def _names_a_thing(phrase: str) -> bool:

@@ -53,6 +53,11 @@ def side_features(message: str, has_picks: bool) -> npt.NDArray[np.float64]:
     )
 
 
+def _only_other_cue(message: str, has_picks: bool) -> bool:
+    votes = cue_prior(message, allowed_intents(has_picks), 1.0)
+    return {intent for intent, vote in votes.items() if vote >= 1.0} == {"other"}
+
+
 def features(encoder: QueryEncoder, message: str, has_picks: bool) -> npt.NDArray[np.float64]:
     text = message.strip()[:2000] or "(empty)"
     vector = np.asarray(encoder.encode_query(text), dtype=np.float64).reshape(-1)
@@ -86,6 +91,12 @@ class IntentModel:
             )
         probs = self.probabilities(features(encoder, message, has_picks), has_picks)
         best = max(probs, key=lambda i: (probs[i], -INTENTS.index(i)))
+        if _only_other_cue(message, has_picks):
+            # Greetings, thanks and acknowledgements ("thanks!", "got it", "........"): when the cue rules see
+            # nothing but chit-chat they decide. Leave-family-out cross-validation on the 465 development lines:
+            # intent 0.935 by the classifier alone, 0.955 with this rule (chit-chat 0.44 -> 0.72); a family of
+            # thanks unseen in training read as disputes, since short messages after picks mostly are.
+            best = "other"
         return best, {i: float(np.log(max(v, 1e-12))) for i, v in probs.items()}
 
     def save(self, path: Path) -> None:

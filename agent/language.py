@@ -72,7 +72,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
         # 155 lines added in issue 18 had one in their wanted phrases
         *("meh", "hmm", "hm", "ooh", "oh", "ah", "um", "uh", "hunting", "dig", "swap", "replace", "replacing"),
         *("replacement", "called", "calling", "described", "details", "going", "got", "sounds", "gonna", "rather"),
-        *("remember", "pair", "pairs"),
+        *("remember", "pair", "pairs", "possible", "bonus", "works"),
     }
 )
 """Request filler: never wanted, never part of a search query."""
@@ -230,6 +230,7 @@ _PHRASE_TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("stay", "away", "from"),
     ("allergic", "to"),
     *((word,) for word in ("without", "avoid", "avoiding", "hate", "dislike", "except", "excluding", "exclude")),
+    *((word,) for word in ("hates", "dislikes")),
     ("anything", "but"),
     ("other", "than"),
     ("minus",),
@@ -245,6 +246,7 @@ _AFTER_NOT: tuple[tuple[str, ...], ...] = (
     ("looking", "for"),
     ("into",),
     ("stand",),  # "can't stand chest pockets"
+    *(("one", "of", word) for word in ("those", "these", "the")),  # "not one of those paper kits"
     *((verb,) for verb in ("want", "wanting", "like")),
 )
 # Not needing something is not ruling it out (the understanding set's rule): these negate, and rule nothing out.
@@ -286,14 +288,14 @@ _LEAD = frozenset(
         *("including", "more"),
     }
 )
-_NOT_LEAD = _ARTICLES | {"made", "of", "in", "from", "with", "containing"}
+_NOT_LEAD = _ARTICLES | {"made", "of", "in", "from", "with", "containing", "to", "be"}
 # Words that end a ruled-out phrase without being part of it.
 _ENDERS = frozenset(
     {
         *("please", "pls", "plz", "thanks", "thank", "thx", "either", "anymore", "instead", "though", "whatsoever"),
         *("etc", "ever", "one", "ones", "stuff", "thing", "things", "item", "items", "product", "products", "option"),
         *("options", "pick", "picks", "choice", "choices", "want", "need", "like", "prefer", "without", "avoid"),
-        *("hate", "except", "nothing", "neither", "nor", "kind", "sort", "type"),
+        *("hate", "except", "nothing", "neither", "nor", "kind", "sort", "type", "anywhere", "whatsoever"),
     }
 )
 # A negation whose first word is one of these rules nothing out ("no idea", "not sure", "no problem").
@@ -385,7 +387,7 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
             relative = words[previous - 1].text if previous > 0 else ""
             # "a cylinder that is not plastic" too, where a noun opens the clause ("that is not waterproof" alone is
             # a statement about an item).
-            noun_before = previous > 1 and words[previous - 2].content and not words[previous - 2].is_break
+            noun_before = words[previous].text in ("is", "was") and previous > 1 and words[previous - 2].content
             if relative == "which" or (relative == "that" and (words[previous].text in ("are", "were") or noun_before)):
                 return "not", index + 1
             return "fact", index + 1
@@ -620,36 +622,71 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 # "want to"/"need to" only with a verb of getting ("I want to surprise her" asks for nothing; "I want to get him
 # a flannel shirt" does).
 _REQUEST_CUE = re.compile(
-    r"\b(?:looking for|look for|in the market for|searching for|hoping for)\s+(?P<a>.*)"
-    r"|\b(?:find|show|get|buy|order|suggest|recommend|pick out)(?: (?:me|her|him|us|them|my \w+))?\s+"
+    r"\b(?:looking for|look for|in the market for|searching for|hoping for|shopping for|i'?m after|i am after)\s+"
+    r"(?P<a>.*)"
+    r"|\b(?:show|find|get)\s+(?:me|us)\s+(?P<e>.*)"
+    # "I find a sweater I love" tells the story: only an asked-for find, buy or order counts
+    r"|(?<!\bi )(?<!\bwe )(?<!\bshe )(?<!\bhe )(?<!\bthey )"
+    r"\b(?:find|show|get|buy|order|suggest|recommend|pick out)(?: (?:me|her|him|us|them|my \w+))?\s+"
     r"(?P<b>(?:a|an|some|the|one|new|good|something|anything)\b.*)"
-    r"|\b(?:need|needs|want|wants|would like|'d like|prefer|preferably|ideally|likes|loves)\s+"
-    r"(?:(?:to|to have|to get|to buy|to find)\s+(?:(?:me|her|him|us|them|my \w+)\s+)?(?=(?:a|an|some|one|new)\b)"
-    r"|(?!to\b))(?P<c>.*)"
-    r"|\b(?:must|should|has to|have to|needs to) (?:be|have|come with)\s+(?P<d>.*)"
+    r"|\b(?:need|needs|want|wants|would like|'d like|would (?:\w+ )?love|'d love|prefer|preferably|ideally|likes|"
+    r"loves|thinking of|thinking about)\s+"
+    r"(?:(?:to|to have|to get|to buy|to find|to order|to pick|to pick out)\s+(?=(?:(?:me|her|him|us|them|my \w+)\s+)?"
+    r"(?:a|an|some|one|new)\b)|to (?:stick|stay|go) with\s+|to replace (?:[\w']+ ){0,3}with\s+|(?!to\b))(?P<c>.*)"
+    r"|\b(?:must|should|has to|have to|needs to|need to) (?:be|have|come with)\s+(?P<d>.*)"
 )
 # Clauses of a long message's sentence: a cue asks only within its clause ("She likes navy, and she told me...").
 _STORY_CLAUSE = re.compile(r"[,;:]+\s*|\s(?:because|since|so that|so|but|which|although|though|while)\s")
-_RULES_OUT = re.compile(r"\b(?:no|not|without|avoid|hate|hates|allergic|nothing|never|except)\b")
+# Where an asking sentence turns back to the story: "... with a large display, since my eyes aren't what they
+# used to be", "... in bright colors so drivers can see them". Commas inside the request are kept ("rain jackets for
+# boys, with hoods, in bright colors").
+_STORY_TURN = re.compile(
+    r"[;:]|,?\s(?:because|since|so that|so|which|although|though|while|as|if you|when)\s|,\s(?:and |but )?"
+    r"(?:i|we|she|he|they|it|my|our|his|her|their)\s"
+)
+_RULES_OUT = re.compile(
+    r"\b(?:no|not|without|avoid|hate|hates|allergic|nothing|never|except|can not stand|dislikes?)\b"
+)
+
+
+_NEGATED_CUE = re.compile(r"\b(?:not|never|no)\s+(?:\w+\s+)?$")
+
+
+def asked_parts(message: str) -> tuple[str, str]:
+    """What a long message asks for, and what it rules out: from each sentence with a request cue, the words from
+    the cue to where the sentence turns back to the story ("Could you show me girls' fleece jackets with a full zip?"
+    -> "girls' fleece jackets with a full zip?"); from the other sentences, the clauses that rule something out
+    ("she can't stand chest pockets"), read for what they rule out only. All of a short message (and nothing ruled
+    out apart), or of a long one where no sentence asks."""
+    if len(message.split()) <= LONG_MESSAGE_WORDS:
+        return message, ""
+    asks: list[str] = []
+    rules: list[str] = []
+    for sentence in (s for s in _SENTENCE.split(prepare(message)) if s.strip()):
+        match = _REQUEST_CUE.search(sentence)
+        if match is not None:
+            group = next(name for name, value in match.groupdict().items() if value is not None)
+            start = match.start(group)
+            negated = _NEGATED_CUE.search(sentence[: match.start()])
+            if negated is not None:  # "I don't want anything with a fleece lining": the negation with it
+                start = negated.start()
+            asked = _STORY_TURN.split(sentence[start:], maxsplit=1)[0]
+            asks.append(asked)
+            # The rest of the sentence may still rule something out: "She likes navy, and she told me she can't
+            # stand chest pockets".
+            rest = f"{sentence[: match.start()]} , {sentence[start + len(asked) :]}"
+            rules.extend(c for c in _STORY_CLAUSE.split(rest) if _RULES_OUT.search(c))
+            continue
+        rules.extend(c for c in _STORY_CLAUSE.split(sentence) if _RULES_OUT.search(c))
+    if not asks and not rules:
+        return message, ""
+    return " . ".join(p for p in asks if p.strip()), " . ".join(p for p in rules if p.strip())
 
 
 def asked_part(message: str) -> str:
-    """What a long message asks for: from each sentence, the words after its request cue ("Could you find her a
-    women's v-neck scrub top?" -> "a women's v-neck scrub top?"), and whole sentences that rule something out
-    ("she can't stand chest pockets"); the story around them is dropped. All of a short message, or of a long one
-    where no sentence asks."""
-    if len(message.split()) <= LONG_MESSAGE_WORDS:
-        return message
-    parts: list[str] = []
-    for sentence in (s for s in _SENTENCE.split(message) if s.strip()):
-        for clause in _STORY_CLAUSE.split(prepare(sentence)):
-            if _RULES_OUT.search(clause):
-                parts.append(clause)
-                continue
-            match = _REQUEST_CUE.search(clause)
-            if match is not None:
-                parts.append(next(group for group in match.groups() if group is not None))
-    return " . ".join(p for p in parts if p.strip()) if parts else message
+    """What a long message asks for or rules out (`asked_parts`, joined); all of a short message."""
+    asks, rules = asked_parts(message)
+    return " . ".join(p for p in (asks, rules) if p.strip())
 
 
 _CLAUSE = re.compile(r"[.,;:!?\n]+|\s(?:but|so|though|although)\s")

@@ -31,6 +31,7 @@ from agent.language import (
     REFERENCE_WORDS,
     Word,
     asked_part,
+    asked_parts,
     free_of,
     negated_mask,
     negation_spans,
@@ -166,10 +167,16 @@ def _nameable(key: str) -> bool:
 # --- the public API ---------------------------------------------------------------------------------------------------
 
 
-def _read(message: str) -> list[Word]:
-    """The words a message's wishes are read from: what it asks for (`asked_part`), paraphrases put one way
-    (`rephrase`), without what names an unsupported constraint."""
-    return read_words(strip_unsupported(rephrase(asked_part(message))))
+def _read(message: str) -> tuple[list[Word], bytearray]:
+    """The words a message's wishes are read from, and which of them are read for what they rule out only: what it
+    asks for and what it rules out (`asked_parts`: a long message's story is dropped, and "my fingers are not as
+    nimble" names no wish), paraphrases put one way (`rephrase`), without what names an unsupported constraint."""
+    asks, rules = asked_parts(message)
+    words = read_words(strip_unsupported(rephrase(asks)))
+    if not rules:
+        return words, bytearray(len(words))
+    ruling = read_words(strip_unsupported(rephrase(rules)))
+    return [*words, Word(".", (), False), *ruling], bytearray(len(words) + 1) + b"\x01" * len(ruling)
 
 
 def _reference(token: str, labels: Sequence[str]) -> bool:
@@ -188,10 +195,10 @@ def extract_preferences(
     >>> extract_preferences("a digital caliper for beginners, no leather please")["unwanted"]
     ['leather']
     """
-    words = _read(message)
+    words, only_rules = _read(message)
     spans = negation_spans(words)
     negated = negated_mask(words, spans)
-    described = pick_statements(words, labels)
+    described = bytearray(max(d, r) for d, r in zip(pick_statements(words, labels), only_rules, strict=True))
     named = vocabulary._find(words) if vocabulary is not None else []
 
     unwanted: dict[str, None] = {}
@@ -270,8 +277,8 @@ def wanted_phrases(
     split by punctuation, stopwords ("with", "for", "and"), filler, audience words and named catalog values
     ("a digital caliper with a large lcd" -> ["digital caliper", "large lcd"]; "men's bootcut jeans" ->
     ["bootcut jeans"], the audience being a filter). For reports and answers; the search uses the words."""
-    words = _read(message)
-    negated = negated_mask(words, negation_spans(words))
+    words, only_rules = _read(message)
+    negated = bytearray(max(n, r) for n, r in zip(negated_mask(words, negation_spans(words)), only_rules, strict=True))
     for index, described in enumerate(pick_statements(words, labels)):
         negated[index] |= described
     for index, _ in free_of(words):
@@ -344,7 +351,7 @@ def _relatives(words: Sequence[Word], negated: bytearray) -> list[str]:
     dad" (the last three found by issue 18's new phrasings)."""
     found = []
     for index, word in enumerate(words[:-1]):
-        if word.text not in ("for", "to"):
+        if word.text not in ("for", "to", "get", "buy", "give"):  # "to get my niece a 3D pen"
             continue
         at = index + 1
         if words[at].text in ("my", "her", "his", "our", "a", "the", "their", "your") and at + 1 < len(words):

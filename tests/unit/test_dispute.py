@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.dispute import find_dispute
+from agent.dispute import corrected_claim, find_dispute
 from agent.state import Claim, Pick
 from tools.catalog import Item
 
@@ -259,3 +259,32 @@ def test_a_correction_disputes_the_picks_it_is_about_and_no_other() -> None:
     assert (kind, ids) == ("claim", [])
     assert text == "a ph meter is not a multimeter"
     assert dispute("that is not true, A is not waterproof")[:2] == ("claim", [SECOND])
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted", "ruled_out", "about"),
+    [
+        ("you called B a soldering kit but it's a practice board", ["soldering kit"], ["practice board"], [THIRD]),
+        ("you said A is a caliper, it's actually a ruler", ["caliper"], ["ruler"], [SECOND]),
+        ("calling a tool belt a pouch is wrong", ["pouch"], ["tool belt"], [TOP]),
+        ("Mitutoyo isn't waterproof", ["waterproof"], [], [SECOND]),  # a pick named by its brand: no rule-out
+    ],
+)
+def test_more_ways_of_correcting_a_claim(
+    message: str, wanted: list[str], ruled_out: list[str], about: list[str]
+) -> None:
+    """Issue 18's new development phrasings: what the rationale called a pick is still wanted, what it is is not."""
+    assert corrected_claim(message, PICKS) == (wanted, ruled_out, about)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I've been using the Mitutoyo for years",
+        "the leather belt is already in my closet",
+        "I've worn C for ages, I have it",
+        "picked up the middle one at a store last week",
+    ],
+)
+def test_more_ways_of_saying_a_pick_is_owned(message: str) -> None:
+    assert find_dispute(message, PICKS, CLAIMS, ITEMS)["kind"] == "owned"

@@ -179,3 +179,46 @@ def test_a_correction_must_name_something_to_want_instead() -> None:
     ]
     assert corrected_claim("B is not what I want", picks) is None
     assert corrected_claim("that's false, A is not latex-free", picks) == ([], ["latex"], ["1"])
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted", "unwanted"),
+    [
+        ("color doesn't matter, I want a digital caliper", ["digital caliper"], []),
+        ("glass or plastic is fine, I need a graduated cylinder", ["graduated cylinder"], []),
+        ("it doesn't need a hood, any fleece jacket is fine", ["fleece jacket"], []),
+        ("I can't wear wool", [], ["wool"]),
+        ("a hoodie, I'd rather not have a zipper", ["hoodie"], ["zipper"]),
+        ("zippers are a dealbreaker for me", [], ["zippers"]),
+        ("too much polyester in these", [], ["polyester"]),
+        ("a graduated cylinder that is not plastic", ["graduated cylinder"], ["plastic"]),
+        ("do you carry champion hoodies?", ["champion hoodies"], []),
+        ("meh, the second one isn't it", [], []),
+    ],
+)
+def test_paraphrases_of_wishes_read_one_way(message: str, wanted: list[str], unwanted: list[str]) -> None:
+    """Issue 18's new development phrasings: permission is not a want, "can't wear"/"rather not"/"dealbreaker"/"too
+    much" rule out, asking verbs and interjections are no wish."""
+    assert wanted_phrases(message, labels=["A", "B", "C"]) == wanted
+    assert extract_preferences(message, labels=["A", "B", "C"])["unwanted"] == unwanted
+
+
+def test_ages_and_relatives_without_my_name_the_audience() -> None:
+    assert extract_preferences("a fleece jacket for a 10 year old boy")["audience"] == ["boys"]
+    assert wanted_phrases("a fleece jacket for a 10 year old boy") == ["fleece jacket"]
+    assert extract_preferences("a microscope slide set for a 12 year old")["audience"] == ["kids"]
+    assert extract_preferences("a flannel shirt for dad")["audience"] == ["men"]
+    assert extract_preferences("a 3d pen to give to the niece")["audience"] == ["girls"]
+
+
+def test_a_long_message_keeps_a_negated_request_and_drops_the_story_of_its_rule_outs() -> None:
+    message = (
+        "Every morning I walk my two boys to school, and the route goes through a park that turns into a swamp "
+        "whenever it rains. Last week my younger son came home with soaked sneakers and a cold, and I felt terrible "
+        "about it. So I need rain jackets for boys, with hoods, in bright colors so drivers can see them. I don't "
+        "want anything with a fleece lining, since it gets really muggy here. My fingers are not as quick as they "
+        "used to be."
+    )
+    profile = extract_preferences(message)
+    assert wanted_phrases(message) == ["rain jackets", "hoods", "bright colors"]
+    assert profile["unwanted"] == ["fleece lining"] and profile["audience"] == ["boys"]

@@ -37,6 +37,8 @@ PICKS = [
         ("something cheap, 5 stars", ["price", "rating"]),
         ("wat r ur best test tubes", []),
         ("a digital caliper with a large lcd", []),
+        ("I need a dress by saturday", ["delivery"]),
+        ("budget friendly rain jackets", ["price"]),
     ],
 )
 def test_unsupported_constraints(message: str, expected: list[str]) -> None:
@@ -84,6 +86,28 @@ def test_the_intent_model_masks_what_needs_picks_and_refuses_another_encoder(tmp
     with pytest.raises(IntentModelError, match="llmrec train intent"):
         model.classify(other, "hello", False)
     assert open_intent_model(tmp_path / "missing.json") is None
+
+
+def test_chit_chat_cues_alone_decide_the_intent() -> None:
+    """When the cue rules see nothing but chit-chat ("thanks!", "got it", "........"), the intent is other whatever
+    the classifier says (leave-family-out cross-validation: intent 0.935 -> 0.955 on the development part)."""
+    encoder = _HashEncoder()
+    messages = ["not the second one", "I hate B", "drop C", "no, the first", "why B?", "I need a caliper"]
+    labels = ["dispute", "dispute", "dispute", "dispute", "question", "request"]
+    model = fit_intent_model(encoder, messages, [True] * 6, labels, c=10.0)
+    for message in ("thanks!", "got it", "........", "hmm interesting"):
+        assert model.classify(encoder, message, True)[0] == "other", message
+    assert model.classify(encoder, "not the first one", True)[0] == "dispute"
+
+
+def test_a_brand_pointing_at_a_pick_is_no_filter() -> None:
+    from agent.profile import Vocabulary
+
+    items = [Item(item_id=str(i), title=t, text=t, attributes={"brand": "Fluke"}) for i, t in enumerate("ab")]
+    vocabulary = Vocabulary.from_items(items)
+    owned = read_message("I already own that Fluke clamp meter", PICKS, vocabulary=vocabulary)
+    assert owned.filters["brand"] == []
+    assert read_message("Fluke multimeters please", vocabulary=vocabulary).filters["brand"] == ["fluke"]
 
 
 def _line(tmp_path: Path, expected: dict[str, object], previous: bool = True) -> Path:
