@@ -832,6 +832,15 @@ def annotate_command(
             "random unseen items).",
         ),
     ] = 0.5,
+    request_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Evidence teacher: share of pairs shown with a request for the target's kind, half of them as a new "
+            "user's (no history), as a chat shows them (training/requests.py).",
+        ),
+    ] = 0.0,
     paraphrase: Annotated[
         bool,
         typer.Option(
@@ -862,6 +871,7 @@ def annotate_command(
                                       "for LLM teachers")  # fmt: skip
             teacher_settings(paraphrase_teacher)  # a bad file fails before any model is loaded
             writer = _evidence_teacher(dataset, settings.seed, hard_negative_share, progress)
+            writer.request_share = request_share
             if paraphrase:
                 writer.paraphraser, _ = load_teacher(paraphrase_teacher)
             card = annotate(dataset, writer, out, teacher_info=writer.info(), seed=settings.seed, limit=limit,

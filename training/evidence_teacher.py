@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from agent.evidence_writer import write_rationale
-from agent.prompts import ChatTokenizer, render_paraphrase_prompt
+from agent.prompts import ChatTokenizer, Role, render_paraphrase_prompt
 from agent.ranking import show
 from agent.runtime import Recommender
 from agent.trust import Trust, relational_claims, trust
 from tools.catalog import Dataset
 from tools.cooccur import CoOccurrence
+from training.requests import synthetic_request
 from training.sft_data import _rng, draw_candidates, example_request
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ WRITER_VERSION = "evidence-writer-1"
 """Recorded as each row's teacher: bump when the writer's sentences change."""
 COPY_LIMIT = 0.10
 MIN_RELATIONAL = 0.9
+NEW_USER_SHARE = 0.5
+"""Of the pairs shown with a request, the share shown as a new user's (no history): a chat's first turn."""
 """The issue's goals for a served rationale, applied to every training target."""
 
 
@@ -87,6 +90,9 @@ class EvidenceTeacher:
     cooccur: CoOccurrence | None = field(default=None, repr=False)
     paraphraser: Recommender | None = None
     max_tokens: int = 96
+    request_share: float = 0.0
+    """Seeded share of pairs shown with a request for the target's kind (training/requests.py); half of those as a
+    new user's (no history), and their candidates, when drawn from the retriever, are its top for the request."""
     _user_items: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +100,18 @@ class EvidenceTeacher:
             self.cooccur = CoOccurrence.of(self.dataset)
         # Every item of each user, looked up once per pair (8,442 users on scientific: not rebuilt per pair).
         self._user_items = {u.user_id: set(u.all_items) for u in self.dataset.users}
+
+    def _request(self, pair: Pair) -> tuple[list[tuple[Role, str]], Pair]:
+        """The pair's conversation (one request, or none) and the pair as shown (no history for a new user)."""
+        rng = _rng(self.seed, pair.user_id, pair.target, "request")
+        if rng.random() >= self.request_share:
+            return [], pair
+        text = synthetic_request(self.dataset.items[pair.target], rng)
+        if text is None:
+            return [], pair
+        if rng.random() < NEW_USER_SHARE:
+            pair = replace(pair, history=())
+        return [("user", text)], pair
 
     @property
     def name(self) -> str:
@@ -113,6 +131,8 @@ class EvidenceTeacher:
             "copy_limit": COPY_LIMIT,
             "min_relational": MIN_RELATIONAL,
             "paraphraser": self.paraphraser.name if self.paraphraser is not None else None,
+            "request_share": self.request_share,
+            "new_user_share_of_requests": NEW_USER_SHARE,
         }
 
     def annotate_pair(self, pair: Pair) -> dict[str, Any]:
@@ -120,6 +140,7 @@ class EvidenceTeacher:
 
         started = time.perf_counter()
         user_items = {*pair.history, pair.target} | self._user_items.get(pair.user_id, set())
+        conversation, pair = self._request(pair)
         drawn = draw_candidates(
             self.dataset,
             user_items,
@@ -130,14 +151,15 @@ class EvidenceTeacher:
             num_negatives=self.num_negatives,
             hard_negative_share=self.hard_negative_share,
             retriever=self.retriever,
+            query=conversation[0][1] if conversation else None,
         )
-        request = example_request(self.dataset, pair.history, drawn.ids, (), self.cooccur)
+        request = example_request(self.dataset, pair.history, drawn.ids, conversation, self.cooccur)
+        extra: dict[str, Any] = {"conversation": [list(turn) for turn in conversation]} if conversation else {}
         shown = show(
             self.tokenizer, request, context_tokens=self.context_tokens, rationale_tokens=self.rationale_tokens
         )
         rng = random.Random(_rng(self.seed, pair.user_id, pair.target, "evidence-writer").random())
         written = rationale = write_rationale(shown, pair.target, self.dataset.items, rng)
-        extra: dict[str, Any] = {}
         if self.paraphraser is not None:
             from training.annotate import _ask_teacher, clean_rationale
 

@@ -254,13 +254,15 @@ def draw_candidates(
     hard_negative_share: float = 0.0,
     retriever: Retriever | None = None,
     found_only: bool = False,
+    query: str | None = None,
 ) -> Drawn:
     """One example's candidates, as `build_sft_examples` draws them (its docstring says how); the evidence teacher
-    draws the same ones to write its rationale against."""
+    draws the same ones to write its rationale against. `query`: what the retriever searches instead of the
+    history's titles (a request, as a chat searches it)."""
     if retriever is not None and wants_hard_negatives(seed, user_id, target, hard_negative_share):
         retrieved, hit = retrieved_candidates(
             retriever,
-            history_query(history_ids, dataset.items),
+            query if query is not None else history_query(history_ids, dataset.items),
             target,
             k=num_negatives + 1,
             exclude=user_items - {target},  # later items of the user too: they would be false negatives

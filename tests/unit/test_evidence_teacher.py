@@ -4,6 +4,7 @@ a filter that is the served model's trust checks, and SFT examples rendered agai
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,42 @@ def test_the_real_tiny_llm_paraphrases_through_the_same_filter(
     paraphrased = [r for r in rows if r["reason"] != "no_evidence"]
     assert paraphrased and not any(r["accepted"] for r in paraphrased)
     assert sum(card["rejected_by_reason"].values()) == len(rows) - card["accepted"]
+
+
+def test_requests_teach_the_chat_case(tmp_path: Path, scientific_catalog: Any, smollm2_tokenizer: Any) -> None:
+    # A share of the pairs is shown as a chat shows it: a request for the target's kind, half as a new user's.
+    from training.annotate import annotate
+
+    out = tmp_path / "ann.jsonl"
+    teacher = EvidenceTeacher(scientific_catalog, smollm2_tokenizer, SEED, hard_negative_share=0.0, request_share=0.5)
+    annotate(scientific_catalog, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=40)
+    rows = read_annotations(out, "scientific")
+    asked = [r for r in rows if r.get("conversation")]
+    assert 8 <= len(asked) <= 32  # about half of 40
+    assert any(not r["history"] for r in asked) and any(r["history"] for r in asked)
+    new_users = [r for r in asked if not r["history"] and r["accepted"]]
+    assert new_users, "a new user's request has the target's asked-for words to argue from"
+    examples = {(e["user_id"], e["target"]): e for e in build_sft_examples(rows, scientific_catalog,
+                                                                           smollm2_tokenizer, seed=SEED)}  # fmt: skip
+    for row in new_users:
+        example = examples[(row["user_id"], row["target"])]
+        assert "The user has no history yet." in example["prompt"]
+        assert f"User: {row['conversation'][0][1]}" in example["prompt"] and "asked:" in example["prompt"]
+        assert "as you asked" in row["rationale"] or "you asked for" in row["rationale"].lower()
+
+
+def test_a_synthetic_request_names_what_the_item_is(scientific_catalog: Any) -> None:
+    from tools.catalog import Item
+    from training.requests import synthetic_request
+
+    caliper = Item(item_id="x", title="Neiko 01407A Electronic Digital Caliper with Extra Large LCD Screen",
+                   text="", attributes={"brand": "Neiko"}, domain="scientific")  # fmt: skip
+    texts = {synthetic_request(caliper, random.Random(seed)) for seed in range(30)}
+    assert all(t is not None and "caliper" in t and "screen" not in t for t in texts)
+    assert any("digital caliper" in str(t) for t in texts) and any("a caliper" in str(t) for t in texts)
+    gloves = Item(item_id="g", title="Nitrile Gloves, Large, 100 Count", text="", attributes={}, domain="scientific")
+    assert all("gloves" in str(synthetic_request(gloves, random.Random(s))) for s in range(10))
+    assert all(" a gloves" not in str(synthetic_request(gloves, random.Random(s))) for s in range(10))
+    maker = Item(item_id="d", title="DEWALT DW4524 4-1/2-Inch DEWALT", text="", attributes={"brand": "DEWALT"},
+                 domain="scientific")  # fmt: skip
+    assert synthetic_request(maker, random.Random(0)) is None
