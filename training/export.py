@@ -175,7 +175,6 @@ def _prepare_out(out: Path, adapter: Path) -> Path:
 
 def export_adapter(adapter: Path, out: Path, merge: bool = False) -> ExportResult:
     """Copy, check and document an adapter (see the module docstring); returns what the checks saw."""
-    import torch
 
     from agent.local_backend import ADAPTER_META, LocalRecommender
     from agent.prompts import LABELS
@@ -201,8 +200,7 @@ def export_adapter(adapter: Path, out: Path, merge: bool = False) -> ExportResul
         merged_dir, max_diff = None, None
         if merge:
             merged_dir = tmp / MERGED_DIR
-            with torch.no_grad():
-                merged_model = tuned.model.merge_and_unload()
+            merged_model = tuned.model  # the local backend merges the adapter into the weights when it loads it
             merged_model.save_pretrained(merged_dir)
             tuned.tokenizer.save_pretrained(merged_dir)
             del tuned, merged_model

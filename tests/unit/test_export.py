@@ -77,7 +77,10 @@ def test_exported_adapter_reloads_to_identical_logits(run: sft.SFTResult, prompt
         ModelSettings(model=meta["base_model"], adapter_path=result.out, device="cpu")
     )
     in_memory = LocalRecommender(run.model, tokenizer, name="trained")
-    assert local.label_logprobs(prompt, LABELS) == in_memory.label_logprobs(prompt, LABELS)
+    # The local backend merges the adapter into the weights (float32 sums: equal to 1e-5, not bit for bit).
+    assert not any("lora" in name for name, _ in local.model.named_parameters())
+    served, trained_scores = local.label_logprobs(prompt, LABELS), in_memory.label_logprobs(prompt, LABELS)
+    assert max(abs(served[k] - trained_scores[k]) for k in LABELS) <= 1e-5
 
 
 def test_merged_model_gives_the_logits_of_base_plus_adapter(run: sft.SFTResult, prompt: str, tmp_path: Path) -> None:
