@@ -49,6 +49,8 @@ class Context:
     """Nats added to intents whose cue words occur (see agent/intent.py for why)."""
     intent_model: Any = None
     """The learned intent classifier (agent/intent_model.py `IntentModel`); None: the model's labels plus the cues."""
+    dispute_kind_model: Any = None
+    """The learned dispute kind classifier (agent/dispute_kind_model.py `DisputeKindModel`); None: the rules decide."""
     speller: Any = None
     """Typo correction against the catalog's words (agent/spelling.py `Speller`); None: messages read as typed."""
     encoder: Any = None

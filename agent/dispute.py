@@ -102,12 +102,15 @@ def find_dispute(
     *,
     item_id: str | None = None,
     claim: str | None = None,
+    kind: DisputeKind | None = None,
 ) -> Dispute:
     """What `message` disputes about the previous turn's `picks` (best first) and rationale `claims`.
 
     `items` maps item ids to catalog items (for attribute disputes; a pick missing from it is judged by its title).
-    `item_id` and `claim` are explicit choices, e.g. from a "That's wrong" button. Raises ValueError when `item_id`
-    is not one of the picks or `claim` is blank. See the module docstring for the rules.
+    `item_id` and `claim` are explicit choices, e.g. from a "That's wrong" button. `kind` is the kind when something
+    else decided it (the learned classifier, agent/dispute_kind_model.py): the rules of that kind then read the rest.
+    Raises ValueError when `item_id` is not one of the picks or `claim` is blank. See the module docstring for the
+    rules.
     """
     pick_ids = list(dict.fromkeys(pick["item_id"] for pick in picks))
     if item_id is not None and item_id not in pick_ids:
@@ -125,6 +128,9 @@ def find_dispute(
         about = _claim_items(matching[0], pick_ids) if matching else []
         # A claim about no pick (e.g. about the user's history) rejects nothing: no unrelated item is punished.
         return _dispute(message, "claim", explicit or about, claim=claim)
+
+    if kind is not None:
+        return _of_kind(kind, message, picks, claims, items, explicit)
 
     owned = (_ALREADY.search(text) and _OWN_VERB.search(text)) or _I_OWN.search(text)
     if owned or (_I_BOUGHT.search(text) and referenced_picks(message, picks, fallback=False)):
@@ -163,6 +169,40 @@ def find_dispute(
         return _dispute(message, "attribute", explicit or referenced_picks(message, picks))
 
     return _dispute(message, "item", explicit or referenced_picks(message, picks))
+
+
+def _of_kind(
+    kind: DisputeKind,
+    message: str,
+    picks: Sequence[Pick],
+    claims: Sequence[Claim],
+    items: Mapping[str, Item],
+    explicit: list[str] | None,
+) -> Dispute:
+    """The dispute of a given kind, read by that kind's rules above: an owned or item dispute is about the picks the
+    message names; an attribute dispute about the picks that have what it rules out; a claim dispute about what a
+    correction says the picks are, else the rationale's claim it shares most words with, else the message itself."""
+    if kind in ("owned", "item"):
+        return _dispute(message, kind, explicit or referenced_picks(message, picks))
+    if kind == "attribute":
+        profile = extract_preferences(message, labels=[pick["label"] for pick in picks])
+        if not profile["unwanted"] and not profile.get("exclude_audience"):
+            return _dispute(message, "attribute", explicit or referenced_picks(message, picks))
+        violating = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
+        attribute = profile["unwanted"][0] if profile["unwanted"] else None
+        return _dispute(message, "attribute", explicit or list(dict.fromkeys(violating)), attribute=attribute)
+    stripped = _LEAD_RE.sub("", prepare(message)).strip() or message.strip()
+    corrected = corrected_claim(message, picks)
+    if corrected is not None:
+        ruled: Profile = {**empty_profile(), "unwanted": corrected[1]}
+        are_it = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), ruled) is not None]
+        return _dispute(message, "claim", explicit or corrected[2] or (are_it if corrected[1] else []), claim=stripped)
+    referenced = referenced_picks(message, picks)
+    disputed = _best_claim(message, claims, referenced)
+    if disputed is not None:
+        ids = explicit or _claim_items(disputed, [pick["item_id"] for pick in picks]) or referenced
+        return _dispute(message, "claim", ids, claim=disputed["text"])
+    return _dispute(message, "claim", explicit or referenced_picks(message, picks, fallback=False), claim=stripped)
 
 
 _LEAD = (

@@ -19,7 +19,8 @@ from agent.answer import format_answer, pick_reason, revision_record, summary_li
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
 from agent.context import Context
-from agent.dispute import corrected_claim, dispute_preferences, find_dispute, similar_pick
+from agent.dispute import DisputeKind, corrected_claim, dispute_preferences, find_dispute, similar_pick
+from agent.dispute_kind_model import learned_kind
 from agent.evidence import links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
@@ -92,6 +93,16 @@ def _intent(state: AgentState, ctx: Context, message: str) -> tuple[Intent, dict
     )
 
 
+def _dispute_kind(ctx: Context, message: str) -> DisputeKind | None:
+    """The learned classifier's dispute kind when one is shipped (it reads kinds better: agent/dispute_kind_model.py),
+    else None: the rules of agent/dispute.py decide."""
+    try:
+        return learned_kind(ctx.dispute_kind_model, ctx.encoder, message)
+    except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
+        log.warning("dispute kind classifier failed (%s); reading the kind by the rules", exc)
+        return None
+
+
 def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Find what the user disputes; record it as a negative constraint (rejected items, unwanted words)."""
     ctx = runtime.context
@@ -104,6 +115,7 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         ctx.retrievers.dataset.items,
         item_id=button.get("item_id"),
         claim=button.get("claim"),
+        kind=_dispute_kind(ctx, message),
     )
     profile = dispute_preferences(message, dispute, state.picks, ctx.vocabulary)
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile}

@@ -24,6 +24,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.checkpoint import is_store_error, open_checkpointer, restore_if_deleted, store_error
 from agent.context import Context
+from agent.dispute_kind_model import open_dispute_kind_model
 from agent.errors import AgentError, ThreadMismatchError, TurnFailedError, UnknownUserError
 from agent.graph import build_graph
 from agent.intent_model import open_intent_model
@@ -137,6 +138,7 @@ class RecommenderAgent:
             dense = retrievers.hybrid.dense
             context = Context(
                 intent_model=open_intent_model(),
+                dispute_kind_model=open_dispute_kind_model(),
                 speller=Speller.from_items(retrievers.dataset.items.values()),
                 encoder=dense.encoder if dense is not None else Encoder.from_settings(retrieval_settings),
                 llm=llm,

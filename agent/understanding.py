@@ -19,9 +19,11 @@ from typing import Any
 
 from agent.claims import referenced_labels, split_claims
 from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks, wish_part
+from agent.dispute_kind_model import DisputeKindModel, learned_kind
 from agent.intent import allowed_intents, classify_intent, cue_prior
-from agent.intent_model import IntentModel, QueryEncoder
+from agent.intent_model import IntentModel
 from agent.language import COMPLAINT_WORDS
+from agent.learned import QueryEncoder
 from agent.off_topic import off_topic_reason
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
@@ -97,12 +99,14 @@ def read_message(
     vocabulary: Vocabulary | None = None,
     llm: Recommender | None = None,
     intent_model: IntentModel | None = None,
+    dispute_kind_model: DisputeKindModel | None = None,
     encoder: QueryEncoder | None = None,
     speller: Speller | None = None,
     cue_weight: float = 2.0,
 ) -> Reading:
     """The agent's reading of `message` after `previous` picks (best first) and their `rationale`. The intent comes
-    from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone."""
+    from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone; a
+    dispute's kind from `dispute_kind_model` (with `encoder`) when given, else from the rules of agent/dispute.py."""
     picks = _picks(previous)
     if off_topic_reason(message) is not None:  # as the graph reads it (agent/nodes.py `_intent`)
         intent, scores = "other", {"other": 0.0}
@@ -118,6 +122,7 @@ def read_message(
     empty = Reading(intent, [], [], {"audience": [], "exclude_audience": [], "brand": []}, [], None, None, None, scores)
     if intent == "other":
         return empty
+    typed = message  # the learned readers read the message as typed, as the graph's nodes do
     if speller is not None:  # as the graph's nodes read it: the intent from the message as typed, the rest spelled
         message = speller.correct(message)[0]
     profile = extract_preferences(message, vocabulary, [p["label"] for p in picks])
@@ -132,7 +137,8 @@ def read_message(
     index_of = {p["item_id"]: i + 1 for i, p in enumerate(picks)}
     labels = [p["label"] for p in picks]
     if intent == "dispute":
-        dispute = find_dispute(message, picks, _claims(rationale, picks), items or {})
+        kind = learned_kind(dispute_kind_model, encoder, typed)  # as `revise` reads it (agent/nodes.py)
+        dispute = find_dispute(message, picks, _claims(rationale, picks), items or {}, kind=kind)
         about = [index_of[i] for i in dispute["item_ids"] if i in index_of]
         if dispute["kind"] == "attribute":
             # The pick the message names ("B has a hood, I said no hood"), not the picks the rule-out drops

@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from agent.dispute_kind_model import open_dispute_kind_model
 from agent.intent_model import open_intent_model
 from agent.profile import Vocabulary
 from agent.spelling import Speller
@@ -43,6 +44,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     lines = load_lines(Path(args.messages))
     model = open_intent_model()
     assert model is not None, "no intent model: run `llmrec train intent`"
+    kinds = open_dispute_kind_model()
     encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=None)
     catalogs = {}
     for domain in sorted({line.domain for line in lines}):
@@ -62,6 +64,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                     items=items,
                     vocabulary=vocabulary,
                     intent_model=model if system == "agent" else None,
+                    dispute_kind_model=kinds if system == "agent" else None,
                     encoder=encoder if system == "agent" else None,
                     speller=speller if system == "agent" else None,
                 )

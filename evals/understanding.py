@@ -17,7 +17,8 @@ turn's picks and rationale; the reading is compared with the line's `expected` f
     all fields      every field above right for the line
 per split (dev, heldout) and per category, each accuracy with its binomial standard error. Systems: `rules` (the
 intent by the cue rules alone, no model), `llm` (the default model's label scores plus the cues, the agent's reading
-before the learned classifier) and `agent` (what the agent serves: the learned classifier, agent/intent_model.py).
+before the learned classifier) and `agent` (what the agent serves: the learned intent classifier,
+agent/intent_model.py, and the learned dispute kind classifier, agent/dispute_kind_model.py).
 """
 
 from __future__ import annotations
@@ -138,12 +139,13 @@ def run_understanding(
     contexts = {domain: _catalog_context(domain) for domain in sorted({line.domain for line in lines})}
     results: dict[str, Any] = {}
     for system in systems:
-        llm, intent_model, encoder = None, None, None
+        llm, intent_model, dispute_kind_model, encoder = None, None, None, None
         if system == "llm":
             from agent.runtime import load_recommender
 
             llm = (llm_factory or load_recommender)()
         if system == "agent":
+            from agent.dispute_kind_model import open_dispute_kind_model
             from agent.intent_model import open_intent_model
             from tools.embeddings import Encoder
             from tools.settings import RetrievalSettings
@@ -153,6 +155,7 @@ def run_understanding(
                 raise EvalConfigError(
                     "no intent model is saved: run `llmrec train intent` first (or use --systems llm)"
                 )
+            dispute_kind_model = open_dispute_kind_model()  # None: the rules read the kind, as the agent then does
             encoder = Encoder.from_settings(RetrievalSettings())
         scored: list[tuple[Line, dict[str, Any]]] = []
         readings: list[dict[str, Any]] = []
@@ -169,6 +172,7 @@ def run_understanding(
                 vocabulary=vocabulary,
                 llm=llm,
                 intent_model=intent_model,
+                dispute_kind_model=dispute_kind_model,
                 encoder=encoder,
                 speller=speller if system == "agent" else None,
             )

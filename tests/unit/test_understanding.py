@@ -4,10 +4,8 @@ constraints, phrases, the learned intent classifier's masks and refusals, scorin
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +17,7 @@ from agent.understanding import PreviousPick, read_message
 from agent.understanding_set import UnderstandingSetError, load_lines
 from agent.unsupported import unsupported_constraints
 from evals.understanding import phrase_key, score_line, summarise
+from tests.unit.hash_encoder import HashEncoder
 from tools.catalog import Item
 from ui.cli import app
 
@@ -59,20 +58,8 @@ def test_a_dispute_of_the_second_pick_names_it() -> None:
     assert other.intent == "other" and other.wanted == [] and other.item is None
 
 
-class _HashEncoder:
-    """A deterministic bag-of-words encoder for routing tests (the real MiniLM is measured in evals/)."""
-
-    identity = "hash-encoder-v1"
-
-    def encode_query(self, text: str) -> np.ndarray:
-        v = np.zeros(64, dtype=np.float32)
-        for word in text.lower().split():
-            v[zlib.crc32(word.strip("?.!,").encode()) % 64] += 1.0
-        return v / max(float(np.linalg.norm(v)), 1e-6)
-
-
 def test_the_intent_model_masks_what_needs_picks_and_refuses_another_encoder(tmp_path: Path) -> None:
-    encoder = _HashEncoder()
+    encoder = HashEncoder()
     messages = ["why the second one?", "is B waterproof?", "I need a caliper", "a hoodie please", "hello", "hi there"]
     labels = ["question", "question", "request", "request", "other", "other"]
     model = fit_intent_model(encoder, messages, [True, True, False, False, False, False], labels, c=10.0)
@@ -81,7 +68,7 @@ def test_the_intent_model_masks_what_needs_picks_and_refuses_another_encoder(tmp
     assert intent in ("request", "other") and "question" not in scores
     model.save(tmp_path / "m.json")
     assert IntentModel.load(tmp_path / "m.json") == model
-    other = _HashEncoder()
+    other = HashEncoder()
     other.identity = "another-encoder"
     with pytest.raises(IntentModelError, match="llmrec train intent"):
         model.classify(other, "hello", False)
@@ -91,7 +78,7 @@ def test_the_intent_model_masks_what_needs_picks_and_refuses_another_encoder(tmp
 def test_chit_chat_cues_alone_decide_the_intent() -> None:
     """When the cue rules see nothing but chit-chat ("thanks!", "got it", "........"), the intent is other whatever
     the classifier says (leave-family-out cross-validation: intent 0.935 -> 0.955 on the development part)."""
-    encoder = _HashEncoder()
+    encoder = HashEncoder()
     messages = ["not the second one", "I hate B", "drop C", "no, the first", "why B?", "I need a caliper"]
     labels = ["dispute", "dispute", "dispute", "dispute", "question", "request"]
     model = fit_intent_model(encoder, messages, [True] * 6, labels, c=10.0)
