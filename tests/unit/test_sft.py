@@ -344,7 +344,8 @@ def test_the_shipped_annotations_hold_training_users_only() -> None:
     assert {r["domain"] for r in rows} == {"scientific", "clothing"} and sum(r["accepted"] for r in rows) > 4000
     assert not any(is_eval_user(str(r["user_id"]), SEED) for r in rows)
     evidence = [r for r in rows if r["teacher"] == "evidence-writer-1"]
-    assert len(evidence) == 3000 and all(r["target"] in r["candidates"] for r in evidence)
+    # 2,000 drawn per domain (--limit 2000)
+    assert len(evidence) == 4000 and all(r["target"] in r["candidates"] for r in evidence)
 
 
 def test_a_bad_recipe_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
