@@ -183,6 +183,10 @@ class VLLMServer:
         self.stop()
 
 
+def _stop_on_term(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """`python -m agent.vllm_server [--port 8000] [--adapter PATH | --merged DIR]`: serve until Ctrl-C."""
     import argparse
@@ -203,6 +207,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
+    # A launcher started with `&` from a script inherits SIGINT ignored (POSIX shells do that to background jobs),
+    # so Ctrl-C semantics are restored and SIGTERM stops it the same way: either leaves the `with` below, which
+    # stops vLLM's whole process group (killed outright, the launcher would leave the engine running).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_term)
     if args.merged and not (args.merged / "config.json").is_file():
         parser.error(f"{args.merged} holds no model (no config.json): make it with `llmrec train export --merge`")
     model_dir = str(args.merged or converted_default_model(ModelSettings().model_cache_dir))

@@ -33,8 +33,8 @@ if [ ! -f "$MERGED/merged/config.json" ]; then
 fi
 
 server=
-stop_server() { if [ -n "$server" ]; then kill -INT "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=; fi; }
-# SIGINT lets the launcher stop vLLM's own process group (SIGTERM would leave its engine running).
+stop_server() { if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=; fi; }
+# The launcher stops vLLM's own process group on SIGTERM (a background job ignores SIGINT).
 trap stop_server EXIT
 start_server() {  # $@: agent.vllm_server's flags
   "$BIN/python" -m agent.vllm_server --port "$PORT" "$@" > "$OUT/vllm.log" 2>&1 &
