@@ -40,7 +40,8 @@ def test_the_command_serves_the_adapters_with_that_rank(tmp_path: Path) -> None:
 
 def test_a_merged_model_is_served_under_the_llmrec_name_and_a_folder_without_one_is_refused(tmp_path: Path) -> None:
     server = VLLMServer("/models/merged", port=8011, served_name="llmrec")
-    assert server.command[-2:] == ["--served-model-name", "llmrec"] and server.command[server.command.index("--model") + 1] == "/models/merged"
+    assert server.command[-2:] == ["--served-model-name", "llmrec"]
+    assert server.command[server.command.index("--model") + 1] == "/models/merged"
     (tmp_path / "empty").mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "agent.vllm_server", "--merged", str(tmp_path / "empty")],
