@@ -16,6 +16,9 @@ from tests import ci_skips
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite's model tests were written against the base model's behaviour; the shipped adapter, which a user gets by
+# default, is tested where it is named (LLMREC_ADAPTER_PATH=adapters/llmrec) and in tests/unit/test_settings.py.
+os.environ.setdefault("LLMREC_ADAPTER_PATH", "none")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -80,7 +80,7 @@ def test_the_first_stage_leaves_out_what_the_protocol_excludes(tiny_llm: LocalRe
 def test_llm_rec_without_an_adapter_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
     from evals.systems import make_system
 
-    monkeypatch.delenv("LLMREC_ADAPTER_PATH", raising=False)
+    monkeypatch.setenv("LLMREC_ADAPTER_PATH", "none")  # the base alone: unset, the shipped adapter is the default
     monkeypatch.setenv("LLMREC_MODEL_BACKEND", "local")
     with pytest.raises(EvalConfigError, match="LLMREC_ADAPTER_PATH"):
         make_system("llm-rec")

@@ -72,3 +72,22 @@ def test_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLMREC_SEED", "not-a-number")
     with pytest.raises(ValueError, match="seed"):
         DataSettings()
+
+
+def test_the_default_model_takes_the_shipped_adapter_unless_told_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.settings import SHIPPED_ADAPTER, ModelSettings
+
+    monkeypatch.delenv("LLMREC_ADAPTER_PATH", raising=False)
+    monkeypatch.delenv("LLMREC_MODEL", raising=False)
+    monkeypatch.setenv("LLMREC_MODEL_BACKEND", "local")
+    assert (SHIPPED_ADAPTER / "adapter_config.json").is_file()
+    assert ModelSettings().adapter_path == SHIPPED_ADAPTER
+    assert ModelSettings().identity.endswith("+llmrec")
+    monkeypatch.setenv("LLMREC_ADAPTER_PATH", "")  # empty is unset
+    assert ModelSettings().adapter_path == SHIPPED_ADAPTER
+    for base in ("none", "None", "base"):
+        monkeypatch.setenv("LLMREC_ADAPTER_PATH", base)
+        assert ModelSettings().adapter_path is None
+    monkeypatch.delenv("LLMREC_ADAPTER_PATH")
+    assert ModelSettings(model="HuggingFaceTB/SmolLM2-360M-Instruct").adapter_path is None  # trained for another base
+    assert ModelSettings(model_backend="openai").adapter_path is None  # the server's LoRA module picks it there
