@@ -142,7 +142,8 @@ def find_dispute(
         # what the user rules out, and when none is (the list moved on since), none: rejecting the top pick by
         # default punished a thermal paste for a pH pen. ("C isn't waterproof" rules nothing out: it disputes a
         # claim of the rationale, below.)
-        ruled: Profile = {**empty_profile(), "unwanted": corrected[1]}
+        ruled = empty_profile()
+        ruled["unwanted"] = corrected[1]
         are_it = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), ruled) is not None]
         ids = explicit or corrected[2] or are_it
         return _dispute(message, "claim", ids, claim=_LEAD_RE.sub("", prepare(message)).strip())
@@ -194,7 +195,8 @@ def _of_kind(
     stripped = _LEAD_RE.sub("", prepare(message)).strip() or message.strip()
     corrected = corrected_claim(message, picks)
     if corrected is not None:
-        ruled: Profile = {**empty_profile(), "unwanted": corrected[1]}
+        ruled = empty_profile()
+        ruled["unwanted"] = corrected[1]
         are_it = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), ruled) is not None]
         return _dispute(message, "claim", explicit or corrected[2] or (are_it if corrected[1] else []), claim=stripped)
     referenced = referenced_picks(message, picks)
