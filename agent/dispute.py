@@ -182,7 +182,8 @@ def _of_kind(
 ) -> Dispute:
     """The dispute of a given kind, read by that kind's rules above: an owned or item dispute is about the picks the
     message names; an attribute dispute about the picks that have what it rules out; a claim dispute about what a
-    correction says the picks are, else the rationale's claim it shares most words with, else the message itself."""
+    correction says the picks are, else the rationale's claim it shares most words with, else the message itself
+    (about the picks it names, else the top pick, as the rules read "that's not for beginners")."""
     if kind in ("owned", "item"):
         return _dispute(message, kind, explicit or referenced_picks(message, picks))
     if kind == "attribute":
@@ -204,7 +205,7 @@ def _of_kind(
     if disputed is not None:
         ids = explicit or _claim_items(disputed, [pick["item_id"] for pick in picks]) or referenced
         return _dispute(message, "claim", ids, claim=disputed["text"])
-    return _dispute(message, "claim", explicit or referenced_picks(message, picks, fallback=False), claim=stripped)
+    return _dispute(message, "claim", explicit or referenced_picks(message, picks), claim=stripped)
 
 
 _LEAD = (
