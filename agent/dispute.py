@@ -142,16 +142,14 @@ def find_dispute(
         # what the user rules out, and when none is (the list moved on since), none: rejecting the top pick by
         # default punished a thermal paste for a pH pen. ("C isn't waterproof" rules nothing out: it disputes a
         # claim of the rationale, below.)
-        ruled = empty_profile()
-        ruled["unwanted"] = corrected[1]
-        are_it = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), ruled) is not None]
+        are_it = _picks_that_are(picks, items, corrected[1])
         ids = explicit or corrected[2] or are_it
         return _dispute(message, "claim", ids, claim=_LEAD_RE.sub("", prepare(message)).strip())
 
     labels = [pick["label"] for pick in picks]
     profile = extract_preferences(message, labels=labels)
     if profile["unwanted"] or profile.get("exclude_audience"):
-        violating = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
+        violating = _violating(picks, items, profile)
         ids = explicit if explicit is not None else list(dict.fromkeys(violating))
         # "I said not for kids": the excluded audience is the profile's filter, not a word to rule out.
         attribute = profile["unwanted"][0] if profile["unwanted"] else None
@@ -172,6 +170,18 @@ def find_dispute(
     return _dispute(message, "item", explicit or referenced_picks(message, picks))
 
 
+def _violating(picks: Sequence[Pick], items: Mapping[str, Item], profile: Profile) -> list[str]:
+    """The picks that have what the profile rules out (a ruled-out word or an excluded audience)."""
+    return [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
+
+
+def _picks_that_are(picks: Sequence[Pick], items: Mapping[str, Item], words: list[str]) -> list[str]:
+    """The picks that are what a correction rules out ("a pH meter is not ..."): those with any of its words."""
+    ruled = empty_profile()
+    ruled["unwanted"] = words
+    return _violating(picks, items, ruled)
+
+
 def _of_kind(
     kind: DisputeKind,
     message: str,
@@ -190,15 +200,13 @@ def _of_kind(
         profile = extract_preferences(message, labels=[pick["label"] for pick in picks])
         if not profile["unwanted"] and not profile.get("exclude_audience"):
             return _dispute(message, "attribute", explicit or referenced_picks(message, picks))
-        violating = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), profile) is not None]
+        violating = _violating(picks, items, profile)
         attribute = profile["unwanted"][0] if profile["unwanted"] else None
         return _dispute(message, "attribute", explicit or list(dict.fromkeys(violating)), attribute=attribute)
     stripped = _LEAD_RE.sub("", prepare(message)).strip() or message.strip()
     corrected = corrected_claim(message, picks)
     if corrected is not None:
-        ruled = empty_profile()
-        ruled["unwanted"] = corrected[1]
-        are_it = [pick["item_id"] for pick in picks if violation(_item_of(pick, items), ruled) is not None]
+        are_it = _picks_that_are(picks, items, corrected[1])
         return _dispute(message, "claim", explicit or corrected[2] or (are_it if corrected[1] else []), claim=stripped)
     referenced = referenced_picks(message, picks)
     disputed = _best_claim(message, claims, referenced)
