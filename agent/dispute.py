@@ -349,9 +349,11 @@ def dispute_preferences(
 
 
 def wish_part(message: str, dispute: Dispute) -> str:
-    """The part of a disputing message its wishes are read from: for "I already own that Fluke clamp meter" only the
-    clauses that ask for something (none here; the revision searched for clamp meters again), else all of it."""
-    return asking_clauses(message) if dispute["kind"] == "owned" else message
+    """The part of a disputing message its wishes are read from: for "I already own that Fluke clamp meter" or a
+    rejected pick ("forget B", "A misses the mark", "the second one isn't right for me") only the clauses that ask
+    for something (none here: the revision searched for clamp meters again, and "forget", "mark" and "right" were
+    read as wishes in 5 of the 6 development item disputes added last), else all of it."""
+    return asking_clauses(message) if dispute["kind"] in ("owned", "item") else message
 
 
 def _dispute(
