@@ -222,8 +222,10 @@ _LEAD = (
 )
 _LEAD_RE = re.compile(rf"^{_LEAD}")
 _ART = r"(?:(?:a|an|the|some|only) )?"
+# "a hoodie is not a jacket"; "a tank top doesn't count as a t-shirt" says the same (3 development phrasings).
 _IS_NOT = re.compile(
-    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:is|are|was|were|s) (?:not|no) (?P<art>{_ART})(?P<y>[^,.;!?]+?)[\s.!?]*$"
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:is|are|was|were|s) (?:not|no)|(?:does|do) not (?:count|qualify) as) "
+    rf"(?P<art>{_ART})(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
 # "you called C test tubes but it's a rack", "you described A as a jean, but it's a legging", "you said C is a
 # pipette, it's actually a pump": Y (what the rationale said) is still wanted, X (what the pick is) is ruled out.
@@ -235,9 +237,19 @@ _CALLED = re.compile(
     rf"^{_LEAD}(?:you )?(?:called|call|calling|described|describe|labell?ed|listed) (?P<p>[^,.;!?]+?) (?:as )?{_ART}"
     rf"(?P<y>[^,.;!?]+?){_ITS} {_ART}(?P<x>[^,.;!?]+?)[\s.!?]*$"
 )
+_SAYS = (
+    r"(?:you (?:said|say|claimed|claim|wrote|write|told me)|(?:the|your) (?:explanation|description|rationale|text) "
+    r"(?:says|said|claims|claimed))"
+)
 _SAID = re.compile(
-    rf"^{_LEAD}you (?:said|say|claimed|claim|wrote|write|told me) (?:that )?(?P<p>[^,.;!?]+?) (?:is|are|was|were|s) "
+    rf"^{_LEAD}{_SAYS} (?:that )?(?P<p>[^,.;!?]+?) (?:is|are|was|were|s) "
     rf"{_ART}(?P<y>[^,.;!?]+?){_ITS} {_ART}(?P<x>[^,.;!?]+?)[\s.!?]*$"
+)
+# "you wrote that C is waterproof, it isn't", "your explanation says C is 100% cotton, it's not": read as "C is not
+# waterproof".
+_SAID_NOT = re.compile(
+    rf"^{_LEAD}{_SAYS} (?:that )?(?P<p>[^,.;!?]+?) (?:is|are|was|were|s) "
+    rf"(?P<y>{_ART}[^,.;!?]+?){_ITS} (?:not|no)(?: at all)?[\s.!?]*$"
 )
 # "calling a hoodie a jacket is wrong", "calling a cylinder a beaker is a stretch": the pick that is X was called Y.
 _CALLING = re.compile(
@@ -245,7 +257,8 @@ _CALLING = re.compile(
     r"(?:wrong|incorrect|a stretch|misleading|not right|nonsense|silly|ridiculous|a joke|false)[\s.!?]*$"
 )
 _IS_X_NOT_Y = re.compile(
-    rf"^{_LEAD}(?P<p>[^,.;!?]+?) (?:is|are|s) {_ART}(?P<x>[^,.;!?]+?),? (?:and )?not {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
+    rf"^{_LEAD}(?P<p>[^,.;!?]+?)(?: is| are| s|'s) {_ART}(?P<x>[^,.;!?]+?),? (?:and )?not {_ART}"
+    r"(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
 _DOES_NOT = re.compile(
     rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:does|do) not (?:include|have|come with|contain) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
@@ -266,6 +279,8 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         ruled_out, wanted = found["x"].strip(), found["y"].strip()
         about = referenced_picks(ruled_out, picks, fallback=False) if picks else []
         return [wanted], [ruled_out], about
+    if found := _SAID_NOT.match(text):
+        return corrected_claim(f"{found['p']} is not {found['y']}", picks)
     if (found := _IS_X_NOT_Y.match(text)) or (found := _CALLED.match(text)) or (found := _SAID.match(text)):
         subject, ruled_out, wanted = found["p"], found["x"], found["y"]
     elif (found := _IS_NOT.match(text)) or (found := _DOES_NOT.match(text)):
@@ -287,8 +302,9 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     pointer = bool(_POINTER.match(subject))
     if ruled_out is None and not pointer:
         ruled_out = subject
-    if wanted.endswith("-free") and ruled_out is None:
-        # "A is not latex-free": the substance is what the user rules out; nothing new is wanted.
+    if wanted.endswith("-free") and ruled_out in (None, wanted.removesuffix("-free")):
+        # "A is not latex-free", "you said A is latex-free but it's latex": the substance is what the user rules
+        # out; nothing new is wanted.
         wanted, ruled_out = "", wanted.removesuffix("-free")
     by_label = {pick["label"].lower(): pick["item_id"] for pick in picks}
     if subject in by_label:  # the text is lower-cased by now, and a lone "c" reads as a label only in context

@@ -268,6 +268,10 @@ def test_a_correction_disputes_the_picks_it_is_about_and_no_other() -> None:
         ("you said A is a caliper, it's actually a ruler", ["caliper"], ["ruler"], [SECOND]),
         ("calling a tool belt a pouch is wrong", ["pouch"], ["tool belt"], [TOP]),
         ("Mitutoyo isn't waterproof", ["waterproof"], [], [SECOND]),  # a pick named by its brand: no rule-out
+        ("a tool belt doesn't count as a pouch", ["pouch"], ["tool belt"], [TOP]),
+        ("that's a ruler, not a caliper", ["caliper"], ["ruler"], []),
+        ("you wrote that A is waterproof, it isn't", ["waterproof"], [], [SECOND]),
+        ("the description says A is latex-free but it's latex", [], ["latex"], [SECOND]),
     ],
 )
 def test_more_ways_of_correcting_a_claim(
