@@ -176,6 +176,17 @@ def request_words(text: str) -> list[str]:
     return [t for t in tokenize(text) if len(t) > 2 and not t.isdigit()]
 
 
+def asked_text(conversation: Sequence[tuple[str, str]], disputed: bool) -> str:
+    """The user's words that `asked:` links match: the latest user message, or, on the turn after a dispute, the
+    message before it. A dispute names what was wrong ("a pH meter is not a multimeter", "I already own the first
+    one"): read as a request, its words made every pH meter an `asked: "meter"` match and the student argued for
+    what the user had just ruled out. The graph's profile carries the dispute's own wishes into the search."""
+    said = [text for role, text in conversation if role == "user"]
+    if disputed and len(said) >= 2:
+        return said[-2]
+    return said[-1] if said else ""
+
+
 def links_for(
     candidates: Sequence[Item],
     history: Sequence[Item],

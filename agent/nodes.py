@@ -21,7 +21,7 @@ from agent.chat_model import RecommenderChatModel
 from agent.context import Context
 from agent.dispute import DisputeKind, corrected_claim, dispute_preferences, find_dispute, similar_pick
 from agent.dispute_kind_model import learned_kind
-from agent.evidence import links_for
+from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
 from agent.item_kind import KIND_STEP, kind_scores, named_things
@@ -385,7 +385,7 @@ def _request(state: AgentState, ctx: Context, candidates: list[Candidate]) -> Re
         links=links_for(
             shown,
             history,
-            request_text=last_user_message(state.messages),
+            request_text=asked_text(turns, dispute is not None),
             catalog=items,
             cooccur=ctx.retrievers.cooccurrence(),
         ),

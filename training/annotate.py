@@ -841,6 +841,15 @@ def annotate_command(
             "user's (no history), as a chat shows them (training/requests.py).",
         ),
     ] = 0.0,
+    follow_up_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Evidence teacher: share of the request pairs shown as the turn after an item dispute (the "
+            "request, the earlier answer's 3 picks, 'I already own the first one' and the like).",
+        ),
+    ] = 0.0,
     paraphrase: Annotated[
         bool,
         typer.Option(
@@ -872,6 +881,7 @@ def annotate_command(
             teacher_settings(paraphrase_teacher)  # a bad file fails before any model is loaded
             writer = _evidence_teacher(dataset, settings.seed, hard_negative_share, progress)
             writer.request_share = request_share
+            writer.follow_up_share = follow_up_share
             if paraphrase:
                 writer.paraphraser, _ = load_teacher(paraphrase_teacher)
             card = annotate(dataset, writer, out, teacher_info=writer.info(), seed=settings.seed, limit=limit,

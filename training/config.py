@@ -89,6 +89,11 @@ class SFTConfig(_Strict):
         "project seed instead (LLMREC_SEED, as `llmrec eval` and `train annotate` split users).",
     )
     lora: LoraSettings = Field(default_factory=LoraSettings)
+    init_adapter: Path | None = Field(
+        default=None,
+        description="Start from this trained adapter (a folder with adapter_config.json) instead of a fresh LoRA: "
+        "a second stage on new data. Its rank and target modules must be `lora`'s.",
+    )
     learning_rate: float = Field(default=2e-4, gt=0, le=1)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
@@ -131,6 +136,8 @@ class SFTConfig(_Strict):
         for path in self.data.annotations:
             if not path.is_file():
                 raise ValueError(f"data.annotations: {path} does not exist (relative to {Path.cwd()})")
+        if self.init_adapter is not None and not (self.init_adapter / "adapter_config.json").is_file():
+            raise ValueError(f"init_adapter: {self.init_adapter} is not a LoRA adapter folder (no adapter_config.json)")
         base = self.base_model
         looks_like_path = base.startswith((".", "/", "~")) or Path(base).expanduser().exists()
         if base not in (DEFAULT_BASE, TINY_BASE) and looks_like_path:

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from agent.answer import summary_line
 from agent.evidence_writer import write_rationale
 from agent.prompts import ChatTokenizer, Role, render_paraphrase_prompt
 from agent.ranking import show
@@ -43,9 +44,26 @@ WRITER_VERSION = "evidence-writer-1"
 """Recorded as each row's teacher: bump when the writer's sentences change."""
 COPY_LIMIT = 0.10
 MIN_RELATIONAL = 0.9
+"""The issue's goals for a served rationale, applied to every training target."""
 NEW_USER_SHARE = 0.5
 """Of the pairs shown with a request, the share shown as a new user's (no history): a chat's first turn."""
-"""The issue's goals for a served rationale, applied to every training target."""
+FOLLOW_UP_SHARE = 0.0
+"""Default share of the request pairs shown as the turn after a dispute (`--follow-up-share`)."""
+PREVIOUS_PICKS = 3
+"""The picks the assistant's earlier answer names, as a served answer commits 3."""
+_DISPUTES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("I already own the first one", (0,)),
+    ("not the first one", (0,)),
+    ("I don't like the second one", (1,)),
+    ("the second one is wrong", (1,)),
+    ("the first two are not what I want", (0, 1)),
+    ("none of these, show me something else", (0, 1, 2)),
+    ("I already have the third one", (2,)),
+    ("that's wrong, try again", (0,)),
+)
+"""Item disputes as users type them, with the picks they rule out. A served turn after one shows the earlier
+answer's summary line and the dispute line; the 3,214 rows of the first evidence run had none, and the student then
+called the picks it had just made "your history item" (the README's transcript)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,10 @@ class EvidenceTeacher:
     request_share: float = 0.0
     """Seeded share of pairs shown with a request for the target's kind (training/requests.py); half of those as a
     new user's (no history), and their candidates, when drawn from the retriever, are its top for the request."""
+    follow_up_share: float = FOLLOW_UP_SHARE
+    """Seeded share of the request pairs shown as the turn after an item dispute: the request, the earlier answer
+    (the retriever's top 3 for it, the target not among them), the dispute; the disputed picks are left out of the
+    candidates, as the graph leaves them out."""
     _user_items: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +134,29 @@ class EvidenceTeacher:
         if rng.random() < NEW_USER_SHARE:
             pair = replace(pair, history=())
         return [("user", text)], pair
+
+    def _follow_up(
+        self, pair: Pair, conversation: list[tuple[Role, str]], user_items: set[str]
+    ) -> tuple[list[tuple[Role, str]], str | None, set[str]]:
+        """The conversation after an item dispute (request, earlier answer, dispute), the dispute line, and the
+        disputed picks; the pair's single request unchanged (None, no picks) when the draw says no."""
+        rng = _rng(self.seed, pair.user_id, pair.target, "follow-up")
+        if not conversation or rng.random() >= self.follow_up_share:
+            return conversation, None, set()
+        request = conversation[0][1]
+        if self.retriever is not None:
+            hits = self.retriever.search(request, PREVIOUS_PICKS + 1, exclude=user_items).item_ids
+        else:
+            pool = sorted(i for i in self.dataset.items if i not in user_items)
+            hits = rng.sample(pool, min(len(pool), PREVIOUS_PICKS + 1))
+        picks = [i for i in hits if i != pair.target][:PREVIOUS_PICKS]
+        message, ruled_out = rng.choice(_DISPUTES)
+        if not picks or max(ruled_out) >= len(picks):
+            return conversation, None, set()
+        answer = summary_line([{"title": self.dataset.items[i].title} for i in picks])  # type: ignore[typeddict-item]
+        turns: list[tuple[Role, str]] = [*conversation, ("assistant", answer), ("user", message)]
+        # The graph's dispute line for an item dispute is the user's words (no claim, no attribute read).
+        return turns, message, {picks[n] for n in ruled_out}
 
     @property
     def name(self) -> str:
@@ -133,6 +178,7 @@ class EvidenceTeacher:
             "paraphraser": self.paraphraser.name if self.paraphraser is not None else None,
             "request_share": self.request_share,
             "new_user_share_of_requests": NEW_USER_SHARE,
+            "follow_up_share_of_requests": self.follow_up_share,
         }
 
     def annotate_pair(self, pair: Pair) -> dict[str, Any]:
@@ -141,9 +187,10 @@ class EvidenceTeacher:
         started = time.perf_counter()
         user_items = {*pair.history, pair.target} | self._user_items.get(pair.user_id, set())
         conversation, pair = self._request(pair)
+        conversation, dispute, disputed = self._follow_up(pair, conversation, user_items)
         drawn = draw_candidates(
             self.dataset,
-            user_items,
+            user_items | disputed,
             pair.target,
             pair.history,
             seed=self.seed,
@@ -153,8 +200,10 @@ class EvidenceTeacher:
             retriever=self.retriever,
             query=conversation[0][1] if conversation else None,
         )
-        request = example_request(self.dataset, pair.history, drawn.ids, conversation, self.cooccur)
+        request = example_request(self.dataset, pair.history, drawn.ids, conversation, self.cooccur, dispute=dispute)
         extra: dict[str, Any] = {"conversation": [list(turn) for turn in conversation]} if conversation else {}
+        if dispute is not None:
+            extra["dispute"] = dispute
         shown = show(
             self.tokenizer, request, context_tokens=self.context_tokens, rationale_tokens=self.rationale_tokens
         )

@@ -398,7 +398,24 @@ def adapter_meta(base: LoadedBase, config: SFTConfig, fingerprint: dict[str, Any
         "labels": list(LABELS),
         "max_length": config.max_length,
         "data_hash": digest,
+        "init_adapter": None if config.init_adapter is None else str(config.init_adapter),
     }
+
+
+def _warm_start(model: Any, config: SFTConfig, lora: Any) -> Any:
+    """The base with `config.init_adapter` loaded trainable; refused when its shape is not `config.lora`'s (the
+    adapter written at the end records `config.lora`, so the two must agree)."""
+    from peft import PeftConfig, PeftModel
+
+    assert config.init_adapter is not None
+    saved = PeftConfig.from_pretrained(str(config.init_adapter))
+    mine = (lora.r, lora.lora_alpha, set(lora.target_modules))
+    theirs = (getattr(saved, "r", None), getattr(saved, "lora_alpha", None), set(getattr(saved, "target_modules", ())))
+    if mine != theirs:
+        raise ConfigError(
+            f"init_adapter {config.init_adapter} has r, alpha, modules {theirs}; the config's lora says {mine}"
+        )
+    return PeftModel.from_pretrained(model, str(config.init_adapter), is_trainable=True)
 
 
 def train(config: SFTConfig) -> SFTResult:
@@ -430,6 +447,7 @@ def train(config: SFTConfig) -> SFTResult:
         "data_hash": digest,
         "base_fingerprint": fingerprint,
         "lora": config.lora.model_dump(mode="json"),
+        "init_adapter": None if config.init_adapter is None else str(config.init_adapter),
     }
     _check_inputs(output_dir, inputs, resuming=last is not None)
 
@@ -447,16 +465,14 @@ def train(config: SFTConfig) -> SFTResult:
     }
     log.info("%d train and %d val examples (%s)", len(train_set), len(val_set), counts)
 
-    model = get_peft_model(
-        base.model,
-        LoraConfig(
-            r=config.lora.r,
-            lora_alpha=config.lora.alpha,
-            lora_dropout=config.lora.dropout,
-            target_modules=list(config.lora.target_modules),
-            task_type="CAUSAL_LM",
-        ),
+    lora = LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=list(config.lora.target_modules),
+        task_type="CAUSAL_LM",
     )
+    model = get_peft_model(base.model, lora) if config.init_adapter is None else _warm_start(base.model, config, lora)
     if config.gradient_checkpointing:
         model.enable_input_require_grads()  # checkpointed blocks need a grad-requiring input when the base is frozen
     has_val = len(val_set) > 0

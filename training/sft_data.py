@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.evidence import links_for
+from agent.evidence import asked_text, links_for
 from agent.prompts import ChatTokenizer, RecRequest, Role, training_text
 from agent.ranking import label_of, show
 from tools.catalog import Dataset
@@ -197,7 +197,8 @@ def build_sft_examples(
             hard += drawn.hard
             found += drawn.found
         conversation = _conversation(row, user_id)
-        request = example_request(dataset, history_ids, candidate_ids, conversation, cooccur)
+        dispute = None if row.get("dispute") is None else str(row["dispute"])
+        request = example_request(dataset, history_ids, candidate_ids, conversation, cooccur, dispute=dispute)
         rationale = str(row["rationale"])
         shown = show(tokenizer, request, context_tokens=context_tokens, rationale_tokens=rationale_tokens)
         prompt_text, completion = training_text(shown["prompt"], label_of(shown, target), rationale)
@@ -282,17 +283,21 @@ def example_request(
     candidate_ids: Sequence[str],
     conversation: Sequence[tuple[Role, str]],
     cooccur: CoOccurrence | None,
+    *,
+    dispute: str | None = None,
 ) -> RecRequest:
-    """What the model is shown for one example, links computed as a served turn computes them."""
+    """What the model is shown for one example, links computed as a served turn computes them; `dispute`: the
+    line a served turn after a dispute carries (agent/prompts.py DISPUTE_NOTE)."""
     history = [dataset.items[i] for i in history_ids]
     candidates = [dataset.items[i] for i in candidate_ids]
-    latest = next((text for role, text in reversed(conversation) if role == "user"), "")
+    asked = asked_text(conversation, dispute is not None)
     return RecRequest(
         history=history,
         candidates=candidates,
         conversation=conversation,
         domain=dataset.domain,
-        links=links_for(candidates, history, request_text=latest, catalog=dataset.items, cooccur=cooccur),
+        dispute=dispute,
+        links=links_for(candidates, history, request_text=asked, catalog=dataset.items, cooccur=cooccur),
     )
 
 

@@ -183,6 +183,42 @@ def test_requests_teach_the_chat_case(tmp_path: Path, scientific_catalog: Any, s
         assert "as you asked" in row["rationale"] or "you asked for" in row["rationale"].lower()
 
 
+def test_follow_ups_teach_the_turn_after_a_dispute(
+    tmp_path: Path, scientific_catalog: Any, smollm2_tokenizer: Any
+) -> None:
+    # A share of the request pairs is shown as the turn after an item dispute: the earlier answer's picks, the
+    # dispute, the dispute line; the disputed picks are not among the candidates and the links read the request.
+    from agent.prompts import DISPUTE_NOTE
+    from training.annotate import annotate
+
+    out = tmp_path / "ann.jsonl"
+    teacher = EvidenceTeacher(scientific_catalog, smollm2_tokenizer, SEED, hard_negative_share=0.0,
+                              request_share=1.0, follow_up_share=0.5)  # fmt: skip
+    annotate(scientific_catalog, teacher, out, teacher_info=teacher.info(), seed=SEED, limit=40)
+    rows = read_annotations(out, "scientific")
+    follow_ups = [r for r in rows if r.get("dispute")]
+    assert 8 <= len(follow_ups) <= 32  # about half of 40
+    titles = {i.title[:60]: i.item_id for i in scientific_catalog.items.values()}
+    for row in follow_ups:
+        (r1, _), (r2, answer), (r3, message) = row["conversation"]
+        assert (r1, r2, r3) == ("user", "assistant", "user") and row["dispute"] == message
+        picks = [titles[t] for t in answer.removeprefix("I recommended: ").removesuffix(".").split("; ")]
+        assert len(picks) == 3 and row["target"] not in picks
+        ruled_out = {"first": picks[0], "second": picks[1], "third": picks[2]}
+        for word, item in ruled_out.items():
+            if f"the {word} one" in message:
+                assert item not in row["candidates"], "a disputed pick is left out, as the graph leaves it out"
+    examples = {(e["user_id"], e["target"]): e for e in build_sft_examples(rows, scientific_catalog,
+                                                                           smollm2_tokenizer, seed=SEED)}  # fmt: skip
+    accepted = [r for r in follow_ups if r["accepted"]]
+    assert accepted
+    for row in accepted:
+        prompt = examples[(row["user_id"], row["target"])]["prompt"]
+        assert DISPUTE_NOTE.format(what=row["dispute"]) in prompt and "Assistant: I recommended:" in prompt
+        # The links are the request's words, not the dispute's ("own", "first", "wrong" are never asked for).
+        assert not any(f'asked: "{w}"' in prompt for w in ("own", "first", "wrong", "like", "second"))
+
+
 def test_a_synthetic_request_names_what_the_item_is(scientific_catalog: Any) -> None:
     from tools.catalog import Item
     from training.requests import synthetic_request

@@ -433,6 +433,27 @@ def test_a_rerun_resumes_from_the_last_checkpoint(rows: Any, tmp_path: Path) -> 
         sft.train(tiny_config(out, other, "max_steps=6"))
 
 
+def test_a_second_stage_starts_from_a_trained_adapter(tiny_run: sft.SFTResult, tmp_path: Path) -> None:
+    # init_adapter: the LoRA weights start where the first run ended (not at peft's zero B), then train on.
+    from safetensors.torch import load_file
+
+    lora = tiny_config(tmp_path / "x").lora.model_dump()
+    start = f"init_adapter={tiny_run.adapter_dir}"
+    stage2 = sft.train(tiny_config(tmp_path / "stage2", SAMPLE, "max_steps=1", "learning_rate=1e-9", start))
+    before = load_file(str(tiny_run.adapter_dir / "adapter_model.safetensors"))
+    after = load_file(str(stage2.adapter_dir / "adapter_model.safetensors"))
+    assert before.keys() == after.keys()
+    lora_b = [k for k in before if "lora_B" in k]
+    assert lora_b and all(after[k].abs().max() > 0 for k in lora_b)  # a fresh adapter's B is all zeros
+    assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in before)  # lr 1e-9: it stayed put
+    assert json.loads((stage2.adapter_dir / ADAPTER_META).read_text())["init_adapter"] == str(tiny_run.adapter_dir)
+    # A stage-1 adapter of another shape is refused before any step.
+    with pytest.raises(ConfigError, match="init_adapter"):
+        sft.train(tiny_config(tmp_path / "bad", SAMPLE, f"lora.r={lora['r'] * 2}", start))
+    with pytest.raises(ConfigError, match=r"no adapter_config\.json"):
+        tiny_config(tmp_path / "none", SAMPLE, f"init_adapter={tmp_path}")
+
+
 def test_a_diverging_run_stops_at_the_first_nan_and_saves_no_adapter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -132,3 +132,14 @@ def test_a_true_fact_that_ties_nothing_to_the_user_is_not_grounded(
     fact = f"Candidate {label} is a {title_words}."
     judged = relational_claims(fact, shown, scientific_catalog.items)
     assert [good for _, good in judged] == [False]
+
+
+def test_after_a_dispute_the_links_read_the_request_not_the_dispute() -> None:
+    from agent.evidence import asked_text
+
+    chat = [("user", "I want a good multimeter"), ("assistant", "I recommended: A; B; C."),
+            ("user", "that is wrong, a pH meter is not a multimeter")]  # fmt: skip
+    assert asked_text(chat, disputed=True) == "I want a good multimeter"
+    assert asked_text(chat, disputed=False) == chat[-1][1]  # a new request is read as it is
+    assert asked_text(chat[:1], disputed=True) == "I want a good multimeter"  # nothing before it: the message
+    assert asked_text([], disputed=False) == ""
