@@ -236,6 +236,13 @@ _PHRASE_TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("minus",),
     ("nothing",),
     ("neither",),
+    # after picks, removing what has a property rules it out: "drop anything with a hood", "remove whatever is made
+    # of plastic" (not "drop the last one": a pick, and no property)
+    *(
+        (*verb, every)
+        for verb in (("drop",), ("remove",), ("take", "out"), ("get", "rid", "of"), ("cut",), ("lose",))
+        for every in ("anything", "everything", "whatever", "all", "any")
+    ),
 )
 _AFTER_NOT: tuple[tuple[str, ...], ...] = (
     ("a", "fan", "of"),
@@ -285,7 +292,7 @@ _LEAD = frozenset(
         *_ARTICLES,
         *("some", "all", "those", "these", "anything", "something", "stuff", "things", "items", "products", "made"),
         *("of", "with", "in", "from", "containing", "contains", "that", "which", "has", "have", "having"),
-        *("including", "more"),
+        *("including", "more", "is", "are"),
     }
 )
 _NOT_LEAD = _ARTICLES | {"made", "of", "in", "from", "with", "containing", "to", "be"}
@@ -392,6 +399,8 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
                 return "not", index + 1
             return "fact", index + 1
         return "not", index + 1
+    if texts[:2] == ["nothing", "but"]:
+        return "double", index + 2  # "socks, nothing but merino": merino is wanted
     for sequence in _PHRASE_TRIGGERS:
         if tuple(texts[: len(sequence)]) == sequence:
             return "phrase", index + len(sequence)
@@ -554,7 +563,18 @@ _INDIFFERENT = re.compile(
     r"\b(?:(?:is|are|s|re) (?:totally |perfectly |also |really |just )?(?:fine|ok|okay|optional|acceptable|good)"
     r"(?: (?:by|with) me| either way| too)?|(?:does|do) not (?:really )?matter|(?:do|does) not (?:really )?"
     r"(?:care|mind)\b|no (?:preference|problem|issue|issues|strong feelings?)\b|either (?:\w+ )?(?:works|is fine)|"
-    r"fine (?:by|with) me|i am (?:easy|flexible|not fussy)|not fussy)",
+    r"fine (?:by|with) me|i am (?:easy|flexible|not fussy)|not fussy|"
+    # not knowing is neither ("not sure about the size", "not sure if I need digital", "no idea what length")
+    r"(?:not|never) (?:sure|certain)|unsure|no (?:idea|clue)|do not know)",
+)
+# "no hood, no problem": the hood is not ruled out.
+_NO_PROBLEM = re.compile(r"\bno [a-z0-9' -]{1,30}?[,?!.]* no (?:problem|worries|big deal)\b")
+# "wool again? I can't stand wool", "polyester makes me itch", "plastic scratches too easily": a property that is
+# back, or bothers the user, is ruled out, as "no X" says it (6 development disputes).
+_COMPLAINED = re.compile(
+    r"(^|[.,;:!?]\s*)(?:the )?((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+) (?:again\b(?=\s*(?:[?!,.]|$|seriously|really))|"
+    r"(?:makes|make) me (?:itch|sweat|sneeze|break out)|irritates?|gives? me (?:a rash|hives)|"
+    r"(?:scratches|scratch|breaks|break|cracks|crack|stains|stain|rips|rip) (?:too )?easily)"
 )
 _CLAUSES = re.compile(r"([.,;:!?\n]+)")
 # "X is a dealbreaker", "X is a no-go": the subject is ruled out, as "no X" says it.
@@ -593,12 +613,13 @@ def rephrase(text: str) -> str:
     indifferent clauses dropped ("color doesn't matter, a digital caliper" -> " , a digital caliper"), "X is a
     dealbreaker" -> "no X", "too much X" -> "no X", ages and "little" before a child dropped ("a 10 year old boy" ->
     "a boy", "a 12 year old" -> "a kid")."""
-    text = prepare(text)
+    text = _NO_PROBLEM.sub(" , ", prepare(text))
     parts = _CLAUSES.split(text)
     text = "".join(_indifferent(part) if _INDIFFERENT.search(part) else part for part in parts)
     text = _ASKING_LEAD.sub(" ", text)
     text = _DEALBREAKER.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _TOO_MUCH.sub("no ", text)
+    text = _COMPLAINED.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _AGE.sub(lambda m: _CHILD.get(m.group(1) or "kid", m.group(1)), text)
     return _LITTLE.sub(lambda m: _CHILD.get(m.group(1), m.group(1)), text)
 

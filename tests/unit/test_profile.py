@@ -14,6 +14,7 @@ from agent.profile import (
     extract_preferences,
     search_query,
     violation,
+    wanted_phrases,
 )
 from agent.state import Profile
 from tools.catalog import AttributeValue, Item
@@ -121,6 +122,13 @@ def test_vocabulary_keeps_the_most_frequent_spelling_and_other_attributes() -> N
         ("a sanding roll without 80 grit", ["80 grit"]),
         ("no leather needed", ["leather"]),
         ("I'm allergic to latex", ["latex"]),
+        ("drop anything with a hood", ["hood"]),
+        ("remove whatever is made of plastic", ["plastic"]),
+        ("wool again? I can't stand wool", ["wool"]),
+        ("they need to be cotton, polyester makes me itch", ["polyester"]),
+        ("a drop cloth", []),
+        ("no hood, no problem, a warm jacket", []),
+        ("socks, nothing but merino", []),
     ],
 )
 def test_negations_rule_out_the_negated_phrase(message: str, unwanted: list[str]) -> None:
@@ -384,3 +392,18 @@ def test_any_text_gives_a_well_formed_profile(message: str) -> None:
     assert all(
         value in VOCABULARY.values[key].values() for key, values in found["constraints"].items() for value in values
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted"),
+    [
+        ("socks, nothing but merino", ["socks", "merino"]),
+        ("not sure about the size, just a fleece jacket", ["fleece jacket"]),
+        ("no case? no problem, just a digital thermometer", ["digital thermometer"]),
+        ("they have to be glass, plastic scratches too easily", ["glass"]),
+    ],
+)
+def test_wants_beside_uncertainty_and_complaints(message: str, wanted: list[str]) -> None:
+    """Issue 18's later development phrasings: "nothing but X" wants X; not knowing and "no X, no problem" want and
+    rule out nothing; a property that bothers the user is not wanted."""
+    assert wanted_phrases(message) == wanted
