@@ -257,7 +257,8 @@ _CALLING = re.compile(
     r"(?:wrong|incorrect|a stretch|misleading|not right|nonsense|silly|ridiculous|a joke|false)[\s.!?]*$"
 )
 _IS_X_NOT_Y = re.compile(
-    rf"^{_LEAD}(?P<p>[^,.;!?]+?)(?: is| are| s|'s) {_ART}(?P<x>[^,.;!?]+?),? (?:and )?not {_ART}"
+    # no colon inside: "that's incorrect: A isn't PLA" is a lead and a claim, not "that" is "incorrect: a is"
+    rf"^{_LEAD}(?P<p>[^,.;:!?]+?)(?: is| are| s|'s) {_ART}(?P<x>[^,.;:!?]+?),? (?:and )?not {_ART}"
     r"(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
 _DOES_NOT = re.compile(
