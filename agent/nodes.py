@@ -31,7 +31,7 @@ from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import order_by, prior_features
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.question import answer_question
-from agent.ranking import check, explain, label_of, rank, show
+from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show
 from agent.requested_thing import request_profile
 from agent.state import AgentState, Candidate, Intent, Pick, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
@@ -187,6 +187,8 @@ def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
     )
     if explanation.withheld:
         notes.append(WITHHELD_NOTE)
+    if explanation.stopped_repeat:
+        notes.append(LOOP_NOTE)
     return {
         "candidates": candidates,
         "shown": shown,

@@ -123,6 +123,9 @@ class Trust:
     """Whether the committed top item is named in a relational, true claim; None when nothing was committed."""
     lexical: float | None
     """The old lexical score (share of claims whose words appear somewhere in their evidence)."""
+    stopped_repeat: bool = False
+    """Whether decoding stopped where the rationale began to repeat itself (agent/ranking.py `explain`): the text
+    shown ends before the repeat, so `repeats` is of what a user reads and this is how often the model looped."""
 
 
 def relational_claims(

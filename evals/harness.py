@@ -155,6 +155,7 @@ def rationale_summary(scores: Sequence[float | None], trust: Sequence[Trust] = (
     columns = {
         "copy_rate": [t.copy_rate for t in trust],
         "repeats": [float(t.repeats) for t in trust],
+        "stopped_repeat": [float(t.stopped_repeat) for t in trust],
         "coverage": [float(bool(t.coverage)) for t in trust if t.coverage is not None],
         "lexical": [t.lexical for t in trust if t.lexical is not None],
     }

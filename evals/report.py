@@ -135,18 +135,20 @@ def markdown_table(result: EvalResult) -> str:
             "Rationales (agent/trust.py), mean ± standard error: relational grounding (share of claims that tie a",
             "candidate to the user through a shown link and hold, over rationales with claims), copy rate (share of",
             "words in 8-word spans copied from the prompt), repeats (share of rationales with a repeated sentence or",
-            "4-gram), coverage (share whose committed top item is argued for by a true relational claim), and the old",
-            "lexical score (share of claims whose words are anywhere in the evidence: it calls a copied line backed).",
+            "4-gram, in the text shown), loops stopped (share whose decoding was stopped where it began to repeat",
+            "itself: the repeat is not shown), coverage (share whose committed top item is argued for by a true",
+            "relational claim), and the old lexical score (share of claims whose words are anywhere in the evidence:",
+            "it calls a copied line backed).",
             "",
-            "| system | rationales | relational grounding | without claims | copy rate | repeats | coverage "
-            "| lexical |",
-            "|:--|--:|--:|--:|--:|--:|--:|--:|",
+            "| system | rationales | relational grounding | without claims | copy rate | repeats | loops stopped "
+            "| coverage | lexical |",
+            "|:--|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for name, row in result.rationales.items():
             mean, err, none = row["mean_grounding"], row["grounding_stderr"], row["no_claims_share"]
             shown = "n/a" if mean is None else _cell(float(mean), None if err is None else float(err))
             extra = []
-            for key in ("copy_rate", "repeats", "coverage", "lexical"):
+            for key in ("copy_rate", "repeats", "stopped_repeat", "coverage", "lexical"):
                 value, error = row.get(key), row.get(f"{key}_stderr")
                 extra.append("n/a" if value is None else _cell(float(value), None if error is None else float(error)))
             lines.append(

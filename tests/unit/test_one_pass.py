@@ -190,3 +190,22 @@ def test_the_evaluated_pass_withholds_recited_instructions(tiny_llm: Any) -> Non
     assert done.withheld and INSTRUCTION[:40] not in done.rationale
     assert done.rationale == "Sure."
     assert any("withheld" in note for note in done.notes)
+
+
+def test_a_loop_is_stopped_before_the_repeat(tiny_llm: Any) -> None:
+    # The model's own sentences up to the first one it says again; the repeat is not shown, and the pass says so.
+    from agent.ranking import LOOP_NOTE, before_repeat
+
+    items = small_catalog().items
+    ids = sorted(items)
+    request = RecRequest(history=[items[ids[0]]], candidates=[items[i] for i in ids[1:5]], domain="scientific")
+    looping = "A has the brand of your first item. B is a glue. A has the brand of your first item. C is a tape."
+    sizes = {"rationale_tokens": RATIONALE_TOKENS, "context_tokens": CONTEXT_TOKENS}
+    done = run_pass(RecordingLLM(tiny_llm, recite=looping), request, **sizes)
+    assert done.rationale == "Sure. A has the brand of your first item. B is a glue."
+    assert done.trust.stopped_repeat and not done.trust.repeats and LOOP_NOTE in done.notes
+    # A 4-word run a third time inside one unfinished sentence: only the whole sentences before it are kept.
+    assert before_repeat("B is a glue. 3DP 3DP 3DP 3DP 3DP 3DP 3DP") == len("B is a glue.")
+    assert before_repeat("3DP 3DP 3DP 3DP 3DP 3DP") == 0
+    plain = run_pass(RecordingLLM(tiny_llm), request, **sizes)
+    assert not plain.trust.repeats
