@@ -116,6 +116,9 @@ def model_card(
         f"target modules {', '.join(sorted(adapter_config.get('target_modules') or []))}",
         f"- Data hash (sha256 of the training texts): `{meta.get('data_hash')}`",
     ]
+    if meta.get("init_adapter"):
+        lines.append(f"- Started from the trained adapter `{meta['init_adapter']}` (a second stage; its card says how "
+                     "it was trained), not from a fresh LoRA")  # fmt: skip
     if run is not None:
         counts = run.get("counts", {})
         lines += [

