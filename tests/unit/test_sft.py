@@ -333,7 +333,7 @@ def test_the_shipped_recipes_are_valid(tmp_path: Path) -> None:
         raw["data"]["annotations"] = [str(SAMPLE)]  # the real annotation files are made by `train annotate`
         config = parse_config(raw, name)
         assert config.output_dir.parts[0] == "runs"
-    for name in ("llmrec-135m", "gpu-smollm2", "cpu-evidence", "gpu-evidence"):  # on the shipped annotations
+    for name in ("llmrec-135m", "gpu-smollm2", "cpu-evidence", "gpu-evidence", "cpu-dialog"):  # shipped data
         config = load_config(ROOT / "training" / "configs" / f"{name}.yaml", [])
         assert all(path.is_file() for path in config.data.annotations)
 
@@ -344,8 +344,11 @@ def test_the_shipped_annotations_hold_training_users_only() -> None:
     assert {r["domain"] for r in rows} == {"scientific", "clothing"} and sum(r["accepted"] for r in rows) > 4000
     assert not any(is_eval_user(str(r["user_id"]), SEED) for r in rows)
     evidence = [r for r in rows if r["teacher"] == "evidence-writer-1"]
-    # 2,000 drawn per domain (--limit 2000)
-    assert len(evidence) == 4000 and all(r["target"] in r["candidates"] for r in evidence)
+    # 2,000 drawn per domain for stage 1 (--limit 2000), 1,500 per domain for the dialog rows of stage 2
+    assert len(evidence) == 2 * 2000 + 2 * 1500 and all(r["target"] in r["candidates"] for r in evidence)
+    follow_ups = [r for r in evidence if r.get("dispute")]
+    assert all(len(r["conversation"]) == 3 and r["conversation"][-1][1] == r["dispute"] for r in follow_ups)
+    assert 1000 < len(follow_ups) < 2000  # half of 3,000 requests (--follow-up-share 0.5), less the undrawable
 
 
 def test_a_bad_recipe_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
