@@ -195,6 +195,10 @@ def test_the_shipped_intent_model_fits_the_packaged_encoder() -> None:
     encoder = Encoder.from_settings(RetrievalSettings())
     assert model.classify(encoder, "why the second one?", True)[0] == "question"
     assert model.classify(encoder, "hello there", False)[0] == "other"
+    # A wish the catalog cannot honour is a refinement, not a dispute (it removed a pick "because you already own
+    # it" in a real chat); with a dispute cue it stays a dispute.
+    assert model.classify(encoder, "under 50 dollars please", True)[0] == "request"
+    assert model.classify(encoder, "under 30 bucks, and not the first one", True)[0] == "dispute"
 
 
 def _pick(label: str, title: str) -> Pick:
