@@ -165,10 +165,11 @@ def explain(
         for chunk in stream:
             cut = sentence_cut(said + chunk, MAX_SENTENCES)
             piece = chunk if cut is None else (said + chunk)[len(said) : cut]
-            if repeats((said + piece).split(ANSWER_PREFIX, 1)[0]):
-                kept = before_repeat(said + piece)
-                guard.feed((said + piece)[len(said) : kept])
-                said, looped = (said + piece)[:kept], True
+            text = said + piece
+            if repeats(text.split(ANSWER_PREFIX, 1)[0]):
+                kept = before_repeat(text)
+                guard.feed(text[len(said) : kept])
+                said, looped = text[:kept], True
                 break
             said += piece
             guard.feed(piece)
