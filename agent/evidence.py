@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.claims import BOILERPLATE
-from agent.language import stem
+from agent.language import FILLER_WORDS, affirmed_text, stem
 from agent.records import ShownLink
+from agent.unsupported import strip_unsupported
 from tools.catalog import Item
 from tools.cooccur import CoOccurrence
 from tools.tokenize import tokenize
@@ -172,19 +173,35 @@ def render_links(links: Sequence[Link], positions: Mapping[str, int]) -> str:
 
 
 def request_words(text: str) -> list[str]:
-    """Content words of what the user asked for (the latest request), for `request` links."""
-    return [t for t in tokenize(text) if len(t) > 2 and not t.isdigit()]
+    """Content words of what the user asked for (the latest request), for `request` links; not what it rules out
+    ("anything but Levi's" linked every Levi's item as `asked: "levi's"`, and the student argued for the brand
+    the user had just excluded)."""
+    return [t for t in tokenize(affirmed_text(text)) if len(t) > 2 and not t.isdigit()]
 
 
 def asked_text(conversation: Sequence[tuple[str, str]], disputed: bool) -> str:
-    """The user's words that `asked:` links match: the latest user message, or, on the turn after a dispute, the
-    message before it. A dispute names what was wrong ("a pH meter is not a multimeter", "I already own the first
-    one"): read as a request, its words made every pH meter an `asked: "meter"` match and the student argued for
-    what the user had just ruled out. The graph's profile carries the dispute's own wishes into the search."""
+    """The user's words that `asked:` links match: the latest user message that asks for something, or, on the turn
+    after a dispute, the latest before it. A dispute names what was wrong ("a pH meter is not a multimeter", "I
+    already own the first one"): read as a request, its words made every pH meter an `asked: "meter"` match and the
+    student argued for what the user had just ruled out. The graph's profile carries the dispute's own wishes into
+    the search."""
     said = [text for role, text in conversation if role == "user"]
     if disputed and len(said) >= 2:
-        return said[-2]
+        said = said[:-1]
+    # A refinement that asks for nothing a catalog item can have ("under 50 dollars please", "cheaper please")
+    # refines the request before it, which the profile keeps and the search still runs: its links are that
+    # request's. Read alone it linked no candidate to anything, and the student invented links in its place ("G
+    # shares the brand DROK with your DROK ..." to a new user, the README transcript's price turn).
+    for text in reversed(said):
+        if asks_something(text):
+            return text
     return said[-1] if said else ""
+
+
+def asks_something(message: str) -> bool:
+    """Whether a message names anything an item could have: a content word beyond request filler and the
+    constraints the catalog cannot honour (agent/unsupported.py)."""
+    return any(word not in FILLER_WORDS for word in request_words(strip_unsupported(message)))
 
 
 def links_for(

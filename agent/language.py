@@ -489,6 +489,16 @@ def find_negations(message: str) -> list[Negation]:
     ]
 
 
+def affirmed_text(message: str) -> str:
+    """The message without what it rules out: the words of its negation spans and its "<x>-free" words ("anything
+    but Levi's" -> "anything"; "a hoodie, nothing for kids" -> "a hoodie ,"). What a user asked an item to have."""
+    words = read_words(message)
+    negated = negated_mask(words, negation_spans(words))
+    for index, _ in free_of(words):
+        negated[index] = 1
+    return " ".join(word.text for word, out in zip(words, negated, strict=True) if not out)
+
+
 def free_of(words: Sequence[Word]) -> list[tuple[int, str]]:
     """(position, substance) of each "<substance>-free" word ("latex-free", "bpa-free", "powder-free")."""
     return [

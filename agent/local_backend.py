@@ -76,7 +76,14 @@ class LocalRecommender:
         enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         return {k: v.to(self.device) for k, v in enc.items()}
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        stream: bool = False,
+        banned: Sequence[int] = (),
+    ) -> Iterator[str]:
         if max_tokens <= 0:
             return iter(())
         inputs = self._encode(prompt)
@@ -88,6 +95,8 @@ class LocalRecommender:
         }
         if self.repetition_penalty != 1.0:
             kwargs["repetition_penalty"] = self.repetition_penalty
+        if banned:
+            kwargs["bad_words_ids"] = [[token_id] for token_id in banned]  # the same ban as vLLM's logit_bias
         if stop:
             kwargs |= {"stop_strings": list(stop), "tokenizer": self.tokenizer}
         kwargs["return_dict_in_generate"] = True

@@ -56,7 +56,14 @@ class OpenAIRecommender:
         model = settings.openai_model or _first_model(client, settings.openai_base_url)
         return cls(client, model, tokenizer, settings.openai_base_url, repetition_penalty=settings.repetition_penalty)
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        stream: bool = False,
+        banned: Sequence[int] = (),
+    ) -> Iterator[str]:
         if max_tokens <= 0:
             return iter(())
         request: dict[str, Any] = {
@@ -66,6 +73,9 @@ class OpenAIRecommender:
             "temperature": 0.0,
             "stop": list(stop) or None,
         }
+        if banned:
+            # The API's lowest bias: vLLM adds it to the logit, so a banned token is never the greedy choice.
+            request["logit_bias"] = {str(token_id): -_LABEL_BIAS for token_id in banned}
         if self.repetition_penalty != 1.0:
             # vLLM's own sampling parameter, the same rule as transformers' (prompt and output tokens).
             request["extra_body"] = {"repetition_penalty": self.repetition_penalty}

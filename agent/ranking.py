@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from agent.banned_words import banned_token_ids, banned_words
 from agent.claims import Evidence, check_claims
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.prompts import (
@@ -160,7 +161,8 @@ def explain(
     # it says a sentence twice or a 4-word run a third time: the loop of a small model (5% of the stage-1 student's
     # scientific rationales, 22-44% of the base's) ends there, the same way in both backends, and the rationale
     # kept is what it said before the repeat.
-    stream = llm.generate(shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=True)
+    banned = banned_token_ids(llm.tokenizer, banned_words(shown))
+    stream = llm.generate(shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=True, banned=banned)
     try:
         for chunk in stream:
             cut = sentence_cut(said + chunk, MAX_SENTENCES)

@@ -17,8 +17,16 @@ class Recommender(Protocol):
     tokenizer: Any
     """The Hugging Face tokenizer whose chat template renders the prompts (agent/prompts.py)."""
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
-        """Greedy continuation of `prompt`. With `stream`, chunks arrive as they are decoded; else one chunk."""
+    def generate(
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        stream: bool = False,
+        banned: Sequence[int] = (),
+    ) -> Iterator[str]:
+        """Greedy continuation of `prompt`. With `stream`, chunks arrive as they are decoded; else one chunk.
+        `banned`: token ids never to generate (agent/banned_words.py)."""
         ...
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:

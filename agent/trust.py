@@ -59,6 +59,11 @@ _RELATION_WORDS = frozenset(
 )
 """Words that state a relation rather than a fact about an item: never "unbacked"."""
 _TOGETHER_CUES = frozenset(stem(w) for w in ("bought", "together", "shopper", "shoppers", "customers"))
+_HISTORY_CUES = frozenset(stem(w) for w in ("history", "histories", "previous", "past", "earlier"))
+"""Words that say the link is to the history: such a claim is true only through a brand, words or together link,
+not a request link ("shares "multimeter" with your history item" to a user who only asked for a multimeter)."""
+_REQUEST_CUES = frozenset(stem(w) for w in ("asked", "request", "requested"))
+"""Words that say the link is to the request: true only through a request link."""
 _NEGATIONS = frozenset({"no", "not", "none", "nothing", "guess", "without"})
 """Words of a claim that a candidate has no link ("B has no link to your history"): true exactly when it has none."""
 
@@ -168,7 +173,8 @@ def relational_claims(
             # A number in a history item's name ("E-FFB250N-100") is not a count of shoppers.
             counts = numbers - pool
             pool |= {str(link["count"]) for link in links if link["kind"] == "together"}
-            if not any(_link_cue(link, claim_terms, counts) for link in links):
+            stated = [link for link in links if _link_cue(link, claim_terms, counts)]
+            if not stated or not _relation_holds(stated, claim_terms):
                 continue
             content = claim_terms - BOILERPLATE - _RELATION_WORDS - label_terms
             unbacked = content - pool
@@ -177,6 +183,15 @@ def relational_claims(
                 break
         out.append((claim, good))
     return out
+
+
+def _relation_holds(stated: Sequence[ShownLink], claim_terms: set[str]) -> bool:
+    """Whether the links a claim states are of the kind it says: to the history, to the request, or either when
+    it names neither ("C is from Neiko, like your Neiko 01407A" says "your" and names the item itself)."""
+    kinds = {link["kind"] for link in stated}
+    if claim_terms & _HISTORY_CUES and not kinds - {"request"}:
+        return False
+    return not (claim_terms & _REQUEST_CUES and "request" not in kinds)
 
 
 def trust(rationale: str, shown: Shown, judged: Sequence[tuple[Claim, bool]], top_item: str | None) -> Trust:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent.banned_words import NO_HISTORY_WORDS, banned_token_ids
 from agent.prompts import LABELS, RecRequest, render_prompt
 from agent.ranking import run_pass
 from agent.runtime import Recommender, load_recommender
@@ -108,3 +109,16 @@ def test_the_pass_over_http(server: VLLMServer, request_: RecRequest) -> None:
     ranking = run_pass(_remote(server), request_, rationale_tokens=16, context_tokens=2048, on_token=chunks.append)
     assert sorted(ranking.order) == sorted(c.item_id for c in request_.candidates)
     assert ranking.rationale == "".join(chunks).strip()
+
+
+def test_banned_words_decode_alike_on_both_backends(server: VLLMServer, local: Any) -> None:
+    """The no-history ban (agent/banned_words.py) is vLLM's logit_bias over HTTP and transformers' bad_words_ids in
+    process: the same greedy text, without the banned word, where the free text says it."""
+    remote = _remote(server)
+    prompt = "The museum tells the story of the city and its long"
+    free = "".join(remote.generate(prompt, 12))
+    assert "history" in free.lower(), free  # the prompt must make the model say it, or the test shows nothing
+    banned = banned_token_ids(remote.tokenizer, NO_HISTORY_WORDS)
+    over_http = "".join(remote.generate(prompt, 12, banned=banned))
+    assert "history" not in over_http.lower()
+    assert over_http == "".join(local.generate(prompt, 12, banned=banned))

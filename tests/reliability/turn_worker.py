@@ -35,7 +35,9 @@ class HangingLLM:
         self.inner, self.name, self.tokenizer = inner, inner.name, inner.tokenizer
         self.hang_file, self.armed, self.calls = hang_file, False, 0
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+    ) -> Iterator[str]:
         return self.inner.generate(prompt, max_tokens, stop, stream)  # type: ignore[no-any-return]
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:

@@ -37,7 +37,9 @@ class FlakyLLM:
         self.fail_after = -1
         self.calls = 0
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+    ) -> Iterator[str]:
         return self.inner.generate(prompt, max_tokens, stop, stream)
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
@@ -198,7 +200,9 @@ class PushyLLM:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+    ) -> Iterator[str]:
         return iter(["Buy [B000NPPASE] the Hillman Stainless Steel Hex Bolt; it is the best. Answer: Z"])
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:

@@ -111,7 +111,9 @@ class FakeTeacher:
         chosen = prompt.split("The item the user chose next:", 1)[1]
         return next(item_id for title, item_id in self.titles.items() if f"- {title}" in chosen)
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+    ) -> Iterator[str]:
         target = self.target_of(prompt)
         self.calls.append(target)
         if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:

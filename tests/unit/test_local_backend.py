@@ -46,6 +46,16 @@ def test_stop_string_is_never_emitted(tiny_llm: LocalRecommender) -> None:
     assert "".join(tiny_llm.generate(PROMPT, 32, stop=[stop])) == expected
 
 
+def test_a_banned_token_is_never_generated(tiny_llm: LocalRecommender) -> None:
+    """The ban is a real decoding constraint: the token greedy decoding picks first is never picked once banned."""
+    free = tiny_llm.tokenizer.encode("".join(tiny_llm.generate(PROMPT, 8)), add_special_tokens=False)
+    banned = [free[0]]
+    for stream in (False, True):
+        constrained = "".join(tiny_llm.generate(PROMPT, 8, stream=stream, banned=banned))
+        assert constrained
+        assert free[0] not in tiny_llm.tokenizer.encode(constrained, add_special_tokens=False)
+
+
 def test_zero_tokens_generates_nothing(tiny_llm: LocalRecommender) -> None:
     assert list(tiny_llm.generate(PROMPT, 0)) == []
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent.banned_words import NO_HISTORY_WORDS, banned_token_ids
 from agent.prompts import INSTRUCTION, SYSTEM_PROMPT, RecRequest, answer_prompt
 from agent.ranking import check, evidence, label_of, run_pass, show
 from agent.records import Shown
@@ -49,13 +50,17 @@ class RecordingLLM:
         self.tokenizer = CountingTokenizer(llm.tokenizer)
         self.recite = recite
         self.generated: list[str] = []
+        self.banned: list[list[int]] = []
         self.ranked: list[str] = []
 
-    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False) -> Iterator[str]:
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+    ) -> Iterator[str]:
         self.generated.append(prompt)
+        self.banned.append(list(banned))
         if self.recite is not None:  # a model obeying an injection: it recites the agent's instructions
             return iter(["Sure. ", self.recite])
-        return self.inner.generate(prompt, max_tokens, stop, stream)  # type: ignore[no-any-return]
+        return self.inner.generate(prompt, max_tokens, stop, stream, banned)  # type: ignore[no-any-return]
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
         self.ranked.append(prompt)
@@ -200,12 +205,32 @@ def test_a_loop_is_stopped_before_the_repeat(tiny_llm: Any) -> None:
     ids = sorted(items)
     request = RecRequest(history=[items[ids[0]]], candidates=[items[i] for i in ids[1:5]], domain="scientific")
     looping = "A has the brand of your first item. B is a glue. A has the brand of your first item. C is a tape."
-    sizes = {"rationale_tokens": RATIONALE_TOKENS, "context_tokens": CONTEXT_TOKENS}
-    done = run_pass(RecordingLLM(tiny_llm, recite=looping), request, **sizes)
+    done = run_pass(
+        RecordingLLM(tiny_llm, recite=looping),
+        request,
+        rationale_tokens=RATIONALE_TOKENS,
+        context_tokens=CONTEXT_TOKENS,
+    )
     assert done.rationale == "Sure. A has the brand of your first item. B is a glue."
     assert done.trust.stopped_repeat and not done.trust.repeats and LOOP_NOTE in done.notes
     # A 4-word run a third time inside one unfinished sentence: only the whole sentences before it are kept.
     assert before_repeat("B is a glue. 3DP 3DP 3DP 3DP 3DP 3DP 3DP") == len("B is a glue.")
     assert before_repeat("3DP 3DP 3DP 3DP 3DP 3DP") == 0
-    plain = run_pass(RecordingLLM(tiny_llm), request, **sizes)
+    plain = run_pass(RecordingLLM(tiny_llm), request, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
     assert not plain.trust.repeats
+
+
+def test_a_new_user_is_never_told_about_a_history(tiny_llm: Any) -> None:
+    """No history shown: every spelling of "history" is banned in decoding (agent/banned_words.py); with a history
+    nothing is."""
+    recording = RecordingLLM(tiny_llm)
+    dataset = small_catalog()
+    items = list(dataset.items.values())
+    history_ids = banned_token_ids(tiny_llm.tokenizer, NO_HISTORY_WORDS)
+    assert len(history_ids) >= 4  # " history", "history", " History", "History" are single tokens for SmolLM2
+    new_user = RecRequest(history=[], candidates=items[:5], conversation=[("user", "a digital caliper")])
+    run_pass(recording, new_user, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
+    assert recording.banned[-1] == history_ids
+    known = RecRequest(history=items[5:7], candidates=items[:5], conversation=[("user", "a digital caliper")])
+    run_pass(recording, known, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
+    assert recording.banned[-1] == []

@@ -26,12 +26,13 @@ from agent.prompts import LABELS
 class _Server:
     def __init__(self, status: int, body: bytes, delay_s: float = 0.0) -> None:
         self.status, self.body, self.requests, self.delay_s = status, body, 0, delay_s
+        self.received: list[dict[str, Any]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 outer.requests += 1
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.received.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
                 time.sleep(outer.delay_s)
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "application/json")
@@ -161,3 +162,14 @@ def test_logprobs_are_renormalised_over_labels(serve: Any, tokenizer: Any) -> No
 def test_more_labels_than_the_api_returns(tokenizer: Any) -> None:
     with pytest.raises(ValueError, match="at most 20"):
         _backend("http://127.0.0.1:1/v1", tokenizer).label_logprobs("hi", [*LABELS, "A"])
+
+
+def test_banned_tokens_go_to_the_server_as_the_lowest_logit_bias(serve: Any, tokenizer: Any) -> None:
+    body = {"id": "x", "object": "text_completion", "created": 0, "model": "llmrec",
+            "choices": [{"index": 0, "text": " fine", "finish_reason": "length"}]}  # fmt: skip
+    server = serve(200, json.dumps(body).encode())
+    backend = _backend(server.url, tokenizer)
+    assert "".join(backend.generate("hi", 4, banned=[1463, 3760])) == " fine"
+    assert server.received[-1]["logit_bias"] == {"1463": -100, "3760": -100}
+    list(backend.generate("hi", 4))
+    assert "logit_bias" not in server.received[-1]  # nothing banned: the request is as before

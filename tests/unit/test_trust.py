@@ -135,7 +135,7 @@ def test_a_true_fact_that_ties_nothing_to_the_user_is_not_grounded(
 
 
 def test_after_a_dispute_the_links_read_the_request_not_the_dispute() -> None:
-    from agent.evidence import asked_text
+    from agent.evidence import asked_text, request_words
 
     chat = [("user", "I want a good multimeter"), ("assistant", "I recommended: A; B; C."),
             ("user", "that is wrong, a pH meter is not a multimeter")]  # fmt: skip
@@ -143,3 +143,45 @@ def test_after_a_dispute_the_links_read_the_request_not_the_dispute() -> None:
     assert asked_text(chat, disputed=False) == chat[-1][1]  # a new request is read as it is
     assert asked_text(chat[:1], disputed=True) == "I want a good multimeter"  # nothing before it: the message
     assert asked_text([], disputed=False) == ""
+    # A refinement the catalog cannot honour refines the request before it; one with a wish of its own is read.
+    price = [*chat[:2], ("user", "under 50 dollars please")]
+    assert asked_text(price, disputed=False) == "I want a good multimeter"
+    assert asked_text([*chat[:2], ("user", "a blue one please")], disputed=False) == "a blue one please"
+    assert asked_text([("user", "cheaper please")], disputed=False) == "cheaper please"  # nothing before it
+    # What a message rules out is not asked for: "anything but Levi's" refines the jeans request, and a dispute
+    # after it reads that request too.
+    jeans = [("user", "men's bootcut jeans"), ("assistant", "I recommended: A."), ("user", "anything but Levi's")]
+    assert asked_text(jeans, disputed=False) == "men's bootcut jeans"
+    assert asked_text([*jeans, ("user", "not for kids, and I already own the first one")], disputed=True) == (
+        "men's bootcut jeans"
+    )
+    assert request_words("a hoodie, nothing for kids") == ["hoodie"]
+    assert request_words("latex-free nitrile gloves") == ["nitrile", "gloves"]
+
+
+def test_a_claim_names_the_right_kind_of_link(cases: list[tuple[Shown, str]], scientific_catalog: Any) -> None:
+    """A link to the request is no link to the history, and the other way round: "shares "multimeter" with your
+    history item", said to a new user who asked for a multimeter, is what the shipped student wrote and is false."""
+    shown, target = _linked(cases)
+    index = shown["candidate_ids"].index(target)
+    label = shown["labels"][index]
+    word = next(k for k in shown["links"][index] if k["kind"] == "words")["words"][0]
+    asked: Shown = {
+        **shown,
+        "history_ids": [],
+        "conversation": [{"role": "user", "text": f"I want a {word}"}],
+        "links": [
+            [{"kind": "request", "words": [word], "history": [], "count": 0}] if n == index else []
+            for n in range(len(shown["candidate_ids"]))
+        ],
+    }
+    items = scientific_catalog.items
+
+    def verdicts(text: str, on: Shown) -> list[bool]:
+        return [good for _, good in relational_claims(text, on, items)]
+
+    assert verdicts(f'Candidate {label} has "{word}", as you asked.', asked) == [True]
+    assert verdicts(f'Candidate {label} shares "{word}" with your history item.', asked) == [False]
+    # The history link of the original user, claimed as a request the user never made.
+    assert verdicts(f'Candidate {label} shares "{word}" with your history.', shown) == [True]
+    assert verdicts(f'Candidate {label} has "{word}", as you asked.', shown) == [False]
