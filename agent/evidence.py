@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,7 +179,7 @@ def request_words(text: str) -> list[str]:
     return [t for t in tokenize(affirmed_text(text)) if len(t) > 2 and not t.isdigit()]
 
 
-def asked_text(conversation: Sequence[tuple[str, str]], disputed: bool) -> str:
+def asked_text(conversation: Sequence[tuple[str, str]], disputed: bool, earlier_disputes: Collection[str] = ()) -> str:
     """The user's words that `asked:` links match: the latest user message that asks for something, or, on the turn
     after a dispute, the latest before it. A dispute names what was wrong ("a pH meter is not a multimeter", "I
     already own the first one"): read as a request, its words made every pH meter an `asked: "meter"` match and the
@@ -188,6 +188,8 @@ def asked_text(conversation: Sequence[tuple[str, str]], disputed: bool) -> str:
     said = [text for role, text in conversation if role == "user"]
     if disputed and len(said) >= 2:
         said = said[:-1]
+    # `earlier_disputes`: the messages of earlier turns that were disputes, never what a later turn asked for.
+    said = [text for text in said if text.strip() not in {d.strip() for d in earlier_disputes}] or said[-1:]
     # A refinement that asks for nothing a catalog item can have ("under 50 dollars please", "cheaper please")
     # refines the request before it, which the profile keeps and the search still runs: its links are that
     # request's. Read alone it linked no candidate to anything, and the student invented links in its place ("G

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
 
 from agent.records import Shown, ShownLink
 from tools.catalog import Item
@@ -113,9 +115,9 @@ class _Names:
     """History items by name: in full the first time, by their first word after ("your Osborn item"), so that
     three sentences about one item do not repeat a 4-word sequence three times (a loop, to the trust check)."""
 
-    def __init__(self, items: Mapping[str, Item]) -> None:
+    def __init__(self, items: Mapping[str, Item], *, said: Iterable[str] = ()) -> None:
         self.items = items
-        self.said: set[str] = set()
+        self.said: set[str] = set(said)
 
     def __call__(self, item_id: str) -> str:
         item = self.items[item_id]
@@ -147,27 +149,31 @@ def _history(link: ShownLink, names: _Names) -> str:
     return " and your ".join(said)
 
 
-def _sentence(link: ShownLink, ref: str, names: _Names, rng: random.Random) -> str | None:
-    """One sentence stating `link` of the candidate called `ref`; None for a link that names no shown item."""
+def _phrasings(link: ShownLink, names: _Names) -> tuple[Sequence[str], dict[str, str]] | None:
+    """The templates that can state `link` and the fields they are filled with; None for a link that names no shown
+    item."""
     kind = link["kind"]
     h = _history(link, names)
     if kind != "request" and not h:
         return None
     if kind == "brand":
-        template = rng.choice(_BRAND)
-        fields = {"brand": link["words"][0]}
-    elif kind == "words":
-        template = rng.choice(_WORDS)
-        fields = {"words": _quoted(link["words"])}
-    elif kind == "together":
-        template = rng.choice(_TOGETHER if link["count"] != 1 else _TOGETHER_ONE)
-        fields = {"n": str(link["count"])}
-    elif kind == "request" and link["words"]:
-        template = rng.choice(_REQUEST)
-        fields = {"words": _quoted(link["words"])}
-    else:
+        return _BRAND, {"brand": link["words"][0], "h": h}
+    if kind == "words":
+        return _WORDS, {"words": _quoted(link["words"]), "h": h}
+    if kind == "together":
+        return (_TOGETHER if link["count"] != 1 else _TOGETHER_ONE), {"n": str(link["count"]), "h": h}
+    if kind == "request" and link["words"]:
+        return _REQUEST, {"words": _quoted(link["words"]), "h": h}
+    return None
+
+
+def _sentence(link: ShownLink, ref: str, names: _Names, rng: random.Random) -> str | None:
+    """One sentence stating `link` of the candidate called `ref`; None for a link that names no shown item."""
+    found = _phrasings(link, names)
+    if found is None:
         return None
-    return _fill(template, ref, h=h, **fields)
+    templates, fields = found
+    return _fill(rng.choice(templates), ref, **fields)
 
 
 def _reason(link: ShownLink, names: _Names) -> str | None:
@@ -220,3 +226,47 @@ def write_rationale(shown: Shown, pick: str, items: Mapping[str, Item], rng: ran
         else:
             sentences.append(_fill(rng.choice(_CONTRAST_NONE), ref(other)))
     return " ".join(sentences)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the writer could say about the shown candidates, each sentence true by construction, in the shape of
+    its rationales: one or two sentences for the pick, then one contrast with another candidate."""
+
+    own: dict[str, list[str]]
+    """Label -> the sentences arguing for that candidate: each of its links in each phrasing, under each way of
+    calling it and of naming its history items (in full, or by first word as on a second mention); for a candidate
+    without links, that it has none (one sentence)."""
+    contrast: list[str]
+    """The contrast sentences about any candidate: its first link as a clause, or that it has none."""
+
+    def all(self) -> list[str]:
+        return sorted({*self.contrast, *(s for sentences in self.own.values() for s in sentences)})
+
+
+def rationale_choices(shown: Shown, items: Mapping[str, Item]) -> Choices:
+    """Every sentence the writer could say about the candidates of `shown` (agent/claim_grammar.py decodes the
+    served rationale over them: the model chooses what to say)."""
+    own: dict[str, list[str]] = {}
+    contrast: set[str] = set()
+    links_of = shown["links"] or [[] for _ in shown["candidate_ids"]]
+    anything = any(links_of)
+    for label, links in zip(shown["labels"], links_of, strict=True):
+        mine: set[str] = set()
+        for ref in sorted({form.format(l=label) for form in _REF}):
+            if not links:
+                mine.update(_fill(t, ref) for t in (_PICK_NO_LINKS if anything else _NO_LINKS))
+                contrast.update(_fill(t, ref) for t in _CONTRAST_NONE)
+            for link in links:
+                # Each of its (at most two) history items named in full or, as on a second mention, by first word.
+                named = link["history"][:2]
+                for said in (set(c) for r in range(len(named) + 1) for c in combinations(named, r)):
+                    found = _phrasings(link, _Names(items, said=said))
+                    if found is not None:
+                        templates, fields = found
+                        mine.update(_fill(t, ref, **fields) for t in templates)
+                    reason = _reason(link, _Names(items, said=said))
+                    if reason is not None:
+                        contrast.update(_fill(t, ref, reason=reason) for t in _CONTRAST)
+        own[label] = sorted(mine)
+    return Choices(own, sorted(contrast))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import LogitsProcessorList
 
 from agent.errors import AdapterMismatchError, ModelLoadError
 from agent.labels import label_token_ids
@@ -32,9 +33,18 @@ def model_fingerprint(config: Any) -> dict[str, Any]:
 class LocalRecommender:
     """A causal LM held in this process. Greedy decoding, so the same prompt always gives the same rationale."""
 
-    def __init__(self, model: Any, tokenizer: Any, name: str, *, repetition_penalty: float = 1.0) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        name: str,
+        *,
+        repetition_penalty: float = 1.0,
+        rationale_decoding: str = "free",
+    ) -> None:
         self.model = model.eval()
         self.repetition_penalty = repetition_penalty
+        self.rationale_decoding = rationale_decoding
         self.tokenizer = tokenizer
         self.name = name
         self.device = next(model.parameters()).device
@@ -45,6 +55,7 @@ class LocalRecommender:
         # Prefix cache: the KV cache of the last generation. Ranking right after a rationale shares the whole
         # prompt with it, so reusing the cache skips a second prefill (about 5 s of 1,400 tokens on 2 cores).
         self._cached: tuple[list[int], Any] | None = None
+        self._grammars: Any = None  # xgrammar's compiler for this tokenizer, built on the first grammar
 
     @classmethod
     def from_settings(cls, settings: ModelSettings | None = None) -> LocalRecommender:
@@ -70,7 +81,13 @@ class LocalRecommender:
             # small matmuls to each decoded token, about 5-9% of a CPU turn; merged, it costs nothing.
             model = attach_adapter(model, settings.adapter_path).merge_and_unload()
             name = f"{settings.model}+{settings.adapter_path.name}"
-        return cls(model, tokenizer, name, repetition_penalty=settings.repetition_penalty)
+        return cls(
+            model,
+            tokenizer,
+            name,
+            repetition_penalty=settings.repetition_penalty,
+            rationale_decoding=settings.rationale_decoding,
+        )
 
     def _encode(self, prompt: str) -> dict[str, torch.Tensor]:
         enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
@@ -83,6 +100,7 @@ class LocalRecommender:
         stop: Sequence[str] = (),
         stream: bool = False,
         banned: Sequence[int] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         if max_tokens <= 0:
             return iter(())
@@ -97,6 +115,8 @@ class LocalRecommender:
             kwargs["repetition_penalty"] = self.repetition_penalty
         if banned:
             kwargs["bad_words_ids"] = [[token_id] for token_id in banned]  # the same ban as vLLM's logit_bias
+        if grammar is not None:
+            kwargs["logits_processor"] = LogitsProcessorList([self._grammar_processor(grammar)])
         if stop:
             kwargs |= {"stop_strings": list(stop), "tokenizer": self.tokenizer}
         kwargs["return_dict_in_generate"] = True
@@ -107,6 +127,18 @@ class LocalRecommender:
             text = self.tokenizer.decode(out.sequences[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
             return iter((_cut_at_stop(text, stop),))
         return self._stream(kwargs, stop)
+
+    def _grammar_processor(self, grammar: str) -> Any:
+        """xgrammar's transformers logits processor for `grammar` (one per generation: it keeps the parse state),
+        the engine vLLM's structured outputs use, so both backends allow the same tokens at every step."""
+        import xgrammar
+        from xgrammar.contrib.hf import LogitsProcessor as GrammarLogitsProcessor
+
+        if self._grammars is None:
+            # The model's vocabulary can be padded past the tokenizer's (SmolLM2: both 49,152).
+            info = xgrammar.TokenizerInfo.from_huggingface(self.tokenizer, vocab_size=self.model.config.vocab_size)
+            self._grammars = xgrammar.GrammarCompiler(info)
+        return GrammarLogitsProcessor(self._grammars.compile_grammar(grammar))
 
     def _remember(self, out: Any) -> None:
         cache = getattr(out, "past_key_values", None)

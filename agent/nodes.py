@@ -183,6 +183,7 @@ def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
         shown,
         max_tokens=ctx.rationale_tokens,
         protected=agent_instructions(ctx.domain),
+        items=ctx.retrievers.dataset.items,
         on_token=lambda t: writer({"token": t}),
     )
     if explanation.withheld:
@@ -387,7 +388,7 @@ def _request(state: AgentState, ctx: Context, candidates: list[Candidate]) -> Re
         links=links_for(
             shown,
             history,
-            request_text=asked_text(turns, dispute is not None),
+            request_text=asked_text(turns, dispute is not None, [r["dispute"]["message"] for r in state.revisions]),
             catalog=items,
             cooccur=ctx.retrievers.cooccurrence(),
         ),

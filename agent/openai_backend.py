@@ -31,10 +31,18 @@ class OpenAIRecommender:
     """A model behind an OpenAI-compatible server. Retries with backoff are the openai client's own (bounded)."""
 
     def __init__(
-        self, client: openai.OpenAI, model: str, tokenizer: Any, base_url: str, *, repetition_penalty: float = 1.0
+        self,
+        client: openai.OpenAI,
+        model: str,
+        tokenizer: Any,
+        base_url: str,
+        *,
+        repetition_penalty: float = 1.0,
+        rationale_decoding: str = "free",
     ) -> None:
         self.client = client
         self.repetition_penalty = repetition_penalty
+        self.rationale_decoding = rationale_decoding
         self.model = model
         self.tokenizer = tokenizer
         self.base_url = base_url
@@ -54,7 +62,14 @@ class OpenAIRecommender:
         )
         tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(settings.model, settings.model_cache_dir))
         model = settings.openai_model or _first_model(client, settings.openai_base_url)
-        return cls(client, model, tokenizer, settings.openai_base_url, repetition_penalty=settings.repetition_penalty)
+        return cls(
+            client,
+            model,
+            tokenizer,
+            settings.openai_base_url,
+            repetition_penalty=settings.repetition_penalty,
+            rationale_decoding=settings.rationale_decoding,
+        )
 
     def generate(
         self,
@@ -63,6 +78,7 @@ class OpenAIRecommender:
         stop: Sequence[str] = (),
         stream: bool = False,
         banned: Sequence[int] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         if max_tokens <= 0:
             return iter(())
@@ -76,9 +92,15 @@ class OpenAIRecommender:
         if banned:
             # The API's lowest bias: vLLM adds it to the logit, so a banned token is never the greedy choice.
             request["logit_bias"] = {str(token_id): -_LABEL_BIAS for token_id in banned}
+        extra: dict[str, Any] = {}
         if self.repetition_penalty != 1.0:
             # vLLM's own sampling parameter, the same rule as transformers' (prompt and output tokens).
-            request["extra_body"] = {"repetition_penalty": self.repetition_penalty}
+            extra["repetition_penalty"] = self.repetition_penalty
+        if grammar is not None:
+            # vLLM's structured outputs (xgrammar for EBNF, as the local backend uses).
+            extra["structured_outputs"] = {"grammar": grammar}
+        if extra:
+            request["extra_body"] = extra
         if not stream:
             resp = self._call(lambda: self.client.completions.create(**request))
             return iter((_choice_text(resp, self.base_url),))

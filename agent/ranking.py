@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from agent.banned_words import banned_token_ids, banned_words
+from agent.claim_grammar import MAX_SENTENCES, rationale_grammar
 from agent.claims import Evidence, check_claims
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.prompts import (
@@ -33,8 +34,6 @@ from agent.runtime import Recommender
 from agent.trust import Trust, relational_claims, repeats, trust
 from tools.catalog import Item
 
-MAX_SENTENCES = 4
-"""The instruction asks for 2-4 sentences; the fifth is where a small model starts to loop or recite."""
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
 LOOP_NOTE = "the model began to repeat itself; its rationale was stopped before the repeat"
 
@@ -146,11 +145,13 @@ def explain(
     *,
     max_tokens: int,
     protected: Sequence[str],
+    items: Mapping[str, Item],
     on_token: Callable[[str], None] | None = None,
 ) -> Explanation:
     """The model's rationale for `shown`, streamed to `on_token` through the leak guard (`protected`: the texts it
     may not recite). `max_tokens=0` writes none: the ranking then reads the labels straight after the prompt, the
-    "no chain of thought" ablation."""
+    "no chain of thought" ablation. With `llm.rationale_decoding == "grounded"` it is decoded over the sentences
+    that are true of the shown links (agent/claim_grammar.py; `items`: the shown history and candidates)."""
     if max_tokens <= 0:
         return Explanation("", False)
     guard = LeakGuard(protected, emit=on_token)
@@ -161,8 +162,15 @@ def explain(
     # it says a sentence twice or a 4-word run a third time: the loop of a small model (5% of the stage-1 student's
     # scientific rationales, 22-44% of the base's) ends there, the same way in both backends, and the rationale
     # kept is what it said before the repeat.
-    banned = banned_token_ids(llm.tokenizer, banned_words(shown))
-    stream = llm.generate(shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=True, banned=banned)
+    if getattr(llm, "rationale_decoding", "free") == "grounded":
+        # Only true sentences can be said, so no word needs banning (and a ban could leave the grammar no token).
+        grammar: str | None = rationale_grammar(shown, items)
+        banned: list[int] = []
+    else:
+        grammar, banned = None, banned_token_ids(llm.tokenizer, banned_words(shown))
+    stream = llm.generate(
+        shown["prompt"], max_tokens, stop=[ANSWER_PREFIX], stream=True, banned=banned, grammar=grammar
+    )
     try:
         for chunk in stream:
             cut = sentence_cut(said + chunk, MAX_SENTENCES)
@@ -244,7 +252,7 @@ def finish_pass(
 ) -> Pass:
     """Explain, rank and check what `show` rendered (for callers that look at the prompt first, e.g. a cache)."""
     explanation = explain(
-        llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(domain), on_token=on_token
+        llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(domain), items=items, on_token=on_token
     )
     ranked = rank(llm, shown, explanation.rationale)
     checked = check(shown, explanation.rationale, items, ranked.order[0])

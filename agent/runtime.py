@@ -16,6 +16,8 @@ class Recommender(Protocol):
     """What to show in logs and reports (model id, plus the adapter when one is loaded)."""
     tokenizer: Any
     """The Hugging Face tokenizer whose chat template renders the prompts (agent/prompts.py)."""
+    rationale_decoding: str
+    """`grounded` or `free` (ModelSettings.rationale_decoding): how `agent.ranking.explain` decodes a rationale."""
 
     def generate(
         self,
@@ -24,9 +26,11 @@ class Recommender(Protocol):
         stop: Sequence[str] = (),
         stream: bool = False,
         banned: Sequence[int] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         """Greedy continuation of `prompt`. With `stream`, chunks arrive as they are decoded; else one chunk.
-        `banned`: token ids never to generate (agent/banned_words.py)."""
+        `banned`: token ids never to generate (agent/banned_words.py); `grammar`: an EBNF grammar (xgrammar's
+        dialect) the text must follow, ending where it may end (agent/claim_grammar.py)."""
         ...
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:

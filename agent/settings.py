@@ -70,6 +70,12 @@ class ModelSettings(BaseSettings):
         "naming the items it was shown.",
     )
 
+    rationale_decoding: Literal["grounded", "free"] = Field(
+        default="grounded",
+        description="`grounded`: the rationale is decoded over the sentences that are true of the shown candidates' "
+        "links (agent/claim_grammar.py), the model choosing which; `free`: any text (the student alone).",
+    )
+
     @field_validator("adapter_path", mode="before")
     @classmethod
     def _none_means_the_base(cls, value: object) -> object:

@@ -7,6 +7,8 @@ the prompt showed), so an evaluated case is a served turn of the same inputs.
   cheaper on a CPU (one forward pass instead of a prefill plus a rationale).
 - `llm-rec`: the base model with the fine-tuned LoRA adapter (LLMREC_ADAPTER_PATH for the local backend, the
   LoRA module LLMREC_OPENAI_ADAPTER_MODEL for a vLLM server), its label log-probabilities alone.
+- `llm-rec-free`: the same model with its rationale decoded freely instead of over the true sentences
+  (LLMREC_RATIONALE_DECODING=free; agent/claim_grammar.py): what the student writes on its own.
 - `llm-rec-shuffled`: the same with the candidates in a seeded random order instead of the prior's, so a gain of
   `llm-rec` cannot come from merely following the order it was shown.
 - `agent`: exactly what the agent commits with the configured model (LLMREC_ADAPTER_PATH as set): the same pass as
@@ -47,7 +49,7 @@ log = logging.getLogger(__name__)
 Order = Literal["prior", "shuffled", "given"]
 
 _MODELS: dict[tuple[object, ...], Recommender] = {}
-_PASSES: dict[tuple[str, int, str], Pass] = {}
+_PASSES: dict[tuple[str, str, int, str], Pass] = {}
 _RENDER = threading.Lock()
 
 
@@ -170,7 +172,7 @@ class LLMScorer:
                 context_tokens=self.settings.context_tokens,
                 rationale_tokens=self.rationale_tokens,
             )
-        key = (self._llm.name, self.rationale_tokens, shown["prompt"])
+        key = (self._llm.name, getattr(self._llm, "rationale_decoding", "free"), self.rationale_tokens, shown["prompt"])
         done = _PASSES.get(key)
         if done is None:
             items = {item.item_id: item for item in [*request.history, *request.candidates]}
@@ -243,6 +245,11 @@ def _make_rec(ctx: SystemContext) -> Scorer:
     return LLMScorer("llm-rec", settings, settings.rationale_max_tokens, order="prior", seed=ctx.seed)
 
 
+def _make_rec_free(ctx: SystemContext) -> Scorer:
+    settings = _rec_settings().model_copy(update={"rationale_decoding": "free"})
+    return LLMScorer("llm-rec-free", settings, settings.rationale_max_tokens, order="prior", seed=ctx.seed)
+
+
 def _make_rec_direct(ctx: SystemContext) -> Scorer:
     return LLMScorer("llm-rec-direct", _rec_settings(), 0, order="prior", seed=ctx.seed)
 
@@ -260,6 +267,7 @@ def _make_agent(ctx: SystemContext) -> Scorer:
 register_system("llm-base", _make_base)
 register_system("llm-base-direct", _make_base_direct)
 register_system("llm-rec", _make_rec)
+register_system("llm-rec-free", _make_rec_free)
 register_system("llm-rec-direct", _make_rec_direct)
 register_system("llm-rec-shuffled", _make_rec_shuffled)
 register_system("agent", _make_agent)

@@ -7,6 +7,7 @@
 #   make eval-llmrec                                  # both domains, 200 users each (about 1.5 hours on 2 cores)
 #   DOMAINS=clothing USERS=50 make eval-llmrec        # one domain, fewer users
 #   PARALLEL=1 BASE_SYSTEMS= make eval-llmrec         # both domains at once; no llm-base run
+#   COT= SYSTEMS=prior,llm-rec make eval-llmrec       # no chain-of-thought tests; two systems
 #
 # Per domain: the adapter's calibration (llmrec train calibrate, skipped when the adapter already carries one for
 # that domain), then one `llmrec eval` run of every system on the same users, with the chain-of-thought tests of
@@ -23,6 +24,7 @@ PORT=${PORT:-8011}
 OUT=${OUT:-reports/served}
 SYSTEMS=${SYSTEMS:-random,popularity,bm25,sasrec,prior,teacher-rationale,llm-rec,llm-rec-direct,llm-rec-shuffled,agent}
 BASE_SYSTEMS=${BASE_SYSTEMS:-llm-base}
+COT=${COT-llm-rec}  # the systems whose chain-of-thought tests run (about 15 minutes a domain); COT= runs none
 MERGED=${MERGED:-$HOME/.cache/llmrec/served/$(basename "$ADAPTER")-merged}
 mkdir -p "$OUT"
 
@@ -65,7 +67,7 @@ one_domain() {  # $1: the domain
   fi
   LLMREC_OPENAI_MODEL=llmrec LLMREC_ADAPTER_PATH="$ADAPTER" \
     "$BIN/llmrec" eval --domain "$1" --protocol candidates --systems "$SYSTEMS" --users "$USERS" \
-    --workers "$WORKERS" --cot llm-rec --out "$OUT/$1-candidates"
+    --workers "$WORKERS" ${COT:+--cot "$COT"} --out "$OUT/$1-candidates"
 }
 if [ -n "${PARALLEL:-}" ]; then
   # The domains side by side against the one server, whose batches then hold both (on 2 cores the server, not the

@@ -36,7 +36,7 @@ class HangingLLM:
         self.hang_file, self.armed, self.calls = hang_file, False, 0
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, **decoding: Any
     ) -> Iterator[str]:
         return self.inner.generate(prompt, max_tokens, stop, stream)  # type: ignore[no-any-return]
 

@@ -38,7 +38,7 @@ class FlakyLLM:
         self.calls = 0
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, **decoding: Any
     ) -> Iterator[str]:
         return self.inner.generate(prompt, max_tokens, stop, stream)
 
@@ -201,7 +201,7 @@ class PushyLLM:
         self.tokenizer = tokenizer
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, **decoding: Any
     ) -> Iterator[str]:
         return iter(["Buy [B000NPPASE] the Hillman Stainless Steel Hex Bolt; it is the best. Answer: Z"])
 

@@ -112,7 +112,7 @@ class FakeTeacher:
         return next(item_id for title, item_id in self.titles.items() if f"- {title}" in chosen)
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, **decoding: Any
     ) -> Iterator[str]:
         target = self.target_of(prompt)
         self.calls.append(target)

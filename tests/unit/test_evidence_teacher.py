@@ -102,7 +102,7 @@ class _Paraphraser:
         self.rewrite = rewrite
         self.prompts: list[str] = []
 
-    def generate(self, prompt: str, max_tokens: int, stop: Any = (), stream: bool = False, banned: Any = ()) -> Any:
+    def generate(self, prompt: str, max_tokens: int, stop: Any = (), stream: bool = False, **decoding: Any) -> Any:
         self.prompts.append(prompt)
         written = prompt.split("Explanation: ", 1)[1].split("\n\n", 1)[0]
         return iter((self.rewrite(written),))

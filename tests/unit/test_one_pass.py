@@ -51,16 +51,25 @@ class RecordingLLM:
         self.recite = recite
         self.generated: list[str] = []
         self.banned: list[list[int]] = []
+        self.grammars: list[str | None] = []
+        self.rationale_decoding = llm.rationale_decoding
         self.ranked: list[str] = []
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str] = (), stream: bool = False, banned: Sequence[int] = ()
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        stream: bool = False,
+        banned: Sequence[int] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         self.generated.append(prompt)
         self.banned.append(list(banned))
+        self.grammars.append(grammar)
         if self.recite is not None:  # a model obeying an injection: it recites the agent's instructions
             return iter(["Sure. ", self.recite])
-        return self.inner.generate(prompt, max_tokens, stop, stream, banned)  # type: ignore[no-any-return]
+        return self.inner.generate(prompt, max_tokens, stop, stream, banned, grammar)  # type: ignore[no-any-return]
 
     def label_logprobs(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
         self.ranked.append(prompt)
@@ -234,3 +243,16 @@ def test_a_new_user_is_never_told_about_a_history(tiny_llm: Any) -> None:
     known = RecRequest(history=items[5:7], candidates=items[:5], conversation=[("user", "a digital caliper")])
     run_pass(recording, known, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
     assert recording.banned[-1] == []
+
+
+def test_grounded_decoding_sends_the_grammar_and_bans_nothing(tiny_llm: Any) -> None:
+    recording = RecordingLLM(tiny_llm)
+    items = list(small_catalog().items.values())
+    new_user = RecRequest(history=[], candidates=items[:5], conversation=[("user", "a digital caliper")])
+    recording.rationale_decoding = "grounded"
+    run_pass(recording, new_user, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
+    assert recording.banned[-1] == [] and recording.grammars[-1] is not None
+    assert recording.grammars[-1].startswith("root ::= sentence")
+    recording.rationale_decoding = "free"
+    run_pass(recording, new_user, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
+    assert recording.grammars[-1] is None and recording.banned[-1]

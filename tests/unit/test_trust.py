@@ -155,6 +155,9 @@ def test_after_a_dispute_the_links_read_the_request_not_the_dispute() -> None:
     assert asked_text([*jeans, ("user", "not for kids, and I already own the first one")], disputed=True) == (
         "men's bootcut jeans"
     )
+    # The price wish after a dispute refines the request, not the dispute before it.
+    after = [*chat, ("assistant", "I recommended: B."), ("user", "under 50 dollars please")]
+    assert asked_text(after, disputed=False, earlier_disputes=[chat[-1][1]]) == "I want a good multimeter"
     assert request_words("a hoodie, nothing for kids") == ["hoodie"]
     assert request_words("latex-free nitrile gloves") == ["nitrile", "gloves"]
 
