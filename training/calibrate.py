@@ -230,6 +230,7 @@ def calibrate(
             "combined": _ndcg_at_10(runs, combined),
         },
         "rationale_tokens": settings.rationale_max_tokens,
+        "rationale_decoding": settings.rationale_decoding,
         "seed": retrieval.seed,
     }
     return Calibration(

@@ -10,7 +10,7 @@
 #   COT= SYSTEMS=prior,llm-rec make eval-llmrec       # no chain-of-thought tests; two systems
 #
 # Per domain: the adapter's calibration (llmrec train calibrate, skipped when the adapter already carries one for
-# that domain), then one `llmrec eval` run of every system on the same users, with the chain-of-thought tests of
+# that domain fitted under the same rationale decoding), then one `llmrec eval` run of every system on the same users, with the chain-of-thought tests of
 # llm-rec (--cot). Reports go to $OUT/<domain>-candidates (llm-base: <domain>-candidates-base); the server's log to
 # $OUT/vllm.log.
 set -euo pipefail
@@ -22,7 +22,7 @@ USERS=${USERS:-200}
 WORKERS=${WORKERS:-8}
 PORT=${PORT:-8011}
 OUT=${OUT:-reports/served}
-SYSTEMS=${SYSTEMS:-random,popularity,bm25,sasrec,prior,teacher-rationale,llm-rec,llm-rec-direct,llm-rec-shuffled,agent}
+SYSTEMS=${SYSTEMS:-random,popularity,bm25,sasrec,prior,teacher-rationale,llm-rec,llm-rec-free,llm-rec-direct,llm-rec-shuffled,agent}
 BASE_SYSTEMS=${BASE_SYSTEMS:-llm-base}
 COT=${COT-llm-rec}  # the systems whose chain-of-thought tests run (about 15 minutes a domain); COT= runs none
 MERGED=${MERGED:-$HOME/.cache/llmrec/served/$(basename "$ADAPTER")-merged}
@@ -61,7 +61,10 @@ export LLMREC_MODEL_BACKEND=openai LLMREC_OPENAI_BASE_URL="http://127.0.0.1:$POR
 # its identity and its calibration file are the ones the local backend uses.
 start_server --merged "$MERGED/merged"
 one_domain() {  # $1: the domain
-  if [ ! -f "$ADAPTER/calibration/$1.json" ]; then
+  # Fitted again when it was fitted under another rationale decoding (files from before the setting: free).
+  fitted=$("$BIN/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["fitted_on"].get("rationale_decoding","free"))' \
+    "$ADAPTER/calibration/$1.json" 2>/dev/null || echo none)
+  if [ "$fitted" != "${LLMREC_RATIONALE_DECODING:-grounded}" ]; then
     LLMREC_OPENAI_MODEL=llmrec LLMREC_ADAPTER_PATH="$ADAPTER" \
       "$BIN/llmrec" train calibrate --domain "$1" --users 200 --bias-users 100 --workers "$WORKERS" --no-progress
   fi
