@@ -37,22 +37,31 @@ def _alternatives(sentences: list[str]) -> str:
 
 
 def rationale_grammar(shown: Shown, items: Mapping[str, Item]) -> str:
-    """The EBNF grammar of the rationales that may follow `shown`, in the teacher's shape: the pick's own sentences
-    (one or two, all about one candidate; one when it has no links), then at most one contrast with any candidate.
+    """The EBNF grammar of the rationales that may follow `shown`, in the teacher's shape: one or two sentences for
+    one pick (two by different links; one when it has no links), then at most one contrast about another candidate.
     Sentences are separated by single spaces; the model may end after any of them."""
     choices = rationale_choices(shown, items)
+    labels = list(choices.own)
     rules: list[str] = []
     picks: list[str] = []
-    for n, own in enumerate(choices.own.values()):
-        if not own:
+    for n, label in enumerate(labels):
+        groups = [g for g in choices.own[label] if g]
+        if not groups:
             continue
-        linked = bool(shown["links"] and shown["links"][n])
-        second = f' (" " own{n})?' if linked else ""
-        contrast = ' (" " contrast)?' if choices.contrast else ""
+        rules += [f"own{n}_{i} ::= {_alternatives(g)}" for i, g in enumerate(groups)]
+        # Any candidate's contrast, the pick's own included ("A also links to you" after arguing for A is true, if
+        # odd): one shared rule compiles in a tenth of the time of one rule per pick (0.15 s against 1.5 s).
+        rival = ' (" " contrast)?' if any(choices.contrast.values()) else ""
+        ways = []
+        for i in range(len(groups)):
+            others = [f"own{n}_{j}" for j in range(len(groups)) if j != i]
+            second = f' (" " ({" | ".join(others)}))?' if others else ""
+            ways.append(f"own{n}_{i}{second}{rival}")
         picks.append(f"pick{n}")
-        rules += [f"pick{n} ::= own{n}{second}{contrast}", f"own{n} ::= {_alternatives(own)}"]
+        rules.append(f"pick{n} ::= " + " | ".join(f"({way})" for way in ways))
     if not picks:  # no candidates: nothing true can be said, so nothing is
         return 'root ::= ""\n'
-    if choices.contrast:
-        rules.append(f"contrast ::= {_alternatives(choices.contrast)}")
+    contrasts = sorted({s for sentences in choices.contrast.values() for s in sentences})
+    if contrasts:
+        rules.append(f"contrast ::= {_alternatives(contrasts)}")
     return "\n".join([f"root ::= {' | '.join(picks)}", *rules]) + "\n"

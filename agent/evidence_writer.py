@@ -231,42 +231,51 @@ def write_rationale(shown: Shown, pick: str, items: Mapping[str, Item], rng: ran
 @dataclass(frozen=True)
 class Choices:
     """What the writer could say about the shown candidates, each sentence true by construction, in the shape of
-    its rationales: one or two sentences for the pick, then one contrast with another candidate."""
+    its rationales: one or two sentences for the pick (by two different links), then one contrast with another
+    candidate."""
 
-    own: dict[str, list[str]]
-    """Label -> the sentences arguing for that candidate: each of its links in each phrasing, under each way of
-    calling it and of naming its history items (in full, or by first word as on a second mention); for a candidate
-    without links, that it has none (one sentence)."""
-    contrast: list[str]
-    """The contrast sentences about any candidate: its first link as a clause, or that it has none."""
+    own: dict[str, list[list[str]]]
+    """Label -> per link of that candidate, the sentences stating it: in each phrasing, under each way of calling
+    the candidate and of naming its history items (in full, or by first word as on a second mention); for a
+    candidate without links, one group: that it has none."""
+    contrast: dict[str, list[str]]
+    """Label -> the contrast sentences about that candidate: any of its links as a clause, or that it has none."""
 
     def all(self) -> list[str]:
-        return sorted({*self.contrast, *(s for sentences in self.own.values() for s in sentences)})
+        groups = [g for per in self.own.values() for g in per] + list(self.contrast.values())
+        return sorted({s for g in groups for s in g})
 
 
 def rationale_choices(shown: Shown, items: Mapping[str, Item]) -> Choices:
     """Every sentence the writer could say about the candidates of `shown` (agent/claim_grammar.py decodes the
     served rationale over them: the model chooses what to say)."""
-    own: dict[str, list[str]] = {}
-    contrast: set[str] = set()
+    own: dict[str, list[list[str]]] = {}
+    contrast: dict[str, list[str]] = {}
     links_of = shown["links"] or [[] for _ in shown["candidate_ids"]]
     anything = any(links_of)
     for label, links in zip(shown["labels"], links_of, strict=True):
-        mine: set[str] = set()
-        for ref in sorted({form.format(l=label) for form in _REF}):
-            if not links:
-                mine.update(_fill(t, ref) for t in (_PICK_NO_LINKS if anything else _NO_LINKS))
-                contrast.update(_fill(t, ref) for t in _CONTRAST_NONE)
-            for link in links:
-                # Each of its (at most two) history items named in full or, as on a second mention, by first word.
-                named = link["history"][:2]
-                for said in (set(c) for r in range(len(named) + 1) for c in combinations(named, r)):
-                    found = _phrasings(link, _Names(items, said=said))
+        refs = sorted({form.format(l=label) for form in _REF})
+        if not links:
+            own[label] = [sorted(_fill(t, r) for r in refs for t in (_PICK_NO_LINKS if anything else _NO_LINKS))]
+            contrast[label] = sorted(_fill(t, r) for r in refs for t in _CONTRAST_NONE)
+            continue
+        groups: list[list[str]] = []
+        against: set[str] = set()
+        for link in links:
+            stated: set[str] = set()
+            # Each of its (at most two) history items named in full or, as on a second mention, by first word.
+            named = link["history"][:2]
+            for said in (set(c) for r in range(len(named) + 1) for c in combinations(named, r)):
+                found = _phrasings(link, _Names(items, said=said))
+                reason = _reason(link, _Names(items, said=said))
+                for ref in refs:
                     if found is not None:
                         templates, fields = found
-                        mine.update(_fill(t, ref, **fields) for t in templates)
-                    reason = _reason(link, _Names(items, said=said))
+                        stated.update(_fill(t, ref, **fields) for t in templates)
                     if reason is not None:
-                        contrast.update(_fill(t, ref, reason=reason) for t in _CONTRAST)
-        own[label] = sorted(mine)
-    return Choices(own, sorted(contrast))
+                        against.update(_fill(t, ref, reason=reason) for t in _CONTRAST)
+            if stated:
+                groups.append(sorted(stated))
+        own[label] = groups
+        contrast[label] = sorted(against)
+    return Choices(own, contrast)

@@ -67,12 +67,26 @@ def test_the_grammar_takes_the_teachers_rationales_and_refuses_inventions(
     label = shown["labels"][0]
     invented = f'Candidate {label} shares "multimeter" with your history item.'
     assert not _matcher(grammar, smollm2_tokenizer).accept_string(invented)
-    # The teacher's shape: the pick's own sentences are about one candidate, and one contrast ends it.
-    first, second = [own for own in choices.own.values() if own][:2]
-    assert not _matcher(grammar, smollm2_tokenizer).accept_string(f"{first[0]} {second[0]}")
-    contrast = choices.contrast[0]
-    assert _matcher(grammar, smollm2_tokenizer).accept_string(f"{first[0]} {contrast}")
-    assert not _matcher(grammar, smollm2_tokenizer).accept_string(f"{first[0]} {contrast} {contrast}")
+
+    # The teacher's shape: the pick's own sentences are about one candidate by different links, one contrast ends it.
+    def accepts(text: str) -> bool:
+        return bool(_matcher(grammar, smollm2_tokenizer).accept_string(text))
+
+    first, second = [groups[0] for groups in choices.own.values() if groups][:2]
+    assert not accepts(f"{first[0]} {second[0]}")
+    contrast = next(c for cs in choices.contrast.values() for c in cs)
+    assert accepts(f"{first[0]} {contrast}")
+    assert not accepts(f"{first[0]} {contrast} {contrast}")
+    for shown, _ in cases:
+        grammar = rationale_grammar(shown, items)
+        linked = [groups for groups in rationale_choices(shown, items).own.values() if len(groups) >= 2]
+        if linked and len(linked[0][0]) >= 2:
+            one, other = linked[0][0], linked[0][1]
+            assert accepts(f"{one[0]} {other[0]}")  # two links of the pick
+            assert not accepts(f"{one[0]} {one[1]}")  # one link said twice
+            break
+    else:
+        raise AssertionError("no case with a candidate of two links")
 
 
 def test_a_grounded_pass_says_only_allowed_sentences(tiny_llm: Any, scientific_catalog: Any) -> None:

@@ -252,7 +252,7 @@ def test_grounded_decoding_sends_the_grammar_and_bans_nothing(tiny_llm: Any) -> 
     recording.rationale_decoding = "grounded"
     run_pass(recording, new_user, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
     assert recording.banned[-1] == [] and recording.grammars[-1] is not None
-    assert recording.grammars[-1].startswith("root ::= sentence")
+    assert recording.grammars[-1].startswith("root ::= pick")
     recording.rationale_decoding = "free"
     run_pass(recording, new_user, rationale_tokens=RATIONALE_TOKENS, context_tokens=CONTEXT_TOKENS)
     assert recording.grammars[-1] is None and recording.banned[-1]
