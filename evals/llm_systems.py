@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Literal
 
 from agent.evidence import links_for
@@ -160,7 +161,14 @@ class LLMScorer:
         assert self._prior is not None
         prior = self._prior.scores(query, shown_ids)
         combined = self._calibration.combine(prior, done.shown["labels"], [done.logprobs[i] for i in shown_ids])
-        return {item_id: float(s) for item_id, s in zip(shown_ids, combined, strict=True)}
+        scores = {item_id: float(s) for item_id, s in zip(shown_ids, combined, strict=True)}
+        if query.key in self.trust:
+            # Coverage of what this system commits first (the calibrated order), as the agent's answer reports it,
+            # not of the model's own top label.
+            top = max(shown_ids, key=lambda i: scores[i])
+            covered = any(claim.get("relational", False) and top in claim["item_ids"] for claim in done.claims)
+            self.trust[query.key] = replace(self.trust[query.key], coverage=covered)
+        return scores
 
     def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
         assert self._llm is not None

@@ -151,3 +151,27 @@ def test_the_base_systems_drop_the_adapter_on_either_backend(monkeypatch: pytest
     assert ModelSettings().identity.endswith("+llmrec")
     base = _base_settings()
     assert base.openai_model is None and base.adapter_path is None and base.identity == base.model
+
+
+def test_the_agents_coverage_is_of_the_item_it_commits(tiny_llm: LocalRecommender, tmp_path: Path) -> None:
+    """A calibrated system commits the prior's order here (LLM weight 0), so its coverage asks whether a true claim
+    argues for the prior's top item, not for the model's own top label."""
+    from agent.prior import Calibration, calibration_path
+
+    settings = ModelSettings(adapter_path=tmp_path / "adapter")
+    dataset = shop(num_users=12, num_items=40)
+    path = calibration_path(settings.model, settings.adapter_path, dataset.domain)
+    Calibration(dataset.domain, settings.identity, llm_weight=0.0, llm_weight_stderr=None, position_bias={}).save(path)
+    scorer = LLMScorer("agent", settings, 48, llm=tiny_llm, order="prior", calibrated=True)
+    tiny_llm.rationale_decoding = "grounded"  # every claim true: coverage is only about which item it names
+    try:
+        run_eval(dataset, "candidates", [scorer], seed=1, progress=False)
+    finally:
+        tiny_llm.rationale_decoding = "free"
+    differs = 0
+    for key, done in scorer.passes.items():
+        prior_top = done.shown["candidate_ids"][0]  # shown in the prior's order; weight 0 commits it first
+        argued = {i for claim in done.claims if claim.get("relational") for i in claim["item_ids"]}
+        assert scorer.trust[key].coverage == (prior_top in argued)
+        differs += done.order[0] != prior_top
+    assert differs >= 1, "the model's own top label never differed from the prior's: the test shows nothing"
