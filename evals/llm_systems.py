@@ -56,7 +56,15 @@ _RENDER = threading.Lock()
 
 def _model(settings: ModelSettings) -> Recommender:
     """One loaded model per configuration and process (llm-rec and agent share theirs)."""
-    key = (settings.model_backend, settings.model, settings.adapter_path, settings.openai_model, settings.device)
+    key = (
+        settings.model_backend,
+        settings.model,
+        settings.adapter_path,
+        settings.openai_model,
+        settings.device,
+        settings.rationale_decoding,  # llm-rec-free is the same weights decoding otherwise: a model of its own
+        settings.repetition_penalty,
+    )
     if key not in _MODELS:
         _MODELS[key] = load_recommender(settings)
     return _MODELS[key]

@@ -175,3 +175,16 @@ def test_the_agents_coverage_is_of_the_item_it_commits(tiny_llm: LocalRecommende
         assert scorer.trust[key].coverage == (prior_top in argued)
         differs += done.order[0] != prior_top
     assert differs >= 1, "the model's own top label never differed from the prior's: the test shows nothing"
+
+
+def test_llm_rec_free_is_a_model_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same weights decoding freely must not share the grounded system's loaded model (nor its cached passes)."""
+    from evals import llm_systems
+
+    loaded: list[str] = []
+    monkeypatch.setattr(llm_systems, "_MODELS", {})
+    monkeypatch.setattr(llm_systems, "load_recommender", lambda s: loaded.append(s.rationale_decoding) or object())
+    grounded = llm_systems._model(ModelSettings(rationale_decoding="grounded"))
+    free = llm_systems._model(ModelSettings(rationale_decoding="free"))
+    assert grounded is not free and loaded == ["grounded", "free"]
+    assert llm_systems._model(ModelSettings(rationale_decoding="free")) is free
