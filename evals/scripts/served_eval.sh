@@ -23,7 +23,7 @@ WORKERS=${WORKERS:-8}
 PORT=${PORT:-8011}
 OUT=${OUT:-reports/served}
 SYSTEMS=${SYSTEMS:-random,popularity,bm25,sasrec,prior,teacher-rationale,llm-rec,llm-rec-free,llm-rec-direct,llm-rec-shuffled,agent}
-BASE_SYSTEMS=${BASE_SYSTEMS:-llm-base}
+BASE_SYSTEMS=${BASE_SYSTEMS-llm-base}  # BASE_SYSTEMS= (empty) runs none
 COT=${COT-llm-rec}  # the systems whose chain-of-thought tests run (about 15 minutes a domain); COT= runs none
 MERGED=${MERGED:-$HOME/.cache/llmrec/served/$(basename "$ADAPTER")-merged}
 mkdir -p "$OUT"
