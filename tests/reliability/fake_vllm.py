@@ -65,7 +65,8 @@ class FakeVLLM:
             def _complete(self, body: dict[str, Any], mode: str) -> None:
                 prompt = str(body.get("prompt", ""))
                 bias = list((body.get("logit_bias") or {}).keys())
-                if bias:
+                # A label request asks for logprobs; a rationale may carry a negative bias too (banned words).
+                if body.get("logprobs") and bias:
                     top = {f"token_id:{t}": -0.1 - i for i, t in enumerate(bias)}
                     logprobs = (
                         None if mode == "nologprobs" else {"tokens": [f"token_id:{bias[0]}"], "top_logprobs": [top]}
