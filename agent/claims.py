@@ -241,7 +241,10 @@ def _is_label(token: str, before: str, after: str, chained: bool, labels: Collec
     next_word = following.group(1) if following and not following.group(2) else ""
     closes = _CLOSES.match(after) is not None
     if token == "A":
-        return chained or closes or next_word in _AFTER_LABEL_A
+        # A capital "A" after a lower-case word or a comma is no article: an article mid-sentence is written "a"
+        # ("yes, A please", "would A work for hiking?", "how does A compare to B?").
+        mid_sentence = re.search(r"[a-z,]\s*$", before) is not None
+        return chained or closes or next_word in _AFTER_LABEL_A or mid_sentence
     if re.match(r"\s*[:)]", after) or (not before.strip() and after.startswith(".")):
         return True
     if chained and (closes or next_word in {"and", "or", "are", "both"}):

@@ -128,6 +128,9 @@ class Vocabulary:
                 parts = tuple(key.split())
                 if parts:
                     index.setdefault(parts[0], []).append((parts, attribute, value))
+                if len(parts) >= 2 and parts[-1] == "s":  # "Levi's" is also typed "levis"
+                    joined = (*parts[:-2], parts[-2] + "s")
+                    index.setdefault(joined[0], []).append((joined, attribute, value))
         for entries in index.values():
             entries.sort(key=lambda entry: -len(entry[0]))
         return index
@@ -286,26 +289,37 @@ def wanted_phrases(
     named = vocabulary._find(words) if vocabulary is not None else []
     for _, _, first, last in named:
         negated[first:last] = b"\x01" * (last - first)
+    keeps = [
+        not word.is_break
+        and not negated[index]
+        and not audience_words(word.parts)
+        and word.text not in RELATIVES
+        and any(
+            token not in FILLER_WORDS and not _reference(token, labels) and token not in ignore
+            for token in tokenize(word.text)
+        )
+        for index, word in enumerate(words)
+    ]
     phrases: dict[str, None] = {}
     run: list[str] = []
     for index, word in enumerate([*words, Word(".", (), False)]):
-        keep = (
-            index < len(words)
-            and not word.is_break
+        joins = (  # "box of 100", "easy to use", "set of filament colors": one phrase (tests/data/UNDERSTANDING.md)
+            bool(run)
+            and (word.text == "of" or (word.text == "to" and run[-1] in _EASE))
+            and index + 1 < len(words)
+            and keeps[index + 1]
             and not negated[index]
-            and not audience_words(word.parts)
-            and word.text not in RELATIVES
-            and any(
-                token not in FILLER_WORDS and not _reference(token, labels) and token not in ignore
-                for token in tokenize(word.text)
-            )
         )
-        if keep:
+        if index < len(words) and (keeps[index] or joins):
             run.append(word.text.removesuffix("'s"))
         elif run:
             phrases.setdefault(" ".join(run))
             run = []
     return list(phrases)
+
+
+_EASE = frozenset({"easy", "simple", "quick", "safe", "comfortable", "hard", "ready"})
+"""Words after which "to" joins a property ("easy to read"), not a purpose ("gloves to protect my hands")."""
 
 
 # --- who an item is for ----------------------------------------------------------------------------------------------

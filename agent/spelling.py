@@ -43,13 +43,20 @@ def _english() -> dict[str, int]:
     return counts
 
 
+def _skeleton(word: str) -> str:
+    """The word's consonants, doubles once ("nitrel", "nitrile" -> "ntrl"): vowels are what phonetic typos get wrong."""
+    return re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", word))
+
+
 class Speller:
     """Corrects a message's unknown words to the closest frequent catalog word."""
 
-    def __init__(self, counts: Counter[str]) -> None:
+    def __init__(self, counts: Counter[str], pairs: dict[tuple[str, str], Counter[str]] | None = None) -> None:
         from symspellpy import SymSpell
 
         self.counts = counts
+        self.pairs = pairs or {}
+        """Adjacent title words -> how the titles join them (" " or "-"): for words typed as one."""
         self._sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in counts.items():
             if count >= MIN_CATALOG_COUNT and len(word) >= MIN_LENGTH:
@@ -58,29 +65,60 @@ class Speller:
     @classmethod
     def from_items(cls, items: Iterable[Item]) -> Speller:
         counts: Counter[str] = Counter()
+        pairs: dict[tuple[str, str], Counter[str]] = {}
         for item in items:
-            counts.update(set(_WORD.findall(normalize_text(item.title))))
-        return cls(counts)
+            title = normalize_text(item.title)
+            words = list(_WORD.finditer(title))
+            counts.update({w.group() for w in words})
+            for first, second in zip(words, words[1:], strict=False):
+                joint = title[first.end() : second.start()]
+                if joint in (" ", "-"):
+                    pairs.setdefault((first.group(), second.group()), Counter())[joint] += 1
+        return cls(counts, pairs)
 
     def word(self, word: str) -> str:
         """The correction of one lower-case word, or the word itself."""
         english = _english()
         if len(word) < MIN_LENGTH or not word.isalpha() or english.get(word, 0) >= COMMON_ENGLISH:
             return word
-        if singular(word) in self.counts:  # a plural of a catalog word ("weights", "polos") is no typo
-            return word
+        if self.counts[singular(word)] >= MIN_CATALOG_COUNT:  # a plural of a catalog word ("weights", "polos")
+            return word  # is no typo; a word of one or two titles may be one ("infared": 2 titles, "infrared": 83)
+        joined = self._split(word)
+        if joined is not None:
+            return joined
         from symspellpy import Verbosity
 
-        distance = 2 if len(word) >= 8 else 1
+        # Two edits from 8 letters; from 6 when the word is in no English list ("nitrel" -> "nitrile"): a word no
+        # dictionary and no title knows is a typo, and a longer word has few neighbours two edits away.
+        distance = 2 if len(word) >= 8 or (len(word) >= 6 and word not in english) else 1
         for found in self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance):
             target = found.term
             if target == word:
                 return word
+            if len(word) < 8 and found.distance > 1 and _skeleton(target) != _skeleton(word):
+                continue  # two edits in a short word only in its vowels: "nitrel" -> "nitrile", not "flanel" -> "flare"
             catalog_wins = self.counts[target] >= DOMINANCE * self.counts[word]  # 0 for a word no title uses
             english_wins = english.get(target, 0) >= DOMINANCE * english.get(word, 0)
             if catalog_wins and english_wins:
                 return str(target)
         return word
+
+    def _split(self, word: str) -> str | None:
+        """Two catalog words typed as one ("rainjacket" -> "rain jacket", "labcoat" -> "lab coat", "tshirt" ->
+        "t-shirt"), written as the titles write the pair most often; None when no pair of titles' words makes it up.
+        Only for a word no English list and no title knows, so "raincoat" or "sweatshirt" stay one word."""
+        if word in _english() or self.counts[word] > 0:
+            return None
+        best: tuple[int, str] | None = None
+        for cut in range(1, len(word)):
+            pair = (word[:cut], word[cut:])
+            seen = self.pairs.get(pair)
+            if seen is None or len(pair[1]) < MIN_LENGTH - 1:
+                continue
+            count = sum(seen.values())
+            if count >= MIN_CATALOG_COUNT and (best is None or count > best[0]):
+                best = (count, pair[0] + seen.most_common(1)[0][0] + pair[1])
+        return best[1] if best else None
 
     def correct(self, message: str) -> tuple[str, list[tuple[str, str]]]:
         """(the message with its typos corrected, [(typed, corrected)])."""
