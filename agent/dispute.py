@@ -217,15 +217,25 @@ def _of_kind(
 
 
 _LEAD = (
-    r"(?:(?:that'?s |that is |it'?s |this is |the explanation is |you are |you're )?(?:wrong|not true|false|incorrect|"
-    r"nonsense)|come on|no|nope)?[\s,:;!.-]*"
+    r"(?:(?:(?:that'?s |that is |it'?s |this is |the explanation is |you are |you're )?(?:wrong|not true|false|"
+    r"incorrect|nonsense)|come on|no|nope|"
+    # hedges before the claim ("pretty sure B isn't stainless steel", "correct me if I'm wrong, but the last one is
+    # not latex-free"): 4 development claim disputes of the fourth session read the hedge as the pick
+    r"(?:i'?m |i am )?(?:pretty|fairly|quite|almost) (?:sure|certain)(?: that)?|correct me if i'?m wrong|"
+    r"i (?:could|may|might) be wrong|unless i'?m mistaken|if i'?m not mistaken|fyi|just so you know|i think|"
+    r"i believe)[\s,:;!.-]*(?:but )?){0,2}"
+)
+# What may follow a claim: "..., the explanation is wrong", "... fyi".
+_TAIL = (
+    r"(?:[\s,;.!-]*(?:(?:so |and )?(?:the explanation|your explanation|that|it|you)(?: is|'s| are|'re)? "
+    r"(?:wrong|incorrect|not right)|fyi|btw|lol))?[\s.!?]*$"
 )
 _LEAD_RE = re.compile(rf"^{_LEAD}")
 _ART = r"(?:(?:a|an|the|some|only) )?"
 # "a hoodie is not a jacket"; "a tank top doesn't count as a t-shirt" says the same (3 development phrasings).
 _IS_NOT = re.compile(
     rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:is|are|was|were|s) (?:not|no)|(?:does|do) not (?:count|qualify) as) "
-    rf"(?P<art>{_ART})(?P<y>[^,.;!?]+?)[\s.!?]*$"
+    rf"(?P<art>{_ART})(?P<y>[^,.;!?]+?){_TAIL}"
 )
 # "you called C test tubes but it's a rack", "you described A as a jean, but it's a legging", "you said C is a
 # pipette, it's actually a pump": Y (what the rationale said) is still wanted, X (what the pick is) is ruled out.
@@ -262,7 +272,8 @@ _IS_X_NOT_Y = re.compile(
     r"(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
 _DOES_NOT = re.compile(
-    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:does|do) not (?:include|have|come with|contain) {_ART}(?P<y>[^,.;!?]+?)[\s.!?]*$"
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:does|do) not (?:include|have|come with|contain)|(?:has|have) no|lacks) "
+    rf"{_ART}(?P<y>[^,.;!?]+?){_TAIL}"
 )
 _POINTER = re.compile(
     r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: one| pick| option)?|[a-j])$"
@@ -380,8 +391,12 @@ def _dispute(
 
 
 def _content(text: str) -> set[str]:
-    """Plural-tolerant content words that could name an item or a claim's subject (labels and noise dropped)."""
-    return {singular(token) for token in tokenize(prepare(text)) if len(token) > 1 and token not in _NOISE}
+    """Plural-tolerant content words that could name an item or a claim's subject (labels and noise dropped); a
+    possessive is also read joined ("levi's" -> "levi", "levis"), as users type it."""
+    prepared = prepare(text)
+    joined = re.findall(r"\b([a-z0-9]+)'s\b", prepared)
+    words = [*tokenize(prepared), *(f"{word}s" for word in joined)]
+    return {singular(token) for token in words if len(token) > 1 and token not in _NOISE}
 
 
 def _item_of(pick: Pick, items: Mapping[str, Item]) -> Item:
@@ -414,7 +429,7 @@ def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = Tr
     if labels:
         return list(dict.fromkeys(by_label[label] for label in labels))
     text = prepare(message)
-    positions = _ordinal_positions(text)
+    positions = _ordinal_positions(text, {word for pick in picks for word in _content(pick["title"])})
     positions = [len(picks) // 2 + 1 if p == _MIDDLE and len(picks) % 2 else p for p in positions]
     ordered = [picks[p - 1 if p > 0 else p]["item_id"] for p in positions if p <= len(picks)]
     if ordered:
@@ -430,11 +445,12 @@ def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = Tr
     return [best_id] if best_overlap or fallback else []
 
 
-def _ordinal_positions(text: str) -> list[int]:
+def _ordinal_positions(text: str, kinds: frozenset[str] | set[str] = frozenset()) -> list[int]:
     """1-based positions named by ordinals ("the second one", "the last" -> -1, "#2"), in order of mention.
 
     An ordinal counts when a word such as "one"/"option"/"pick" follows it, or after "the" when no content word follows
-    ("the second is wrong"), so "the first aid kit" and "last time" are not references.
+    ("the second is wrong") or a word of the picks' titles does ("how heavy is the second jacket?": `kinds`), so
+    "the first aid kit" and "last time" are not references.
     """
     found: list[tuple[int, int]] = []
     for match in _ORDINAL.finditer(text):
@@ -443,7 +459,7 @@ def _ordinal_positions(text: str) -> list[int]:
             following = _NEXT_WORD.match(text, match.end())
             if determiner is None or determiner.strip() != "the" or word == "top":
                 continue
-            if following is not None and tokenize(following.group(1)):
+            if following is not None and tokenize(following.group(1)) and singular(following.group(1)) not in kinds:
                 continue
         found.append((match.start(), _ORDINALS[word]))
     found.extend((match.start(), int(match.group(1))) for match in _NUMBERED.finditer(text))

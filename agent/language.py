@@ -73,6 +73,10 @@ FILLER_WORDS: frozenset[str] = frozenset(
         *("meh", "hmm", "hm", "ooh", "oh", "ah", "um", "uh", "hunting", "dig", "swap", "replace", "replacing"),
         *("replacement", "called", "calling", "described", "details", "going", "got", "sounds", "gonna", "rather"),
         *("remember", "pair", "pairs", "possible", "bonus", "works"),
+        # "Duck brand duct tape", "like crazy", "can I see more", "in the same spirit as C", "keep going in that
+        # direction": 11 of the 128 development lines added in the fourth session had one as a wish
+        *("brand", "crazy", "seriously", "honestly", "literally", "see", "spirit", "direction", "keep", "vibe"),
+        *("closest", "least"),
     }
 )
 """Request filler: never wanted, never part of a search query."""
@@ -228,7 +232,11 @@ _Trigger = Literal["phrase", "no", "not", "fact", "double"]
 
 _PHRASE_TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("stay", "away", "from"),
+    ("steer", "clear", "of"),
+    ("stay", "clear", "of"),
+    ("keep", "away", "from"),
     ("allergic", "to"),
+    ("sensitive", "to"),
     *((word,) for word in ("without", "avoid", "avoiding", "hate", "dislike", "except", "excluding", "exclude")),
     *((word,) for word in ("hates", "dislikes")),
     ("anything", "but"),
@@ -583,8 +591,18 @@ _NO_PROBLEM = re.compile(r"\bno [a-z0-9' -]{1,30}?[,?!.]* no (?:problem|worries|
 # back, or bothers the user, is ruled out, as "no X" says it (6 development disputes).
 _COMPLAINED = re.compile(
     r"(^|[.,;:!?]\s*)(?:the )?((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+) (?:again\b(?=\s*(?:[?!,.]|$|seriously|really))|"
-    r"(?:makes|make) me (?:itch|sweat|sneeze|break out)|irritates?|gives? me (?:a rash|hives)|"
+    r"(?:makes|make) me (?:itch|itchy|sweat|sweaty|sneeze|break out|overheat|hot)|irritates?|"
+    r"gives? me (?:a rash|hives)|(?:warps|warp|pills|pill|shrinks|shrink|fades|fade|melts|melt)\b|"
     r"(?:scratches|scratch|breaks|break|cracks|crack|stains|stain|rips|rip) (?:too )?easily)"
+    r"[^.,;:!?\n]*"  # the rest of the complaint's clause is its story ("in like five minutes"), not a wish
+)
+# "B's got a hood so that's a no", "the first one is latex, so nope", "C is polyester so it's out": a pick's property
+# given as the reason to reject it is ruled out (4 development disputes of the fourth session).
+_REJECTED_FOR = re.compile(
+    r"(^|[.,;:!?]\s*)(?:(?:[a-z0-9'-]+ ){0,3}?(?:is|are|has|have|got|has got) |(?:[a-z0-9-]+ ){0,2}[a-z0-9-]+'s "
+    r"(?:got )?)(?:a |an |made of )?"
+    r"((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)\s*,?\s*so (?:that'?s a no|that is a no|it'?s a no|it is a no|nope|"
+    r"no thanks|no(?=\s*(?:[.,;:!?\n]|$))|it'?s out|it is out|they'?re out|they are out|pass|hard pass|not for me)\b"
 )
 _CLAUSES = re.compile(r"([.,;:!?\n]+)")
 # "X is a dealbreaker", "X is a no-go": the subject is ruled out, as "no X" says it.
@@ -611,6 +629,20 @@ _ASKING_LEAD = re.compile(
 _ANY = re.compile(r"^\s*any ((?:[a-z0-9'-]+ ){0,3}?[a-z0-9'-]+) (?:is|are|s|would be|will do)\b")
 
 
+# "I'm a woman, need a fleece vest", "guy here, looking for a henley", "I'm a female nurse": who the user is, when
+# they say so, is who the item is for (3 development requests of the fourth session); their job is no wish.
+_SELF = re.compile(
+    r"\b(?:(?:i'?m|i am|as) an? (?:(?:female|male) [a-z]+|(woman|lady|gal|female|guy|man|dude|male))"
+    r"|(woman|lady|gal|guy|dude) here)\b"
+)
+_SELF_AUDIENCE = {"woman": "women", "lady": "women", "gal": "women", "female": "women"}
+
+
+def _self_audience(found: re.Match[str]) -> str:
+    word = found.group(1) or found.group(2) or found.group(0).split()[2]
+    return f" {_SELF_AUDIENCE.get(word, 'men')} "
+
+
 def _indifferent(clause: str) -> str:
     """What is left of a clause that says the user does not mind something: "any fleece jacket is fine" still asks
     for a fleece jacket; "synthetic insulation is totally fine" asks for nothing."""
@@ -630,6 +662,8 @@ def rephrase(text: str) -> str:
     text = _DEALBREAKER.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _TOO_MUCH.sub("no ", text)
     text = _COMPLAINED.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
+    text = _REJECTED_FOR.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
+    text = _SELF.sub(_self_audience, text)
     text = _AGE.sub(lambda m: _CHILD.get(m.group(1) or "kid", m.group(1)), text)
     return _LITTLE.sub(lambda m: _CHILD.get(m.group(1), m.group(1)), text)
 

@@ -11,6 +11,7 @@ more common than "purse"). Tokens with digits are never touched.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -70,7 +71,7 @@ class Speller:
             title = normalize_text(item.title)
             words = list(_WORD.finditer(title))
             counts.update({w.group() for w in words})
-            for first, second in zip(words, words[1:], strict=False):
+            for first, second in itertools.pairwise(words):
                 joint = title[first.end() : second.start()]
                 if joint in (" ", "-"):
                     pairs.setdefault((first.group(), second.group()), Counter())[joint] += 1

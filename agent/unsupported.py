@@ -14,7 +14,9 @@ _DAYS = r"(?:today|tomorrow|tonight|monday|tuesday|wednesday|thursday|friday|sat
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         r"(?:\b(?:under|below|less than|no more than|at most|max(?:imum)?|around|about|for)\s+)?"
-        r"(?:\$\s?\d+(?:[.,]\d+)?|\b(?:\d+|twenty|thirty|forty|fifty|a hundred|hundred)\s?(?:dollars?|bucks|usd|euros?|"
+        # "$30-40 range", "$20 to $30": the range, its upper end and the word "range" are one price
+        r"(?:\$\s?\d+(?:[.,]\d+)?(?:\s?(?:-|to)\s?\$?\d+(?:[.,]\d+)?)?(?: range)?|"
+        r"\b(?:\d+|twenty|thirty|forty|fifty|a hundred|hundred)\s?(?:dollars?|bucks|usd|euros?|"
         r"quid|pounds?)\b)|\b(?:(?:not|nothing) too |too )?(?:cheap(?:er|est|ly)?|budget(?:[ -]friendly)?|"
         r"afford(?:able)?|inexpensive|expensive|pricey|overpriced|price[ds]?|prices|costs?|discount(?:ed)?|"
         r"bargain)\b|\bon sale\b|"
@@ -23,9 +25,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "rating": re.compile(
-        r"\b(?:(?:well|highly|best|highest|top|good|great)[ -]?(?:rated|reviewed)|(?:with )?(?:lots of |good |great |"
-        r"many |(?:\d(?:\.\d)?|five)[ -]?stars? )*(?:reviews?|ratings?)|(?:\d(?:\.\d)?|five)[ -]?stars?(?: rated)?|"
-        r"rated)\b",
+        r"\b(?:(?:at least |over |above )?(?:(?:well|highly|best|highest|top|good|great|better)[ -]?(?:rated|reviewed)|"
+        r"(?:with )?(?:lots of |good |great |many |(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars? )*"
+        r"(?:reviews?|ratings?)|(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars?(?: rated)?"
+        r"(?: and up| or more| or better| or higher| plus)?|rated))\b",
         re.IGNORECASE,
     ),
     "delivery": re.compile(
