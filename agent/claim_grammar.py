@@ -36,12 +36,14 @@ def _alternatives(sentences: list[str]) -> str:
     return " | ".join(_literal(s) for s in sentences)
 
 
-def rationale_grammar(shown: Shown, items: Mapping[str, Item]) -> str:
+def rationale_grammar(shown: Shown, items: Mapping[str, Item], pick: str | None = None) -> str:
     """The EBNF grammar of the rationales that may follow `shown`, in the teacher's shape: one or two sentences for
     one pick (two by different links; one when it has no links), then at most one contrast about another candidate.
-    Sentences are separated by single spaces; the model may end after any of them."""
+    Sentences are separated by single spaces; the model may end after any of them. With `pick` (a label), the
+    rationale argues for that candidate: the one the agent will commit first whatever the labels say
+    (agent/prior.py `fixed_top`)."""
     choices = rationale_choices(shown, items)
-    labels = list(choices.own)
+    labels = [pick] if pick in choices.own else list(choices.own)
     rules: list[str] = []
     picks: list[str] = []
     for n, label in enumerate(labels):

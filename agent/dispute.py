@@ -176,10 +176,14 @@ def _violating(picks: Sequence[Pick], items: Mapping[str, Item], profile: Profil
 
 
 def _picks_that_are(picks: Sequence[Pick], items: Mapping[str, Item], words: list[str]) -> list[str]:
-    """The picks that are what a correction rules out ("a pH meter is not ..."): those with any of its words."""
+    """The picks that are what a correction rules out ("a pH meter is not ..."): those whose title has any of its
+    words. What a pick is is in its title; a description that mentions a pH meter (the Uni-T clamp meter's does)
+    does not make the clamp meter one, and removing it "because you disputed 'a pH meter is not a multimeter'"
+    dropped the one true multimeter left (the README's traps transcript)."""
     ruled = empty_profile()
     ruled["unwanted"] = words
-    return _violating(picks, items, ruled)
+    titles = {p["item_id"]: Item(item_id=p["item_id"], title=_item_of(p, items).title, text="") for p in picks}
+    return [pick["item_id"] for pick in picks if violation(titles[pick["item_id"]], ruled) is not None]
 
 
 def _of_kind(
@@ -280,6 +284,17 @@ _POINTER = re.compile(
 )
 
 
+def _named_by(subject: str, picks: Sequence[Pick]) -> list[str]:
+    """The picks a correction's subject names: by label or ordinal ("the second one"), else those whose title has
+    every word of it ("a leather belt" -> "Gatorback Leather Tool Belt"). One shared word is not enough: "a pH meter"
+    named the Uni-T "Clamp Meter" by "meter", and the revision removed the one multimeter left."""
+    if not picks:
+        return []
+    pointed = referenced_picks(subject, picks, fallback=False, by_title=False)
+    words = _content(subject)
+    return pointed or [p["item_id"] for p in picks if words and words <= _content(p["title"])]
+
+
 def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], list[str], list[str]] | None:
     """(wanted, ruled out, picks meant) of a correction: "a pH meter is not a multimeter" rules out pH meters and
     still wants a multimeter; "C isn't waterproof" wants waterproof, about C; "B is a surgical mask, not an N95
@@ -289,8 +304,7 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     subject, ruled_out, wanted = None, None, None
     if found := _CALLING.match(text):
         ruled_out, wanted = found["x"].strip(), found["y"].strip()
-        about = referenced_picks(ruled_out, picks, fallback=False) if picks else []
-        return [wanted], [ruled_out], about
+        return [wanted], [ruled_out], _named_by(ruled_out, picks)
     if found := _SAID_NOT.match(text):
         return corrected_claim(f"{found['p']} is not {found['y']}", picks)
     if (found := _IS_X_NOT_Y.match(text)) or (found := _CALLED.match(text)) or (found := _SAID.match(text)):
@@ -319,10 +333,8 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         # out; nothing new is wanted.
         wanted, ruled_out = "", wanted.removesuffix("-free")
     by_label = {pick["label"].lower(): pick["item_id"] for pick in picks}
-    if subject in by_label:  # the text is lower-cased by now, and a lone "c" reads as a label only in context
-        about = [by_label[subject]]
-    else:
-        about = referenced_picks(subject, picks, fallback=False) if picks else []
+    # the text is lower-cased by now, and a lone "c" reads as a label only in context
+    about = [by_label[subject]] if subject in by_label else _named_by(subject, picks)
     return [wanted] if wanted else [], [ruled_out.strip()] if ruled_out else [], about
 
 

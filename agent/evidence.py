@@ -16,13 +16,14 @@ Links hold history item ids; the prompt shows them as the positions of the histo
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from agent.claims import BOILERPLATE
-from agent.language import FILLER_WORDS, affirmed_text, stem
+from agent.language import FILLER_WORDS, REFERENCE_WORDS, affirmed_text, stem
 from agent.records import ShownLink
 from agent.unsupported import strip_unsupported
 from tools.catalog import Item
@@ -201,9 +202,23 @@ def asked_text(conversation: Sequence[tuple[str, str]], disputed: bool, earlier_
 
 
 def asks_something(message: str) -> bool:
-    """Whether a message names anything an item could have: a content word beyond request filler and the
-    constraints the catalog cannot honour (agent/unsupported.py)."""
-    return any(word not in FILLER_WORDS for word in request_words(strip_unsupported(message)))
+    """Whether a message names anything an item could have: a content word beyond request filler, words that point
+    at a pick ("more like the second one") and the constraints the catalog cannot honour (agent/unsupported.py); a
+    question about a pick ("is B auto-ranging?") asks for no item either. Read as requests, both left the next
+    turn's candidates without an `asked:` link (the README's traps transcript: "No candidate has a link to your
+    history or request" for a multimeter, after "a pH meter is not a multimeter")."""
+    if _PICK_QUESTION.search(message):
+        return False
+    return any(
+        word not in FILLER_WORDS and word not in REFERENCE_WORDS for word in request_words(strip_unsupported(message))
+    )
+
+
+_PICK_QUESTION = re.compile(
+    r"^\s*(?i:is|are|was|does|do|did|can|could|will|would|has|have|how|what|why|which)\b[^?]*"
+    r"(?:\b[A-HJ]\b|\b(?i:first|second|third|last|middle|top) (?i:one|pick|option)\b)[^?]*\?\s*$"
+)
+"""A question about a pick: a question word, a pick (a capital label, "I" excepted, or an ordinal), a question mark."""
 
 
 def links_for(

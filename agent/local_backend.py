@@ -141,7 +141,9 @@ class LocalRecommender:
         return GrammarLogitsProcessor(self._grammars.compile_grammar(grammar))
 
     def _remember(self, out: Any) -> None:
-        cache = getattr(out, "past_key_values", None)
+        # `cache` by key: the old attribute name `past_key_values` logs a deprecation warning into the user's chat,
+        # in the middle of the streamed rationale.
+        cache = out.get("cache", out.get("past_key_values")) if hasattr(out, "get") else None
         if cache is None or not getattr(cache, "is_croppable", False):
             self._cached = None
             return

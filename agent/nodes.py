@@ -8,6 +8,7 @@ rationale (and of free-form replies) go out through LangGraph's stream writer as
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -24,14 +25,14 @@ from agent.dispute_kind_model import learned_kind
 from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
-from agent.item_kind import KIND_STEP, kind_scores, named_things
+from agent.item_kind import KIND_STEP, category_word, head_word, kind_scores, named_things
 from agent.language import singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
-from agent.prior import order_by, prior_features
+from agent.prior import fixed_top, order_by, prior_features
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.question import answer_question
-from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show
+from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
 from agent.requested_thing import request_profile
 from agent.state import AgentState, Candidate, Intent, Pick, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
@@ -185,6 +186,7 @@ def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
         protected=agent_instructions(ctx.domain),
         items=ctx.retrievers.dataset.items,
         on_token=lambda t: writer({"token": t}),
+        pick=shown_label(shown, _committed_top(state, ctx, candidates)),
     )
     if explanation.withheld:
         notes.append(WITHHELD_NOTE)
@@ -196,6 +198,22 @@ def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
         "rationale": explanation.rationale,
         "notes": [*state.notes, *notes, *shown["notes"]],
     }
+
+
+def _committed_top(state: AgentState, ctx: Context, candidates: list[Candidate]) -> str | None:
+    """The candidate `commit` will put first whatever the model's labels say, when that is known before they are
+    read: after a dispute, the first undisputed pick still standing (`_stable_revision` keeps it on top); else the
+    prior's best when the calibrated label term cannot overturn its lead (agent/prior.py `fixed_top`); None when
+    there is no prior (the labels alone order the picks)."""
+    if state.dispute is not None:
+        ids = {c["item_id"] for c in candidates}
+        kept = [p["item_id"] for p in state.picks if p["item_id"] in ids and p["item_id"] not in state.rejected]
+        if kept:
+            return kept[0]
+    if ctx.prior is None:
+        return None
+    index = fixed_top([c.get("prior", 0.0) for c in candidates], ctx.calibration)
+    return candidates[index]["item_id"] if index is not None else None
 
 
 def commit(state: AgentState, runtime: Runtime[Context]) -> Update:
@@ -327,23 +345,27 @@ def _prior_ordered(state: AgentState, ctx: Context, candidates: list[Candidate])
     # The thing the request names comes first, then the prior's order within each tier (agent/item_kind.py):
     # KIND_STEP is far above the prior's spread (weighted z-scores, a few units) and the calibrated LLM term
     # (|weight| 0.05 x label log-probabilities within ~10 nats), so nothing outweighs what the user asked for.
-    kinds = np.asarray(kind_scores(shown, _turn_things(state, shown)), dtype=np.float64)
+    kinds = np.asarray(kind_scores(shown, _turn_things(state, shown, items)), dtype=np.float64)
     scores = ctx.prior.scores(features) + KIND_STEP * kinds
     scored = [Candidate(**{**c, "prior": float(s)}) for c, s in zip(candidates, scores, strict=True)]
     by_id = {c["item_id"]: c for c in scored}
     return [by_id[i] for i in order_by(ids, scores)]
 
 
-def _turn_things(state: AgentState, shown: list[Item]) -> list[str]:
+def _turn_things(state: AgentState, shown: list[Item], items: Mapping[str, Item]) -> list[str]:
     """The things this turn asks for, as word keys of kinds among the candidates: the words before a request's
     first purpose word ("a good multimeter | for electronics hobby work"), else all its wishes; for a dispute, or a
-    request that names no kind ("in black"), the conversation's wishes. None for "more like the second one": the
-    user asked for what resembles a pick, not for the first request's thing."""
+    request that names no kind ("in black"), the conversation's wishes. For "more like the second one", the kind of
+    that pick: the user asked for what resembles it, not for the first request's thing, and what is bought with a
+    multimeter (cutting fluid, snap rings: the co-purchase half of `similar_items`) is no multimeter."""
     message = last_user_message(state.messages)
     wanted = {singular(p) for phrase in state.profile["wanted"] for p in word_parts(phrase)}
     if state.intent == "request":
-        if similar_pick(message, state.picks) is not None:
-            return []
+        anchor = similar_pick(message, state.picks)
+        if anchor is not None:
+            item = items.get(anchor)
+            kinds = [head_word(item.title), category_word(item)] if item is not None else []
+            return named_things([k for k in kinds if k], shown)
         asked = [w for w in word_parts(thing_part(message)) if singular(w) in wanted]
         for words in (asked, [w for w in word_parts(message) if singular(w) in wanted]):
             things = named_things(words, shown)
@@ -379,6 +401,13 @@ def _request(state: AgentState, ctx: Context, candidates: list[Candidate]) -> Re
         dispute = state.dispute["claim"] or state.dispute["attribute"] or state.dispute["message"]
     history = [items[i] for i in state.history]
     shown = [items[c["item_id"]] for c in candidates]
+    asked = asked_text(turns, dispute is not None, [r["dispute"]["message"] for r in state.revisions])
+    if state.dispute is not None:
+        # What the dispute itself asks for ("a hoodie, nothing for kids" -> hoodie; "a pH meter is not a
+        # multimeter" -> multimeter), read as `revise` read it, beside the request before it: without it the
+        # hoodies were argued for as "has "men", as you asked" from the jeans request two turns back.
+        wishes = dispute_preferences(state.dispute["message"], state.dispute, state.picks, ctx.vocabulary)["wanted"]
+        asked = ". ".join([asked, " ".join(wishes)])  # a sentence of its own: "anything but levi's" scopes no wish
     return RecRequest(
         history=history,
         candidates=shown,
@@ -388,7 +417,7 @@ def _request(state: AgentState, ctx: Context, candidates: list[Candidate]) -> Re
         links=links_for(
             shown,
             history,
-            request_text=asked_text(turns, dispute is not None, [r["dispute"]["message"] for r in state.revisions]),
+            request_text=asked,
             catalog=items,
             cooccur=ctx.retrievers.cooccurrence(),
         ),

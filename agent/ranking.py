@@ -147,11 +147,13 @@ def explain(
     protected: Sequence[str],
     items: Mapping[str, Item],
     on_token: Callable[[str], None] | None = None,
+    pick: str | None = None,
 ) -> Explanation:
     """The model's rationale for `shown`, streamed to `on_token` through the leak guard (`protected`: the texts it
     may not recite). `max_tokens=0` writes none: the ranking then reads the labels straight after the prompt, the
     "no chain of thought" ablation. With `llm.rationale_decoding == "grounded"` it is decoded over the sentences
-    that are true of the shown links (agent/claim_grammar.py; `items`: the shown history and candidates)."""
+    that are true of the shown links (agent/claim_grammar.py; `items`: the shown history and candidates), for the
+    candidate labelled `pick` when the commit's top is known before the labels are read."""
     if max_tokens <= 0:
         return Explanation("", False)
     guard = LeakGuard(protected, emit=on_token)
@@ -164,7 +166,7 @@ def explain(
     # kept is what it said before the repeat.
     if getattr(llm, "rationale_decoding", "free") == "grounded":
         # Only true sentences can be said, so no word needs banning (and a ban could leave the grammar no token).
-        grammar: str | None = rationale_grammar(shown, items)
+        grammar: str | None = rationale_grammar(shown, items, pick)
         banned: list[int] = []
     else:
         grammar, banned = None, banned_token_ids(llm.tokenizer, banned_words(shown))
@@ -241,6 +243,13 @@ def run_pass(
     return finish_pass(llm, shown, items, domain=request.domain, rationale_tokens=rationale_tokens, on_token=on_token)
 
 
+def shown_label(shown: Shown, item_id: str | None) -> str | None:
+    """The label `item_id` was shown under, else None (not shown, or no item)."""
+    if item_id is None or item_id not in shown["candidate_ids"]:
+        return None
+    return label_of(shown, item_id)
+
+
 def finish_pass(
     llm: Recommender,
     shown: Shown,
@@ -249,10 +258,18 @@ def finish_pass(
     domain: str,
     rationale_tokens: int,
     on_token: Callable[[str], None] | None = None,
+    pick: str | None = None,
 ) -> Pass:
-    """Explain, rank and check what `show` rendered (for callers that look at the prompt first, e.g. a cache)."""
+    """Explain, rank and check what `show` rendered (for callers that look at the prompt first, e.g. a cache); the
+    rationale argues for the candidate labelled `pick` when given (agent/prior.py `fixed_top`)."""
     explanation = explain(
-        llm, shown, max_tokens=rationale_tokens, protected=agent_instructions(domain), items=items, on_token=on_token
+        llm,
+        shown,
+        max_tokens=rationale_tokens,
+        protected=agent_instructions(domain),
+        items=items,
+        on_token=on_token,
+        pick=pick,
     )
     ranked = rank(llm, shown, explanation.rationale)
     checked = check(shown, explanation.rationale, items, ranked.order[0])

@@ -32,7 +32,7 @@ from typing import Literal
 from agent.evidence import links_for
 from agent.prior import Calibration, calibration_path, load_calibration
 from agent.prompts import LABELS, RecRequest, Role
-from agent.ranking import Pass, finish_pass, show
+from agent.ranking import Pass, finish_pass, show, shown_label
 from agent.runtime import Recommender, load_recommender
 from agent.settings import ModelSettings
 from agent.trust import Trust
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 Order = Literal["prior", "shuffled", "given"]
 
 _MODELS: dict[tuple[object, ...], Recommender] = {}
-_PASSES: dict[tuple[str, str, int, str], Pass] = {}
+_PASSES: dict[tuple[str, str, int, str, str | None], Pass] = {}
 _RENDER = threading.Lock()
 
 
@@ -163,11 +163,14 @@ class LLMScorer:
     def _scores(self, query: Query, candidate_ids: Sequence[str]) -> dict[str, float]:
         """Item id -> this system's score, for candidates the model can rank in one pass."""
         shown_ids = self._shown_order(query, candidate_ids)
-        done = self._pass(query, shown_ids)
         if self._calibration is None:
-            return dict(done.logprobs)
+            return dict(self._pass(query, shown_ids).logprobs)
         assert self._prior is not None
         prior = self._prior.scores(query, shown_ids)
+        # As the agent's `reason` node does: the rationale argues for the item committed first whatever the labels
+        # say, when the calibration leaves the prior's lead standing (agent/prior.py `fixed_top`).
+        index = self._calibration.fixed_top(prior)
+        done = self._pass(query, shown_ids, shown_ids[index] if index is not None else None)
         combined = self._calibration.combine(prior, done.shown["labels"], [done.logprobs[i] for i in shown_ids])
         scores = {item_id: float(s) for item_id, s in zip(shown_ids, combined, strict=True)}
         if query.key in self.trust:
@@ -178,7 +181,7 @@ class LLMScorer:
             self.trust[query.key] = replace(self.trust[query.key], coverage=covered)
         return scores
 
-    def _pass(self, query: Query, candidate_ids: Sequence[str]) -> Pass:
+    def _pass(self, query: Query, candidate_ids: Sequence[str], top: str | None = None) -> Pass:
         assert self._llm is not None
         request = case_request(self._items, query, candidate_ids, self._cooccur)
         with _RENDER:  # one tokenizer serves every worker thread of `llmrec eval --workers`
@@ -188,11 +191,15 @@ class LLMScorer:
                 context_tokens=self.settings.context_tokens,
                 rationale_tokens=self.rationale_tokens,
             )
-        key = (self._llm.name, getattr(self._llm, "rationale_decoding", "free"), self.rationale_tokens, shown["prompt"])
+        pick = shown_label(shown, top)
+        decoding = getattr(self._llm, "rationale_decoding", "free")
+        key = (self._llm.name, decoding, self.rationale_tokens, shown["prompt"], pick)
         done = _PASSES.get(key)
         if done is None:
             items = {item.item_id: item for item in [*request.history, *request.candidates]}
-            done = finish_pass(self._llm, shown, items, domain=request.domain, rationale_tokens=self.rationale_tokens)
+            done = finish_pass(
+                self._llm, shown, items, domain=request.domain, rationale_tokens=self.rationale_tokens, pick=pick
+            )
             _PASSES[key] = done
         self.rationales[query.key] = done.rationale
         self.passes[query.key] = done

@@ -87,3 +87,21 @@ def test_route_candidates() -> None:
     cand = {"item_id": "a", "title": "A", "score": 1.0, "source": "search_catalog"}
     assert route_candidates(AgentState(candidates=[cand])) == "commit"  # type: ignore[list-item]
     assert route_candidates(AgentState()) == "respond"
+
+
+def test_more_like_a_pick_asks_for_that_picks_kind() -> None:
+    from agent.nodes import _turn_things
+    from agent.state import Pick
+    from tools.catalog import Item
+
+    meter = Item("meter", "OWON B35T Plus Multimeter with True RMS Measurement", "", {})
+    fluid = Item("fluid", "Forney 20859 Cutting Fluid, Industrial Pro Tap Magic", "", {})
+    clamp = Item("clamp", "Uni-T Digital Handheld Clamp Meter Multimeter", "", {})
+    picks = [
+        Pick(item_id=i.item_id, title=i.title, label=label, logprob=0.0, reason="", grounded=False)
+        for i, label in [(fluid, "A"), (meter, "B")]
+    ]
+    state = AgentState(messages=[HumanMessage("more like the second one")], picks=picks, intent="request")
+    items = {i.item_id: i for i in (meter, fluid, clamp)}
+    # the second pick is a multimeter: the co-bought cutting fluid is no more like it than any other item
+    assert _turn_things(state, [fluid, clamp, meter], items) == ["multimeter"]

@@ -110,3 +110,33 @@ def test_no_candidates_no_sentences() -> None:
     shown: Shown = {"prompt": "", "labels": [], "candidate_ids": [], "history_ids": [], "conversation": [],
                     "dispute": None, "links": [], "item_chars": 0, "num_tokens": 0, "notes": []}  # fmt: skip
     assert rationale_grammar(shown, {}) == 'root ::= ""\n'
+
+
+def test_a_fixed_pick_limits_the_rationale_to_that_candidate() -> None:
+    from agent.prior import Calibration, fixed_top
+
+    calibration = Calibration("d", "m", llm_weight=0.04, llm_weight_stderr=0.02, position_bias={})
+    assert fixed_top([3.0, 1.0, 0.5], calibration) == 0  # lead 2.0 > 0.04 x 20 nats
+    assert fixed_top([1.0, 3.5, 0.5], calibration) == 1
+    assert fixed_top([3.0, 2.5, 0.5], calibration) is None  # 0.5: the labels can overturn it
+    assert fixed_top([0.1, 0.2], None) == 1  # no calibration: the prior's order is committed
+    assert fixed_top([], None) is None
+    assert calibration.fixed_top([3.0, 1.0]) == 0
+
+
+def test_a_fixed_pick_grammar_allows_only_that_candidates_own_sentences(
+    cases: list[tuple[Shown, str]], scientific_catalog: Any, smollm2_tokenizer: Any
+) -> None:
+    items = scientific_catalog.items
+    for shown, _ in cases:
+        choices = rationale_choices(shown, items)
+        owned = [label for label, groups in choices.own.items() if any(groups)]
+        if len(owned) >= 2:
+            break
+    else:
+        raise AssertionError("no case with two candidates that can be argued for")
+    pick, other = owned[0], owned[1]
+    grammar = rationale_grammar(shown, items, pick)
+    assert _matcher(grammar, smollm2_tokenizer).accept_string(next(g for g in choices.own[pick] if g)[0])
+    assert not _matcher(grammar, smollm2_tokenizer).accept_string(next(g for g in choices.own[other] if g)[0])
+    assert rationale_grammar(shown, items, "not a label") == rationale_grammar(shown, items)

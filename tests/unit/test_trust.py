@@ -13,7 +13,7 @@ from agent.evidence import links_for
 from agent.evidence_writer import write_rationale
 from agent.prompts import RecRequest
 from agent.ranking import show
-from agent.records import Shown
+from agent.records import Pick, Shown
 from agent.trust import relational_claims, repeats, trust
 from tools.cooccur import CoOccurrence
 
@@ -188,3 +188,37 @@ def test_a_claim_names_the_right_kind_of_link(cases: list[tuple[Shown, str]], sc
     # The history link of the original user, claimed as a request the user never made.
     assert verdicts(f'Candidate {label} shares "{word}" with your history.', shown) == [True]
     assert verdicts(f'Candidate {label} has "{word}", as you asked.', shown) == [False]
+
+
+def test_questions_about_a_pick_and_pointers_at_one_ask_for_nothing() -> None:
+    from agent.evidence import asked_text, asks_something
+
+    assert not asks_something("is B auto-ranging?")
+    assert not asks_something("how heavy is the second one?")
+    assert not asks_something("more like the second one")
+    assert asks_something("Is there a multimeter with bluetooth?")  # "a" is an article, not a pick
+    assert asks_something("do you have any multimeters?")
+    assert asks_something("like B but in navy")
+    chat = [
+        ("user", "I want a good multimeter for electronics hobby work"),
+        ("user", "is B auto-ranging?"),
+        ("user", "more like the second one"),
+        ("user", "that's wrong, a pH meter is not a multimeter"),
+    ]
+    assert asked_text(chat, disputed=True) == chat[0][1]
+
+
+def test_a_correction_names_the_picks_that_have_all_of_its_subject() -> None:
+    from agent.dispute import corrected_claim
+
+    picks = [
+        Pick(item_id=i, title=t, label=label, logprob=0.0, reason="", grounded=False)
+        for i, t, label in [
+            ("scope", "Owon Oscilloscope and Digital Multimeter", "A"),
+            ("clamp", "Uni-T Digital Handheld Clamp Meter Multimeter Test Tool", "B"),
+            ("ph", "Mini Digital Pen Type PH Meter", "C"),
+        ]
+    ]
+    # "a pH meter" names the pH pen, not the clamp meter that shares "meter"
+    assert corrected_claim("a pH meter is not a multimeter", picks) == (["multimeter"], ["ph meter"], ["ph"])
+    assert corrected_claim("a pH meter is not a multimeter", picks[:2]) == (["multimeter"], ["ph meter"], [])
