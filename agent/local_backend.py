@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,9 @@ class LocalRecommender:
     def _remember(self, out: Any) -> None:
         # `cache` by key: the old attribute name `past_key_values` logs a deprecation warning into the user's chat,
         # in the middle of the streamed rationale.
-        cache = out.get("cache", out.get("past_key_values")) if hasattr(out, "get") else None
+        keys = list(out.keys()) if hasattr(out, "keys") else []
+        name = "cache" if "cache" in keys else "past_key_values"  # the key before transformers 5.x renamed it
+        cache = out.get(name) if name in keys else None
         if cache is None or not getattr(cache, "is_croppable", False):
             self._cached = None
             return
@@ -282,7 +285,11 @@ def attach_adapter(model: Any, adapter_path: Path) -> Any:
                 f"the loaded model is {actual}. Set LLMREC_MODEL to the adapter's base model."
             )
     try:
-        return PeftModel.from_pretrained(model, str(adapter_path))
+        with warnings.catch_warnings():
+            # peft (0.21) asks the model `is_gradient_checkpointing`, which transformers 5.x deprecates: a
+            # FutureWarning printed into every `llmrec chat` that is no concern of its user.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return PeftModel.from_pretrained(model, str(adapter_path))
     except (RuntimeError, ValueError, KeyError) as exc:
         # Shape mismatches surface as RuntimeError("size mismatch ...") deep inside load_state_dict.
         raise AdapterMismatchError(
