@@ -3,6 +3,7 @@ and a real SQLite checkpointer: what a turn commits, how disputes revise, and ho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,14 @@ def test_a_correction_rules_out_what_it_names_and_searches_what_it_keeps(make_ag
     calls = [c for m in state["messages"] for c in (getattr(m, "tool_calls", None) or [])]
     searches = [c["args"]["query"] for c in calls if c["name"] == "search_catalog"]
     assert searches and "glue" not in searches[-1] and "caliper" in searches[-1], searches
+
+
+def test_a_dispute_that_asks_for_something_links_the_candidates_to_it(make_agent: Any, tiny_llm: Any) -> None:
+    # "no plastic please, I need a multimeter" asks for a multimeter: the next candidates are linked to what this turn
+    # asked (`asked:` links in the prompt), not only to the caliper request before it.
+    agent = make_agent(tiny_llm)
+    agent.turn("wish", "a digital caliper")
+    result = agent.turn("wish", "no plastic please, I need a multimeter")
+    state = agent.values("wish")
+    assert result.intent == "dispute"
+    assert re.search(r'links: asked: [^\n]*"multimeter"', state["shown"]["prompt"])
