@@ -76,7 +76,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
         # "Duck brand duct tape", "like crazy", "can I see more", "in the same spirit as C", "keep going in that
         # direction": 11 of the 128 development lines added in the fourth session had one as a wish
         *("brand", "crazy", "seriously", "honestly", "literally", "see", "spirit", "direction", "keep", "vibe"),
-        *("closest", "least"),
+        *("closest", "least", "fan", "fans", "wear", "allergic"),
     }
 )
 """Request filler: never wanted, never part of a search query."""
@@ -96,7 +96,7 @@ COMPLAINT_WORDS: frozenset[str] = frozenset(
         *("wrong", "ugly", "bad", "awful", "terrible", "drop", "rid", "remove", "removed", "take", "cross", "lose"),
         *("definitely", "bought", "got", "ordered", "picked", "purchased", "home", "store", "before", "ago"),
         *("yesterday", "day", "week", "month", "year", "years", "christmas", "birthday", "gift", "gave", "given"),
-        *("different", "breaks", "broke", "broken", "off", "list", "rejected", "said", "wanted", "wants"),
+        *("different", "breaks", "broke", "broken", "off", "list", "rejected", "said", "wanted", "wants", "right"),
     }
 )
 """Words of a complaint about a pick that say how the user feels or what they did, not what they want next
@@ -643,6 +643,10 @@ def _self_audience(found: re.Match[str]) -> str:
     return f" {_SELF_AUDIENCE.get(word, 'men')} "
 
 
+# "a stethoscope for my mom, she's a nurse": what someone is, said of a person, is the story, not a wish.
+_PERSON_IS = re.compile(r"(^|[.,;:!?]\s*)(?:she|he|they|we)(?:'s| is| s| are|'re| re) (?:a|an) [^.,;:!?\n]*")
+
+
 def _indifferent(clause: str) -> str:
     """What is left of a clause that says the user does not mind something: "any fleece jacket is fine" still asks
     for a fleece jacket; "synthetic insulation is totally fine" asks for nothing."""
@@ -664,6 +668,7 @@ def rephrase(text: str) -> str:
     text = _COMPLAINED.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _REJECTED_FOR.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _SELF.sub(_self_audience, text)
+    text = _PERSON_IS.sub(lambda m: f"{m.group(1)} , ", text)
     text = _AGE.sub(lambda m: _CHILD.get(m.group(1) or "kid", m.group(1)), text)
     return _LITTLE.sub(lambda m: _CHILD.get(m.group(1), m.group(1)), text)
 

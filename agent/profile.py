@@ -290,13 +290,16 @@ def wanted_phrases(
     for _, _, first, last in named:
         negated[first:last] = b"\x01" * (last - first)
     keeps = [
-        not word.is_break
-        and not negated[index]
-        and not audience_words(word.parts)
-        and word.text not in RELATIVES
-        and any(
-            token not in FILLER_WORDS and not _reference(token, labels) and token not in ignore
-            for token in tokenize(word.text)
+        _named_noun(words, index)
+        or (
+            not word.is_break
+            and not negated[index]
+            and not audience_words(word.parts)
+            and word.text not in RELATIVES
+            and any(
+                token not in FILLER_WORDS and not _reference(token, labels) and token not in ignore
+                for token in tokenize(word.text)
+            )
         )
         for index, word in enumerate(words)
     ]
@@ -310,12 +313,33 @@ def wanted_phrases(
             and keeps[index + 1]
             and not negated[index]
         )
+        if run and word.text in _PACKS and index + 1 < len(words) and words[index + 1].text == "of":
+            phrases.setdefault(" ".join(run))  # "nitrile gloves box of 100": the pack size is a phrase of its own
+            run = []
         if index < len(words) and (keeps[index] or joins):
             run.append(word.text.removesuffix("'s"))
         elif run:
             phrases.setdefault(" ".join(run))
             run = []
     return list(phrases)
+
+
+_PACKS = frozenset({"box", "pack", "case", "bag", "roll", "bottle", "carton", "set", "kit", "pair"})
+_DOWN_ITEMS = frozenset(
+    {"jacket", "jackets", "parka", "parkas", "vest", "vests", "coat", "coats", "puffer", "booties", "comforter"}
+)
+_CAN_BEFORE = frozenset({"safety", "gas", "trash", "garbage", "watering", "spray", "oil", "fuel", "paint", "storage"})
+
+
+def _named_noun(words: Sequence[Word], index: int) -> bool:
+    """A stopword that names a thing where it stands: "down" before a garment ("a packable down jacket"), "can"
+    after what it holds ("a safety can, no plastic")."""
+    text = words[index].text
+    if text == "down":
+        return index + 1 < len(words) and words[index + 1].text in _DOWN_ITEMS
+    if text in ("can", "cans"):
+        return index > 0 and words[index - 1].text in _CAN_BEFORE
+    return False
 
 
 _EASE = frozenset({"easy", "simple", "quick", "safe", "comfortable", "hard", "ready"})

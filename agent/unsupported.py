@@ -33,7 +33,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "delivery": re.compile(
         r"\b(?:(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
-        rf"(?: (?:fast|quickly|free|overnight|(?:by |before |on )?{_DAYS}))*|(?:that'?s |is )?(?:in|out of) stock"
+        rf"(?: (?:fast|faster|quickly|quicker|sooner|free|overnight|(?:by |before |on )?{_DAYS}))*|"
+        r"(?:that'?s |is )?(?:in|out of) stock"
         rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day)\b",
         re.IGNORECASE,
     ),

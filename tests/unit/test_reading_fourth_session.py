@@ -155,3 +155,21 @@ def test_ordinal_before_the_picks_kind_and_a_typed_possessive_point_at_a_pick() 
     assert referenced_picks("how heavy is the second jacket?", picks, fallback=False) == ["p1"]
     assert referenced_picks("gimme the levis", picks, fallback=False) == ["p0"]
     assert referenced_picks("the first aid kit", picks, fallback=False) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted"),
+    [
+        ("I'm hunting for a packable down jacket", ["packable down jacket"]),
+        ("a safety can, no plastic", ["safety can"]),
+        ("nitrile gloves box of 100", ["nitrile gloves", "box of 100"]),
+        ("a stethoscope for my mom, she's a nurse", ["stethoscope"]),
+        ("calm down, I need a jacket", ["calm", "jacket"]),  # "down" names a thing only before a garment
+    ],
+)
+def test_stopwords_that_name_things_pack_sizes_and_who_someone_is(message: str, wanted: list[str]) -> None:
+    assert wanted_phrases(message) == wanted
+
+
+def test_shipping_faster_is_delivery() -> None:
+    assert unsupported_constraints("like C but something that ships faster") == ["delivery"]
