@@ -76,7 +76,9 @@ FILLER_WORDS: frozenset[str] = frozenset(
         # "Duck brand duct tape", "like crazy", "can I see more", "in the same spirit as C", "keep going in that
         # direction": 11 of the 128 development lines added in the fourth session had one as a wish
         *("brand", "crazy", "seriously", "honestly", "literally", "see", "spirit", "direction", "keep", "vibe"),
-        *("closest", "least", "fan", "fans", "wear", "allergic"),
+        *("closest", "least", "fan", "fans", "wear", "allergic", "wanna", "u", "ur", "choose", "choosing", "decide"),
+        *("gimme", "tbh", "imo", "either", "must", "make", "makes", "perfect", "ideal", "came", "em", "coming"),
+        *("means", "mean", "say", "saying", "solid"),
     }
 )
 """Request filler: never wanted, never part of a search query."""
@@ -97,6 +99,8 @@ COMPLAINT_WORDS: frozenset[str] = frozenset(
         *("definitely", "bought", "got", "ordered", "picked", "purchased", "home", "store", "before", "ago"),
         *("yesterday", "day", "week", "month", "year", "years", "christmas", "birthday", "gift", "gave", "given"),
         *("different", "breaks", "broke", "broken", "off", "list", "rejected", "said", "wanted", "wants", "right"),
+        # rejecting a pick in so many words ("stop suggesting the carhartt jacket", "not my cup of tea", "hard veto")
+        *("stop", "suggesting", "recommending", "showing", "never", "cup", "tea", "thing", "veto", "interested"),
     }
 )
 """Words of a complaint about a pick that say how the user feels or what they did, not what they want next
@@ -310,7 +314,7 @@ _ENDERS = frozenset(
         *("please", "pls", "plz", "thanks", "thank", "thx", "either", "anymore", "instead", "though", "whatsoever"),
         *("etc", "ever", "one", "ones", "stuff", "thing", "things", "item", "items", "product", "products", "option"),
         *("options", "pick", "picks", "choice", "choices", "want", "need", "like", "prefer", "without", "avoid"),
-        *("hate", "except", "nothing", "neither", "nor", "kind", "sort", "type", "anywhere", "whatsoever"),
+        *("hate", "except", "nothing", "neither", "nor", "kind", "sort", "type", "anywhere", "whatsoever", "means"),
     }
 )
 # A negation whose first word is one of these rules nothing out ("no idea", "not sure", "no problem").
@@ -590,8 +594,10 @@ _NO_PROBLEM = re.compile(r"\bno [a-z0-9' -]{1,30}?[,?!.]* no (?:problem|worries|
 # "wool again? I can't stand wool", "polyester makes me itch", "plastic scratches too easily": a property that is
 # back, or bothers the user, is ruled out, as "no X" says it (6 development disputes).
 _COMPLAINED = re.compile(
-    r"(^|[.,;:!?]\s*)(?:the )?((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+) (?:again\b(?=\s*(?:[?!,.]|$|seriously|really))|"
+    r"(^|[.,;:!?]\s*)(?:the )?((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)(?: on (?:[a-j]|the [a-z]+(?: one)?))? "
+    r"(?:again\b(?=\s*(?:[?!,.]|$|seriously|really))|"
     r"(?:makes|make) me (?:itch|itchy|sweat|sweaty|sneeze|break out|overheat|hot)|irritates?|"
+    r"ruins? (?:it|them|everything)|"
     r"gives? me (?:a rash|hives)|(?:warps|warp|pills|pill|shrinks|shrink|fades|fade|melts|melt)\b|"
     r"(?:scratches|scratch|breaks|break|cracks|crack|stains|stain|rips|rip) (?:too )?easily)"
     r"[^.,;:!?\n]*"  # the rest of the complaint's clause is its story ("in like five minutes"), not a wish
@@ -608,7 +614,8 @@ _CLAUSES = re.compile(r"([.,;:!?\n]+)")
 # "X is a dealbreaker", "X is a no-go": the subject is ruled out, as "no X" says it.
 _DEALBREAKER = re.compile(
     r"(^|[.,;:!?]\s*)(?:(?:the|any|all) )?((?:[a-z0-9'-]+ ){0,2}[a-z0-9'-]+) (?:is|are) "
-    r"(?:a |an |an absolute |a total )?(?:deal ?-?breaker|no ?-?go|off the table|out of the question)s?\b"
+    r"(?:a |an |an absolute |a total )?(?:deal ?-?breaker|no ?-?go|off the table|off[ -]?limits|out of the question)"
+    r"s?\b"
 )
 # "too much polyester in these": the material is ruled out; not "costs too much", "too much to spend".
 _TOO_MUCH = re.compile(r"\b(?:way )?too much (?!money|to\b|for\b|of\b|in\b)(?=[a-z])")
@@ -643,6 +650,8 @@ def _self_audience(found: re.Match[str]) -> str:
     return f" {_SELF_AUDIENCE.get(word, 'men')} "
 
 
+# "a flannel shirt, as long as there's no polyester in it": a condition, read as the clause after it says.
+_AS_LONG_AS = re.compile(r"\b(?:as|so) long as\b")
 # "a stethoscope for my mom, she's a nurse": what someone is, said of a person, is the story, not a wish.
 _PERSON_IS = re.compile(r"(^|[.,;:!?]\s*)(?:she|he|they|we)(?:'s| is| s| are|'re| re) (?:a|an) [^.,;:!?\n]*")
 
@@ -660,6 +669,7 @@ def rephrase(text: str) -> str:
     dealbreaker" -> "no X", "too much X" -> "no X", ages and "little" before a child dropped ("a 10 year old boy" ->
     "a boy", "a 12 year old" -> "a kid")."""
     text = _NO_PROBLEM.sub(" , ", prepare(text))
+    text = _AS_LONG_AS.sub(" , ", text)
     parts = _CLAUSES.split(text)
     text = "".join(_indifferent(part) if _INDIFFERENT.search(part) else part for part in parts)
     text = _ASKING_LEAD.sub(" ", text)

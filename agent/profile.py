@@ -379,6 +379,11 @@ RELATIVES: dict[str, str] = {
     ),
     **dict.fromkeys(("son", "nephew", "grandson"), "boys"),
     **dict.fromkeys(("daughter", "niece", "granddaughter", "goddaughter"), "girls"),
+    # in-laws are grown-ups, step-children children ("a quarter-zip sweater for my father-in-law", "for my stepson")
+    **dict.fromkeys(("father-in-law", "brother-in-law", "son-in-law", "stepdad", "stepfather"), "men"),
+    **dict.fromkeys(("mother-in-law", "sister-in-law", "daughter-in-law", "stepmom", "stepmother"), "women"),
+    **dict.fromkeys(("stepson",), "boys"),
+    **dict.fromkeys(("stepdaughter",), "girls"),
 }
 """Who an item is for when the user buys it for a relative ("a cardigan for my wife"): only after "for my/her/his/
 our", since a relative merely mentioned ("my husband already owns B") names no audience."""

@@ -92,7 +92,10 @@ class Speller:
         # Two edits from 8 letters; from 6 when the word is in no English list ("nitrel" -> "nitrile"): a word no
         # dictionary and no title knows is a typo, and a longer word has few neighbours two edits away.
         distance = 2 if len(word) >= 8 or (len(word) >= 6 and word not in english) else 1
-        for found in self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance):
+        found_all = self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+        # Of the words equally close, one with the typed consonants first ("powdr": "powder" before the commoner
+        # "power"): a typo drops or swaps vowels far more often than consonants.
+        for found in sorted(found_all, key=lambda f: _skeleton(f.term) != _skeleton(word)):
             target = found.term
             if target == word:
                 return word

@@ -20,7 +20,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"quid|pounds?)\b)|\b(?:(?:not|nothing) too |too )?(?:cheap(?:er|est|ly)?|budget(?:[ -]friendly)?|"
         r"afford(?:able)?|inexpensive|expensive|pricey|overpriced|price[ds]?|prices|costs?|discount(?:ed)?|"
         r"bargain)\b|\bon sale\b|"
-        r"\b(?:the cheaper the better|how much|spend)\b|\b(?:(?:will|would|does|do|can) not |won'?t |doesn'?t )?"
+        r"\b(?:(?:sorted by |the )?(?:lowest|cheapest)[ -]pric(?:e|ed|es)|the cheaper the better|how much|"
+        r"spend)\b|\b(?:(?:will|would|does|do|can) not |won'?t |doesn'?t )?"
         r"break the bank\b",
         re.IGNORECASE,
     ),

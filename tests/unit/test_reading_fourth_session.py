@@ -173,3 +173,33 @@ def test_stopwords_that_name_things_pack_sizes_and_who_someone_is(message: str, 
 
 def test_shipping_faster_is_delivery() -> None:
     assert unsupported_constraints("like C but something that ships faster") == ["delivery"]
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted", "unwanted"),
+    [
+        ("latex is off limits, I need exam gloves", ["exam gloves"], ["latex"]),
+        ("a flannel shirt, as long as there's no polyester in it", ["flannel shirt"], ["polyester"]),
+        ("no polyester means NO polyester", [], ["polyester"]),
+        ("the hood on B ruins it", [], ["hood"]),
+        ("wanna get some rare earth magnets", ["rare earth magnets"], []),
+    ],
+)
+def test_more_ways_of_ruling_out_and_of_filler(message: str, wanted: list[str], unwanted: list[str]) -> None:
+    assert wanted_phrases(message, labels=LABELS) == wanted
+    assert extract_preferences(message, labels=LABELS)["unwanted"] == unwanted
+
+
+def test_in_laws_and_step_children_are_audiences() -> None:
+    assert extract_preferences("a quarter-zip sweater for my father-in-law").get("audience") == ["men"]
+    assert extract_preferences("a dissection kit for my stepson").get("audience") == ["boys"]
+
+
+def test_lowest_price_is_a_price() -> None:
+    assert unsupported_constraints("denim jackets sorted by lowest price") == ["price"]
+    assert wanted_phrases("denim jackets sorted by lowest price") == ["denim jackets"]
+
+
+def test_equally_close_corrections_keep_the_typed_consonants() -> None:
+    counts = Counter({"power": 40, "powder": 10})
+    assert Speller(counts).word("powdr") == "powder"
