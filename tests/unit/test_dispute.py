@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -231,11 +229,11 @@ def test_emoji_and_control_characters() -> None:
     ],
     ids=lambda m: repr(m[:8]),
 )
+@pytest.mark.timeout(120)
 def test_long_messages_take_linear_time(message: str) -> None:
-    # A quadratic pattern takes minutes on 100,000 characters; these take well under a second.
-    start = time.perf_counter()
+    # A quadratic pattern takes minutes on 100,000 characters; these take well under a second (timed in
+    # benchmarks/understanding.py). The timeout fails a blow-up without asserting a speed on a shared machine.
     found = find_dispute(message, PICKS, CLAIMS, ITEMS)
-    assert time.perf_counter() - start < 5.0
     assert set(found["item_ids"]) <= {pick["item_id"] for pick in PICKS}
 
 
