@@ -129,6 +129,11 @@ def find_dispute(
         # A claim about no pick (e.g. about the user's history) rejects nothing: no unrelated item is punished.
         return _dispute(message, "claim", explicit or about, claim=claim)
 
+    if kind == "claim" and _SAID_NO.search(text) and corrected_claim(message, picks) is None:
+        # "I said no stainless" is the guide's attribute dispute; the learned kind read it as a claim once the claim
+        # disputes about stainless steel ("B isn't stainless steel") joined its development lines (the agent then
+        # ruled nothing out and committed stainless items again).
+        kind = "attribute"
     if kind is not None:
         return _of_kind(kind, message, picks, claims, items, explicit)
 
@@ -282,6 +287,9 @@ _DOES_NOT = re.compile(
 _POINTER = re.compile(
     r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: one| pick| option)?|[a-j])$"
 )
+
+
+_SAID_NO = re.compile(r"\b(?:i|we) (?:said|asked for|told you|wanted|want|need) no\b")
 
 
 def _named_by(subject: str, picks: Sequence[Pick]) -> list[str]:

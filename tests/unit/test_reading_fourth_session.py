@@ -203,3 +203,12 @@ def test_lowest_price_is_a_price() -> None:
 def test_equally_close_corrections_keep_the_typed_consonants() -> None:
     counts = Counter({"power": 40, "powder": 10})
     assert Speller(counts).word("powdr") == "powder"
+
+
+def test_i_said_no_x_stays_an_attribute_dispute_whatever_the_learned_kind() -> None:
+    from agent.dispute import find_dispute
+
+    picks = _picks("Stainless Steel Caliper", "Digital Thermometer", "Steel Ruler")
+    found = find_dispute("I said no stainless", picks, [], {}, kind="claim")
+    assert (found["kind"], found["attribute"]) == ("attribute", "stainless")
+    assert find_dispute("B isn't stainless steel", picks, [], {}, kind="claim")["kind"] == "claim"
