@@ -16,9 +16,10 @@ Meter Multimeters"; "OWON B35T Plus Multimeter with True RMS ..."), so:
   noun's head: "... Multimeter Probe Test Lead Cable 0.6M" is a cable);
 - the category's last word names the catalog's own kind ("... Clamp Meters", "... Test Probes & Leads").
 
-`kind_scores` gives each candidate, for each thing the request names, 3 when it is the head word, 2 when it is the
-category's last word, 1 when it is only somewhere in the head segment (a modifier: "Multimeter Tester"), and 0 when
-it comes after the cut (an accessory *for* it) or not at all; summed over the named things. The agent puts higher
+`kind_scores` gives each candidate, for each thing the request names, 3 when it is the head word (2 when the head
+segment joins two kinds with "and"), 2 when it is the category's last word, 1 when it is only somewhere in the head
+segment (a modifier: "Multimeter Tester"), and 0 when it comes after the cut (an accessory *for* it) or not at all;
+summed over the named things. The agent puts higher
 scores first (agent/nodes.py): naming the thing is a constraint, as "men's" is, not a hint to be outweighed.
 """
 
@@ -67,6 +68,15 @@ def head_word(title: str) -> str | None:
     return None
 
 
+def head_kinds(title: str) -> list[str]:
+    """What an item is: its head word, and for a combined device the kinds its head segment joins with "and"
+    ("Oscilloscope and Digital Multimeter" -> ["multimeter", "oscilloscope"])."""
+    segment = head_segment(title)
+    head = head_word(title)
+    joined = [segment[i - 1] for i, word in enumerate(segment) if word == "and" and i > 0]
+    return [k for k in dict.fromkeys([head, *joined]) if k]
+
+
 def category_word(item: Item) -> str | None:
     """The last word of the item's category ("... Electrical Testing Clamp Meters" -> "meter"), if it has one."""
     category = item.attributes.get("category")
@@ -82,9 +92,12 @@ def kind_score(item: Item, things: Sequence[str]) -> int:
     segment = set(head_segment(item.title))
     category = category_word(item)
     score = 0
+    # "Oscilloscope and Digital Multimeter": a combined device is partly the thing, as its category would say, and a
+    # shopper asking for a multimeter expects the OWON B35T multimeter before the Owon oscilloscope that has one.
+    head_score = 2 if "and" in segment else 3
     for thing in things:
         if thing == head:
-            score += 3
+            score += head_score
         elif thing == category:
             score += 2
         elif thing in segment:

@@ -25,7 +25,7 @@ from agent.dispute_kind_model import learned_kind
 from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
-from agent.item_kind import KIND_STEP, category_word, head_word, kind_scores, named_things
+from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
 from agent.language import singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
@@ -364,7 +364,7 @@ def _turn_things(state: AgentState, shown: list[Item], items: Mapping[str, Item]
         anchor = similar_pick(message, state.picks)
         if anchor is not None:
             item = items.get(anchor)
-            kinds = [head_word(item.title), category_word(item)] if item is not None else []
+            kinds = [*head_kinds(item.title), category_word(item)] if item is not None else []
             return named_things([k for k in kinds if k], shown)
         asked = [w for w in word_parts(thing_part(message)) if singular(w) in wanted]
         for words in (asked, [w for w in word_parts(message) if singular(w) in wanted]):

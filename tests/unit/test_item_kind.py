@@ -70,7 +70,8 @@ def test_the_category_word_is_the_catalog_kind() -> None:
 
 def test_kind_scores_rank_what_is_a_multimeter_over_what_mentions_one() -> None:
     scores = dict(zip([i.item_id for i in ALL], kind_scores(ALL, ["multimeter"]), strict=True))
-    assert scores[OWON.item_id] == scores[SCOPE.item_id] == 3
+    assert scores[OWON.item_id] == 3
+    assert scores[SCOPE.item_id] == 2  # "Oscilloscope and Digital Multimeter": partly a multimeter
     assert scores[CLAMP.item_id] == scores[PH_PEN.item_id] == scores[LEADS.item_id] == 1  # a modifier
     assert scores[CASE.item_id] == scores[CLIPS.item_id] == 0  # only after the cut: accessories
     # Two named words add up: a clamp meter is more a "clamp meter" than a pH meter is.
@@ -92,3 +93,10 @@ def test_the_thing_part_is_what_comes_before_the_purpose() -> None:
     assert thing_query("levi's men's bootcut jeans") == ""
     assert thing_query("in black") == ""
     assert thing_query("") == ""
+
+
+def test_a_combined_device_is_each_kind_its_head_joins() -> None:
+    from agent.item_kind import head_kinds
+
+    assert head_kinds(SCOPE.title) == ["multimeter", "oscilloscope"]
+    assert head_kinds(OWON.title) == ["multimeter"]
