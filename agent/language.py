@@ -165,17 +165,24 @@ def _word(text: str) -> Word:
     return Word(text, parts, any(part not in ENGLISH_STOPWORDS for part in parts))
 
 
-def read_words(message: str) -> list[Word]:
-    words: list[Word] = []
-    for match in _LEX.finditer(prepare(message)):
-        text = match.group("word")
-        if text is None:
-            words.append(Word(match.group("brk").strip()[:1], (), False))
-        elif text in _NO_APOSTROPHE:
-            words.extend(_word(part) for part in _NO_APOSTROPHE[text])
+def read_word_spans(message: str) -> tuple[str, list[tuple[Word, int, int]]]:
+    """The message as `prepare` reads it, and its words with their character spans in that text (the parts of an
+    unapostrophed contraction, "dont" -> "do" "not", share its span)."""
+    text = prepare(message)
+    words: list[tuple[Word, int, int]] = []
+    for match in _LEX.finditer(text):
+        word = match.group("word")
+        if word is None:
+            words.append((Word(match.group("brk").strip()[:1], (), False), match.start(), match.end()))
+        elif word in _NO_APOSTROPHE:
+            words.extend((_word(part), match.start(), match.end()) for part in _NO_APOSTROPHE[word])
         else:
-            words.append(_word(text))
-    return words
+            words.append((_word(word), match.start(), match.end()))
+    return text, words
+
+
+def read_words(message: str) -> list[Word]:
+    return [word for word, _, _ in read_word_spans(message)[1]]
 
 
 def value_key(value: str) -> str:

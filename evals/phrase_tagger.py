@@ -33,16 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from agent.language import (
-    _LEX,
-    _NO_APOSTROPHE,
-    COMPLAINT_WORDS,
-    FILLER_WORDS,
-    REFERENCE_WORDS,
-    Word,
-    _word,
-    prepare,
-)
+from agent.language import COMPLAINT_WORDS, FILLER_WORDS, REFERENCE_WORDS, Word, read_word_spans
 from agent.profile import RELATIVES, audience_words
 from agent.understanding_set import Line, load_lines
 from evals.understanding import _catalog_context, _f1, _keys, phrase_key
@@ -65,17 +56,7 @@ Spans = list[tuple[Word, int, int]]
 
 def word_spans(message: str) -> tuple[str, Spans]:
     """The message as agent/language.py prepares it, and its words with their character spans in that text."""
-    text = prepare(message)
-    out: Spans = []
-    for match in _LEX.finditer(text):
-        word = match.group("word")
-        if word is None:
-            out.append((_word(match.group("brk").strip()[:1]), match.start(), match.end()))
-        elif word in _NO_APOSTROPHE:
-            out.extend((_word(part), match.start(), match.end()) for part in _NO_APOSTROPHE[word])
-        else:
-            out.append((_word(word), match.start(), match.end()))
-    return text, out
+    return read_word_spans(message)
 
 
 def word_vectors(model: Any, text: str, spans: Spans) -> npt.NDArray[np.float64]:
@@ -163,7 +144,7 @@ def decode(spans: Spans, tags: Sequence[str]) -> tuple[list[str], list[str]]:
     out: dict[str, list[str]] = {"W": [], "U": []}
     run: list[str] = []
     kind = ""
-    for (word, _, _), tag in zip([*spans, (_word("."), 0, 0)], [*tags, "O"], strict=True):
+    for (word, _, _), tag in zip([*spans, (Word(".", (), False), 0, 0)], [*tags, "O"], strict=True):
         if tag == "O" or tag.startswith("B-") or tag[2:] != kind:
             if run:
                 out[kind].append(" ".join(run))
