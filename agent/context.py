@@ -51,6 +51,8 @@ class Context:
     """The learned intent classifier (agent/intent_model.py `IntentModel`); None: the model's labels plus the cues."""
     dispute_kind_model: Any = None
     """The learned dispute kind classifier (agent/dispute_kind_model.py `DisputeKindModel`); None: the rules decide."""
+    phrase_model: Any = None
+    """The learned tagger of a request's wanted phrases (agent/phrase_model.py `PhraseModel`); None: rules read them."""
     speller: Any = None
     """Typo correction against the catalog's words (agent/spelling.py `Speller`); None: messages read as typed."""
     encoder: Any = None

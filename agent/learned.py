@@ -27,11 +27,23 @@ class LearnedModelError(AgentError):
     """A saved learned model does not fit this encoder or version."""
 
 
-class QueryEncoder(Protocol):
+class Identified(Protocol):
     @property
     def identity(self) -> str: ...
 
+
+class QueryEncoder(Identified, Protocol):
     def encode_query(self, text: str) -> npt.NDArray[np.float32]: ...
+
+
+class TokenEncoder(Identified, Protocol):
+    def token_states(
+        self, text: str, max_tokens: int = 256
+    ) -> tuple[npt.NDArray[np.float32], list[tuple[int, int]]]: ...
+
+
+class MessageEncoder(QueryEncoder, TokenEncoder, Protocol):
+    """The packaged sentence encoder as the learned readers use it: whole messages and single words."""
 
 
 def message_text(message: str) -> str:
@@ -45,7 +57,7 @@ def message_vector(encoder: QueryEncoder, message: str) -> npt.NDArray[np.float6
 
 
 def check_encoder(
-    fitted_on: str, encoder: QueryEncoder, what: str, command: str, error: type[LearnedModelError] = LearnedModelError
+    fitted_on: str, encoder: Identified, what: str, command: str, error: type[LearnedModelError] = LearnedModelError
 ) -> None:
     """Refuse weights fitted on another encoder: their features would mean something else."""
     if encoder.identity != fitted_on:

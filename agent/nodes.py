@@ -28,13 +28,15 @@ from agent.intent import classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
 from agent.language import singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
+from agent.phrase_model import RulesReading, phrase_words, request_wanted
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
+from agent.profile import wanted_phrases
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.question import answer_question
 from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
 from agent.requested_thing import request_profile
-from agent.state import AgentState, Candidate, Intent, Pick, Shown
+from agent.state import AgentState, Candidate, Intent, Pick, Profile, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.catalog import Item
@@ -49,7 +51,7 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
     """Classify the turn (request, dispute, accept, other) and add a request's preferences to the profile."""
     ctx = runtime.context
     message = last_user_message(state.messages)
-    update: Update = {"candidates": [], "shown": None, "dispute": None, "notes": []}
+    update: Update = {"candidates": [], "shown": None, "dispute": None, "notes": [], "asked": None}
     if state.button and state.picks:
         # A "That's wrong" button is an explicit dispute: no need to ask the model.
         update |= {"intent": "dispute", "intent_scores": {"dispute": 0.0}}
@@ -59,7 +61,12 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
     corrected, changes = _spelled(ctx, message)
     if intent == "request":
         # With the thing it names: a request for another product replaces the old one's wishes (agent/state.py).
-        update["profile"] = request_profile(corrected, ctx.vocabulary, [p["label"] for p in state.picks])
+        labels = [p["label"] for p in state.picks]
+        profile = request_profile(corrected, ctx.vocabulary, labels)
+        asked = _asked(ctx, corrected, profile, labels)
+        if asked is not None:
+            profile["wanted"] = asked
+        update |= {"profile": profile, "asked": asked}
     if intent in ("request", "dispute"):
         lacking = [CATALOG_LACKS[kind] for kind in unsupported_constraints(message)]
         update["notes"] = [f"{note[0].upper()}{note[1:]}." for note in lacking]
@@ -67,6 +74,19 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
             read = ", ".join(f"“{typed}” as “{fixed}”" for typed, fixed in changes)
             update["notes"].append(f"Read {read}.")
     return update
+
+
+def _asked(ctx: Context, message: str, profile: Profile, labels: list[str]) -> list[str] | None:
+    """A request's wanted words as the learned phrase tagger reads them (it reads them better than the rules: README,
+    "Understanding what the user says"), or None without one (the rules' words stand)."""
+    if ctx.phrase_model is None or ctx.encoder is None:
+        return None
+    rules = RulesReading("request", wanted_phrases(message, ctx.vocabulary, labels), list(profile["unwanted"]), labels)
+    try:
+        return phrase_words(request_wanted(ctx.phrase_model, ctx.encoder, message, rules), labels)
+    except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
+        log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)
+        return None
 
 
 def _spelled(ctx: Context, message: str) -> tuple[str, list[tuple[str, str]]]:
@@ -150,6 +170,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
             search_k=ctx.search_k,
             similar_to=similar_pick(message, state.picks) if state.intent == "request" else None,
             labels=[p["label"] for p in state.picks],
+            asked=state.asked,
         )
     return {"messages": [planner_message(calls)], "exclude": exclude, "history": history}
 

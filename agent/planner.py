@@ -32,6 +32,7 @@ def plan_tool_calls(
     search_k: int,
     similar_to: str | None = None,
     labels: Sequence[str] = (),
+    asked: Sequence[str] | None = None,
 ) -> list[ToolCall]:
     """The planner's calls for one turn.
 
@@ -47,13 +48,16 @@ def plan_tool_calls(
     - `recommend_for_user`, the sequential recommender over the user's history (it says so in a warning when it is
       skipped: a new user, or a catalog without purchase histories);
     - `user_history` on a user's first turn, so the transcript shows the history the rationale may cite.
+
+    `asked` is the message's wanted words as the turn read them (the learned phrase tagger's, agent/phrase_model.py),
+    None to read them here by the rules.
     """
     calls: list[ToolCall] = []
     if similar_to is not None:
         calls.append(_call(turn, len(calls), "similar_items", {"item_id": similar_to, "k": search_k}))
-        if not extract_preferences(message, labels=labels)["wanted"]:
+        if not (extract_preferences(message, labels=labels)["wanted"] if asked is None else asked):
             profile = {**profile, "wanted": []}
-    query = search_query(message, profile, labels=labels)
+    query = search_query(message, profile, labels=labels, asked=asked)
     if query and profile["constraints"]:
         # Brands the user named filter a first search; the unfiltered one after it keeps a wrongly read brand
         # (a brand that is also a word, "Keeper") from emptying the candidate list.
@@ -61,7 +65,7 @@ def plan_tool_calls(
         calls.append(_call(turn, len(calls), "search_catalog", args))
     if query:
         calls.append(_call(turn, len(calls), "search_catalog", {"query": query, "k": search_k}))
-        thing = thing_query(message, labels=labels)
+        thing = thing_query(message, labels=labels, asked=asked)
         if thing and thing != query:
             calls.append(_call(turn, len(calls), "search_catalog", {"query": thing, "k": search_k}))
     elif anchor_item is not None and similar_to is None:

@@ -434,17 +434,23 @@ def audience_conflict(item: Item, audience: Sequence[str], exclude: Sequence[str
     return "for " + " and ".join(named)
 
 
-def search_query(message: str, profile: Profile, max_words: int = 16, labels: Sequence[str] = ()) -> str:
-    """The planner's search query: the message's wanted words, then the profile's earlier wanted words that are not
-    already in it (profile order), at most `max_words`; a word of any ruled-out phrase, from the profile or from the
-    message, never appears. "" when nothing is left."""
+def search_query(
+    message: str,
+    profile: Profile,
+    max_words: int = 16,
+    labels: Sequence[str] = (),
+    asked: Sequence[str] | None = None,
+) -> str:
+    """The planner's search query: the message's wanted words (`asked`, as the turn read them, when given), then the
+    profile's earlier wanted words that are not already in it (profile order), at most `max_words`; a word of any
+    ruled-out phrase, from the profile or from the message, never appears. "" when nothing is left."""
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
     now = extract_preferences(message, labels=labels)
     banned = {key for phrase in (*profile["unwanted"], *now["unwanted"]) for key in _keys(phrase)}
     seen: set[str] = set()
     words: list[str] = []
-    for entry in (*now["wanted"], *profile["wanted"]):
+    for entry in (*(now["wanted"] if asked is None else asked), *profile["wanted"]):
         for token in tokenize(entry):
             key = singular(token)
             if token in FILLER_WORDS or key in banned or key in seen or _reference(token, labels):
@@ -456,7 +462,7 @@ def search_query(message: str, profile: Profile, max_words: int = 16, labels: Se
     return " ".join(words)
 
 
-def thing_query(message: str, labels: Sequence[str] = ()) -> str:
+def thing_query(message: str, labels: Sequence[str] = (), asked: Sequence[str] | None = None) -> str:
     """The message's wanted words that name the thing asked for (before its first purpose word: "a good multimeter
     | for electronics hobby work" -> "multimeter"); "" when none or when nothing follows the thing ("in black").
     Searched on its own as well, because the whole request ranks items that mention its other words first: BM25
@@ -465,7 +471,8 @@ def thing_query(message: str, labels: Sequence[str] = ()) -> str:
     head = thing_part(message)
     if tokenize(head) == tokenize(asked_part(message)):
         return ""  # nothing after the thing: the whole request is already searched
-    wanted = {singular(t) for phrase in extract_preferences(message, labels=labels)["wanted"] for t in tokenize(phrase)}
+    read = extract_preferences(message, labels=labels)["wanted"] if asked is None else asked
+    wanted = {singular(t) for phrase in read for t in tokenize(phrase)}
     words = [t for t in tokenize(head) if singular(t) in wanted and t not in FILLER_WORDS]
     return " ".join(dict.fromkeys(words))
 

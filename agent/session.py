@@ -29,6 +29,7 @@ from agent.errors import AgentError, ThreadMismatchError, TurnFailedError, Unkno
 from agent.graph import build_graph
 from agent.intent_model import open_intent_model
 from agent.messages import clean_message
+from agent.phrase_model import open_phrase_model
 from agent.prior import calibration_path, load_calibration
 from agent.prior_fit import open_prior
 from agent.profile import Vocabulary
@@ -139,6 +140,7 @@ class RecommenderAgent:
             context = Context(
                 intent_model=open_intent_model(),
                 dispute_kind_model=open_dispute_kind_model(),
+                phrase_model=open_phrase_model(),
                 speller=Speller.from_items(retrievers.dataset.items.values()),
                 encoder=dense.encoder if dense is not None else Encoder.from_settings(retrieval_settings),
                 llm=llm,

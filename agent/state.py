@@ -119,6 +119,9 @@ class AgentState:
     """This turn's intent, chosen over INTENTS by label log-probabilities."""
     intent_scores: dict[str, float] = field(default_factory=dict)
     """Log-probability of each intent label this turn (normalised over the allowed intents)."""
+    asked: list[str] | None = None
+    """A request's wanted words as `interpret` read them (the learned phrase tagger's, agent/phrase_model.py), which
+    the planner searches first; None: the planner reads them from the message by the rules."""
     dispute: Dispute | None = None
     """What this turn disputes, when the intent is `dispute`."""
     candidates: list[Candidate] = field(default_factory=list)

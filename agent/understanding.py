@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tqdm.auto import tqdm
 
 from agent.claims import referenced_labels, split_claims
 from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks, wish_part
@@ -23,14 +25,19 @@ from agent.dispute_kind_model import DisputeKindModel, learned_kind
 from agent.intent import allowed_intents, classify_intent, cue_prior
 from agent.intent_model import IntentModel
 from agent.language import COMPLAINT_WORDS
-from agent.learned import QueryEncoder
+from agent.learned import MessageEncoder
 from agent.off_topic import off_topic_reason
+from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, request_wanted
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
 from agent.spelling import Speller
 from agent.unsupported import unsupported_constraints
 from tools.catalog import Item
+from tools.progress import progress_enabled
+
+if TYPE_CHECKING:  # agent/understanding_set.py reads PreviousPick from here
+    from agent.understanding_set import Line
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,21 @@ class Reading:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+CatalogContext = tuple[Mapping[str, Item], Vocabulary, dict[str, str], Speller]
+
+
+def catalog_context(domain: str) -> CatalogContext:
+    """What reading a message of `domain` needs of its catalog: the items, the vocabulary of attribute values, the
+    item id of each title (lower case) and the speller."""
+    from tools.datasets import load_dataset
+
+    items = load_dataset(domain).items
+    by_title: dict[str, str] = {}
+    for item_id, item in items.items():
+        by_title.setdefault(item.title.strip().lower(), item_id)
+    return items, Vocabulary.from_items(items.values()), by_title, Speller.from_items(items.values())
 
 
 def _picks(previous: Sequence[PreviousPick]) -> list[Pick]:
@@ -100,13 +122,15 @@ def read_message(
     llm: Recommender | None = None,
     intent_model: IntentModel | None = None,
     dispute_kind_model: DisputeKindModel | None = None,
-    encoder: QueryEncoder | None = None,
+    encoder: MessageEncoder | None = None,
+    phrase_model: PhraseModel | None = None,
     speller: Speller | None = None,
     cue_weight: float = 2.0,
 ) -> Reading:
     """The agent's reading of `message` after `previous` picks (best first) and their `rationale`. The intent comes
     from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone; a
-    dispute's kind from `dispute_kind_model` (with `encoder`) when given, else from the rules of agent/dispute.py."""
+    dispute's kind from `dispute_kind_model` (with `encoder`) when given, else from the rules of agent/dispute.py;
+    a request's wanted phrases from `phrase_model` (with `encoder`) when given, else from agent/profile.py's rules."""
     picks = _picks(previous)
     if off_topic_reason(message) is not None:  # as the graph reads it (agent/nodes.py `_intent`)
         intent, scores = "other", {"other": 0.0}
@@ -179,4 +203,61 @@ def read_message(
         item = index_of[pointed[0]] if len(pointed) == 1 else None
     wanted = wanted_phrases(message, vocabulary, labels) if intent == "request" else []
     unwanted = list(profile["unwanted"]) if intent == "request" else []
+    # As `interpret` reads a request (agent/nodes.py): the learned tagger's wanted phrases when one is shipped.
+    wanted = request_wanted(phrase_model, encoder, message, RulesReading(intent, wanted, unwanted, labels))
     return Reading(intent, wanted, unwanted, filters, unsupported, item, None, None, scores)
+
+
+def read_line(
+    line: Line,
+    context: CatalogContext,
+    *,
+    spell: bool = True,
+    llm: Recommender | None = None,
+    intent_model: IntentModel | None = None,
+    dispute_kind_model: DisputeKindModel | None = None,
+    phrase_model: PhraseModel | None = None,
+    encoder: MessageEncoder | None = None,
+) -> Reading:
+    """`read_message` of a labelled line (agent/understanding_set.py): its message after its previous picks (their
+    catalog ids found by title) and their rationale, with its catalog's `context` (`catalog_context`); typos
+    corrected unless `spell` is False."""
+    items, vocabulary, by_title, speller = context
+    previous = [PreviousPick(p.label, p.title, by_title.get(p.title.strip().lower())) for p in line.previous]
+    return read_message(
+        line.message,
+        previous,
+        line.rationale,
+        items=items,
+        vocabulary=vocabulary,
+        llm=llm,
+        intent_model=intent_model,
+        dispute_kind_model=dispute_kind_model,
+        phrase_model=phrase_model,
+        encoder=encoder,
+        speller=speller if spell else None,
+    )
+
+
+def tagged_lines(
+    lines: Sequence[Line],
+    *,
+    intent_model: IntentModel,
+    dispute_kind_model: DisputeKindModel | None,
+    encoder: MessageEncoder,
+    progress: bool = True,
+) -> list[TaggedLine]:
+    """Labelled lines as the phrase tagger (agent/phrase_model.py) reads them: each message spelled as the agent reads
+    it, with the agent's reading of it by the rules (the learned intent and dispute kind, the rules' phrases)."""
+    contexts = {domain: catalog_context(domain) for domain in sorted({line.domain for line in lines})}
+    out = []
+    for line in tqdm(lines, desc="Reading labelled messages", disable=not progress_enabled(progress)):
+        context = contexts[line.domain]
+        reading = read_line(
+            line, context, intent_model=intent_model, dispute_kind_model=dispute_kind_model, encoder=encoder
+        )
+        labels = [p.label for p in line.previous]
+        rules = RulesReading(reading.intent, reading.wanted, reading.unwanted, labels, reading.dispute_kind)
+        spelled = context[3].correct(line.message)[0]
+        out.append(TaggedLine(spelled, rules, line.expected["wanted"], line.expected["unwanted"]))
+    return out

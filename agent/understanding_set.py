@@ -31,6 +31,8 @@ class Line:
     previous: list[PreviousPick]
     rationale: str
     expected: dict[str, Any]
+    family: str = ""
+    """The phrasing family (tests/data/UNDERSTANDING.md): lines of one family share a split."""
 
 
 def load_lines(path: Path) -> list[Line]:
@@ -60,6 +62,7 @@ def load_lines(path: Path) -> list[Line]:
                         previous=picks,
                         rationale=str(previous.get("rationale", "")),
                         expected=expected,
+                        family=str(row.get("family", "")),
                     )
                 )
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:

@@ -27,7 +27,6 @@ import json
 import math
 import statistics
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,24 +34,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.language import singular
-from agent.profile import Vocabulary
-from agent.spelling import Speller
-from agent.understanding import PreviousPick, Reading, read_message
+from agent.phrase_model import phrase_key
+from agent.understanding import Reading, catalog_context, read_line
 from agent.understanding_set import Line
 from evals.errors import EvalConfigError
-from tools.catalog import Item
 from tools.progress import progress_enabled
 
 SYSTEMS = ("rules", "llm", "agent")
 FIELDS = ("intent", "wanted", "unwanted", "filters", "unsupported", "item", "dispute_kind", "claim", "all")
-
-
-def phrase_key(phrase: str) -> str:
-    """How phrases are compared: NFKC, lower case, no possessive, each word singular, single spaces."""
-    text = unicodedata.normalize("NFKC", phrase).lower().replace("\u2019", "'")
-    words = [w.removesuffix("'s").strip('.,;:!?"()') for w in text.split()]
-    return " ".join(singular(w) for w in words if w)
 
 
 def _keys(phrases: Iterable[str]) -> set[str]:
@@ -113,17 +102,6 @@ def summarise(scored: Sequence[tuple[Line, dict[str, Any]]]) -> dict[str, Any]:
     return {"lines": len(scored), "fields": fields, "phrases": phrases, "categories": categories}
 
 
-def _catalog_context(domain: str) -> tuple[Mapping[str, Item], Vocabulary, dict[str, str], Speller]:
-    from tools.datasets import load_dataset
-
-    dataset = load_dataset(domain)
-    items = dataset.items
-    by_title: dict[str, str] = {}
-    for item_id, item in items.items():
-        by_title.setdefault(item.title.strip().lower(), item_id)
-    return items, Vocabulary.from_items(items.values()), by_title, Speller.from_items(items.values())
-
-
 def run_understanding(
     lines: Sequence[Line],
     systems: Sequence[str],
@@ -136,10 +114,10 @@ def run_understanding(
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
         raise EvalConfigError(f"unknown understanding system {unknown[0]!r}; known: {', '.join(SYSTEMS)}")
-    contexts = {domain: _catalog_context(domain) for domain in sorted({line.domain for line in lines})}
+    contexts = {domain: catalog_context(domain) for domain in sorted({line.domain for line in lines})}
     results: dict[str, Any] = {}
     for system in systems:
-        llm, intent_model, dispute_kind_model, encoder = None, None, None, None
+        llm, intent_model, dispute_kind_model, phrase_model, encoder = None, None, None, None, None
         if system == "llm":
             from agent.runtime import load_recommender
 
@@ -147,6 +125,7 @@ def run_understanding(
         if system == "agent":
             from agent.dispute_kind_model import open_dispute_kind_model
             from agent.intent_model import open_intent_model
+            from agent.phrase_model import open_phrase_model
             from tools.embeddings import Encoder
             from tools.settings import RetrievalSettings
 
@@ -156,25 +135,22 @@ def run_understanding(
                     "no intent model is saved: run `llmrec train intent` first (or use --systems llm)"
                 )
             dispute_kind_model = open_dispute_kind_model()  # None: the rules read the kind, as the agent then does
+            phrase_model = open_phrase_model()  # None: the rules read a request's wanted phrases, as the agent does
             encoder = Encoder.from_settings(RetrievalSettings())
         scored: list[tuple[Line, dict[str, Any]]] = []
         readings: list[dict[str, Any]] = []
         times: list[float] = []
         for line in tqdm(lines, desc=f"Reading messages ({system})", disable=not progress_enabled(progress)):
-            items, vocabulary, by_title, speller = contexts[line.domain]
-            previous = [PreviousPick(p.label, p.title, by_title.get(p.title.strip().lower())) for p in line.previous]
             start = time.perf_counter()
-            reading = read_message(
-                line.message,
-                previous,
-                line.rationale,
-                items=items,
-                vocabulary=vocabulary,
+            reading = read_line(
+                line,
+                contexts[line.domain],
+                spell=system == "agent",
                 llm=llm,
                 intent_model=intent_model,
                 dispute_kind_model=dispute_kind_model,
+                phrase_model=phrase_model,
                 encoder=encoder,
-                speller=speller if system == "agent" else None,
             )
             times.append(time.perf_counter() - start)
             outcome = score_line(reading, line)

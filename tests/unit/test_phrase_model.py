@@ -1,0 +1,194 @@
+"""The learned word tagger of a request's wanted phrases (agent/phrase_model.py): labels aligned onto words and
+decoded back, the fit, the saved weights, the rules' phrases when it finds none, and its words in the profile and in
+the planner's search. The shipped tagger with the packaged MiniLM is read in a real test at the end; its figures are
+measured by `llmrec eval --protocol understanding` and `python -m evals.phrase_tagger`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+
+from agent import nodes
+from agent.phrase_model import (
+    PhraseModel,
+    PhraseModelError,
+    RulesReading,
+    TaggedLine,
+    aligned,
+    decode,
+    fit_phrase_model,
+    line_rows,
+    open_phrase_model,
+    phrase_words,
+    request_wanted,
+    word_spans,
+)
+from agent.profile import search_query, thing_query
+from agent.understanding import read_message
+from tests.unit.hash_encoder import HashEncoder
+
+
+def test_labels_align_onto_words_and_decode_back() -> None:
+    text, spans = word_spans("latex-free gloves, no Polyester please")
+    assert [text[a:b] for _, a, b in spans] == ["latex-free", "gloves", ",", "no", "polyester", "please"]
+    tags, complete = aligned(spans, {"W": ["gloves"], "U": ["latex", "polyester"]})
+    assert complete
+    assert tags == ["B-U", "B-W", "O", "O", "B-U", "O"]
+    assert decode(spans, tags) == (["gloves"], ["latex", "polyester"])
+
+
+def test_a_phrase_that_is_not_in_the_message_leaves_the_line_out() -> None:
+    _, spans = word_spans("a digital caliper")
+    tags, complete = aligned(spans, {"W": ["digital caliper", "large lcd"], "U": []})
+    assert not complete
+    assert tags == ["O", "B-W", "I-W"]
+
+
+def test_an_orphan_inside_tag_starts_a_phrase_and_a_phrase_comes_once() -> None:
+    _, spans = word_spans("men's bootcut jeans")
+    assert decode(spans, ["O", "I-W", "I-W"]) == (["bootcut jeans"], [])
+    assert decode(spans, ["B-W", "B-W", "I-U"]) == (["men's", "bootcut"], ["jeans"])
+    _, spans = word_spans("a polo from us polo")
+    assert decode(spans, ["O", "B-W", "O", "O", "B-W"]) == (["polo"], [])
+
+
+def _line(message: str, rules: list[str], gold: list[str]) -> TaggedLine:
+    return TaggedLine(message, RulesReading("request", rules, []), gold, [])
+
+
+# The rules keep "market" and "browsing" as wanted words; the labels do not.
+LINES = [
+    _line("in the market for a pea coat", ["market", "pea coat"], ["pea coat"]),
+    _line("in the market for nitrile gloves", ["market", "nitrile gloves"], ["nitrile gloves"]),
+    _line("browsing for a wool scarf", ["browsing", "wool scarf"], ["wool scarf"]),
+    _line("browsing for safety goggles", ["browsing", "safety goggles"], ["safety goggles"]),
+    _line("I need a digital caliper", ["digital caliper"], ["digital caliper"]),
+    _line("I need a lab coat", ["lab coat"], ["lab coat"]),
+]
+
+
+def _fitted(c: float = 10.0) -> PhraseModel:
+    encoder = HashEncoder()
+    rows = [row for row in (line_rows(encoder, line) for line in LINES) if row]
+    return fit_phrase_model(encoder.identity, rows, c=c, fitted_on={"test": True})
+
+
+def test_the_tagger_learns_where_to_overrule_the_rules_saves_and_loads(tmp_path: Path) -> None:
+    model = _fitted()
+    assert model.fitted_on["lines"] == len(LINES)
+    rules = RulesReading("request", ["market", "hiking boots"], [])
+    assert model.phrases(HashEncoder(), "in the market for hiking boots", rules) == (["hiking boots"], [])
+    model.save(tmp_path / "phrase_model.json")
+    loaded = PhraseModel.load(tmp_path / "phrase_model.json")
+    x = line_rows(HashEncoder(), LINES[0])
+    assert x is not None and loaded.tag(x[0]) == model.tag(x[0])
+    assert open_phrase_model(tmp_path / "missing.json") is None
+
+
+def test_weights_for_another_encoder_are_refused() -> None:
+    other = HashEncoder()
+    other.identity = "another-encoder"
+    try:
+        _fitted().phrases(other, "a pea coat", RulesReading("request", ["pea coat"], []))
+    except PhraseModelError as exc:
+        assert "llmrec train intent" in str(exc)
+    else:
+        raise AssertionError("weights of another encoder were used")
+
+
+def test_nothing_to_fit_is_a_clear_error() -> None:
+    encoder = HashEncoder()
+    row = line_rows(encoder, _line("a pea coat", ["pea coat"], ["duffle coat"]))
+    assert row is not None and not row[2]  # the label is not in the message
+    try:
+        fit_phrase_model(encoder.identity, [row])
+    except PhraseModelError as exc:
+        assert "aligns" in str(exc)
+    else:
+        raise AssertionError("fitted on nothing")
+
+
+def _silent() -> PhraseModel:
+    """A tagger that tags every word O."""
+    model = _fitted()
+    intercept = [100.0 if tag == "O" else -100.0 for tag in model.tags]
+    return PhraseModel(model.encoder, model.tags, model.coef, intercept, model.fitted_on)
+
+
+def test_a_request_the_tagger_finds_nothing_in_keeps_the_rules_phrases() -> None:
+    rules = RulesReading("request", ["pea coat"], [])
+    assert request_wanted(_silent(), HashEncoder(), "a pea coat", rules) == ["pea coat"]
+    assert request_wanted(None, None, "a pea coat", rules) == ["pea coat"]
+    dispute = RulesReading("dispute", ["hood"], [], ["A"], "attribute")  # disputes keep the rules' reading
+    assert request_wanted(_fitted(), HashEncoder(), "B has a hood", dispute) == ["hood"]
+
+
+def test_a_message_longer_than_the_encoder_reads_is_read_by_the_rules() -> None:
+    long = "in the market for hiking boots " + "and more " * 120
+    rules = RulesReading("request", ["market", "hiking boots"], [])
+    assert _fitted().phrases(HashEncoder(), long, rules) is None
+    assert request_wanted(_fitted(), HashEncoder(), long, rules) == ["market", "hiking boots"]
+
+
+def test_the_profile_words_of_phrases_leave_out_filler_relatives_and_labels() -> None:
+    assert phrase_words(["pea coat", "please", "my sister", "B"], ["A", "B"]) == ["pea", "coat"]
+
+
+def test_the_reading_and_the_graph_take_a_requests_words_from_the_tagger() -> None:
+    model, encoder = _fitted(), HashEncoder()
+    reading = read_message("in the market for hiking boots", phrase_model=model, encoder=encoder)
+    assert (reading.intent, reading.wanted) == ("request", ["hiking boots"])
+    assert read_message("in the market for hiking boots").wanted == ["market", "hiking boots"]  # the rules
+    ctx = cast(Any, SimpleNamespace(phrase_model=model, encoder=encoder, vocabulary=None))
+    profile = {"wanted": ["market", "hiking", "boots"], "unwanted": [], "constraints": {}}
+    assert nodes._asked(ctx, "in the market for hiking boots", cast(Any, profile), []) == ["hiking", "boots"]
+    failing = cast(Any, SimpleNamespace(phrase_model=model, encoder=SimpleNamespace(identity="x"), vocabulary=None))
+    assert nodes._asked(failing, "in the market for hiking boots", cast(Any, profile), []) is None
+    assert nodes._asked(cast(Any, SimpleNamespace(phrase_model=None)), "boots", cast(Any, profile), []) is None
+
+
+def test_the_planner_searches_the_words_the_turn_read() -> None:
+    profile: Any = {"wanted": ["hiking", "boots", "wool"], "unwanted": [], "constraints": {}}
+    message = "in the market for hiking boots"
+    assert search_query(message, profile).split()[0] == "market"  # read by the rules
+    assert search_query(message, profile, asked=["hiking", "boots"]) == "hiking boots wool"
+    message = "just browsing multimeters for hobby work"
+    assert thing_query(message) == "browsing multimeters"  # read by the rules
+    assert thing_query(message, asked=["multimeters", "hobby", "work"]) == "multimeters"
+
+
+def test_the_shipped_tagger_reads_a_request_with_the_packaged_encoder(scientific_catalog: Any) -> None:
+    from agent.intent_model import open_intent_model
+    from agent.profile import Vocabulary
+    from agent.spelling import Speller
+    from tools.embeddings import Encoder
+    from tools.settings import RetrievalSettings
+
+    model = open_phrase_model()
+    assert model is not None, "adapters/intent/phrase_model.json is shipped: run `llmrec train intent`"
+    assert np.isfinite(np.asarray(model.coef)).all()
+    items = scientific_catalog.items
+    context: dict[str, Any] = {
+        "items": items,
+        "vocabulary": Vocabulary.from_items(items.values()),
+        "speller": Speller.from_items(items.values()),
+        "intent_model": open_intent_model(),
+        "encoder": Encoder.from_settings(RetrievalSettings()),
+    }
+    for message, rules, tagged in (
+        ("skip the SainSmart stuff, I'm in the market for an oscilloscope", ["skip", "market", "oscilloscope"], None),
+        ("currently shopping for nitrile gloves, no powder", ["currently shopping", "nitrile gloves"], None),
+        ("I want a good multimeter for electronics hobby work", None, ["multimeter", "electronics hobby work"]),
+    ):
+        by_rules = read_message(message, **context)
+        by_tagger = read_message(message, phrase_model=model, **context)
+        assert by_rules.intent == by_tagger.intent == "request"
+        assert by_rules.unwanted == by_tagger.unwanted  # the rules keep the ruled-out phrases
+        if rules is not None:  # the rules keep words nobody asked for; the tagger drops them
+            assert by_rules.wanted == rules
+            assert by_tagger.wanted == rules[-1:], by_tagger.wanted
+        else:
+            assert by_tagger.wanted == by_rules.wanted == tagged
