@@ -20,15 +20,15 @@ from agent.answer import format_answer, pick_reason, revision_record, summary_li
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
 from agent.context import Context
-from agent.dispute import DisputeKind, corrected_claim, dispute_preferences, find_dispute, similar_pick
+from agent.dispute import DisputeKind, corrected_claim, dispute_preferences, find_dispute, similar_pick, wish_part
 from agent.dispute_kind_model import learned_kind
 from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
-from agent.language import singular, thing_part, word_parts
+from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
-from agent.phrase_model import RulesReading, phrase_words, request_wanted
+from agent.phrase_model import RulesReading, phrase_words, served_wanted
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
 from agent.profile import wanted_phrases
@@ -36,7 +36,7 @@ from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructi
 from agent.question import answer_question
 from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
 from agent.requested_thing import request_profile
-from agent.state import AgentState, Candidate, Intent, Pick, Profile, Shown
+from agent.state import AgentState, Candidate, Intent, Pick, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.catalog import Item
@@ -63,7 +63,8 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
         # With the thing it names: a request for another product replaces the old one's wishes (agent/state.py).
         labels = [p["label"] for p in state.picks]
         profile = request_profile(corrected, ctx.vocabulary, labels)
-        asked = _asked(ctx, corrected, profile, labels)
+        rules = RulesReading("request", wanted_phrases(corrected, ctx.vocabulary, labels), profile["unwanted"], labels)
+        asked = _asked(ctx, corrected, rules)
         if asked is not None:
             profile["wanted"] = asked
         update |= {"profile": profile, "asked": asked}
@@ -76,14 +77,14 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
     return update
 
 
-def _asked(ctx: Context, message: str, profile: Profile, labels: list[str]) -> list[str] | None:
-    """A request's wanted words as the learned phrase tagger reads them (it reads them better than the rules: README,
-    "Understanding what the user says"), or None without one (the rules' words stand)."""
+def _asked(ctx: Context, message: str, rules: RulesReading) -> list[str] | None:
+    """The wanted words of a request or of a dispute's wishes as the learned phrase tagger reads them (it reads them
+    better than the rules: README, "Understanding what the user says"; `rules` is the rules' reading of `message`),
+    or None without one (the rules' words stand)."""
     if ctx.phrase_model is None or ctx.encoder is None:
         return None
-    rules = RulesReading("request", wanted_phrases(message, ctx.vocabulary, labels), list(profile["unwanted"]), labels)
     try:
-        return phrase_words(request_wanted(ctx.phrase_model, ctx.encoder, message, rules), labels)
+        return phrase_words(served_wanted(ctx.phrase_model, ctx.encoder, message, rules), rules.labels)
     except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
         log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)
         return None
@@ -139,7 +140,16 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         kind=_dispute_kind(ctx, message),
     )
     profile = dispute_preferences(message, dispute, state.picks, ctx.vocabulary)
-    return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile}
+    asked = None
+    spelled, _ = _spelled(ctx, message)
+    if dispute["kind"] != "claim" and corrected_claim(spelled, state.picks) is None:
+        # The wishes as `read_message` reads them (agent/understanding.py): the learned tagger's when one is shipped.
+        labels = [p["label"] for p in state.picks]
+        wishes = wanted_phrases(wish_part(spelled, dispute), ctx.vocabulary, labels, COMPLAINT_WORDS)
+        asked = _asked(ctx, spelled, RulesReading("dispute", wishes, profile["unwanted"], labels, dispute["kind"]))
+        if asked is not None:
+            profile["wanted"] = asked
+    return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile, "asked": asked}
 
 
 def plan(state: AgentState, runtime: Runtime[Context]) -> Update:

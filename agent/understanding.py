@@ -27,7 +27,7 @@ from agent.intent_model import IntentModel
 from agent.language import COMPLAINT_WORDS
 from agent.learned import MessageEncoder
 from agent.off_topic import off_topic_reason
-from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, request_wanted
+from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, served_wanted
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
@@ -130,7 +130,8 @@ def read_message(
     """The agent's reading of `message` after `previous` picks (best first) and their `rationale`. The intent comes
     from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone; a
     dispute's kind from `dispute_kind_model` (with `encoder`) when given, else from the rules of agent/dispute.py;
-    a request's wanted phrases from `phrase_model` (with `encoder`) when given, else from agent/profile.py's rules."""
+    a request's and a dispute's wanted phrases from `phrase_model` (with `encoder`) when given (agent/phrase_model.py
+    `served_wanted`), else from the rules."""
     picks = _picks(previous)
     if off_topic_reason(message) is not None:  # as the graph reads it (agent/nodes.py `_intent`)
         intent, scores = "other", {"other": 0.0}
@@ -184,8 +185,10 @@ def read_message(
             about = [index_of[i] for i in corrected[2] if i in index_of] or about
         elif dispute["kind"] == "claim":
             wanted = []
-        else:
+        else:  # as `revise` reads the wishes (agent/nodes.py): the learned tagger's when one is shipped
             wanted = wanted_phrases(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
+            rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, dispute["kind"])
+            wanted = served_wanted(phrase_model, encoder, message, rules)
         return Reading(
             intent,
             wanted,
@@ -204,7 +207,7 @@ def read_message(
     wanted = wanted_phrases(message, vocabulary, labels) if intent == "request" else []
     unwanted = list(profile["unwanted"]) if intent == "request" else []
     # As `interpret` reads a request (agent/nodes.py): the learned tagger's wanted phrases when one is shipped.
-    wanted = request_wanted(phrase_model, encoder, message, RulesReading(intent, wanted, unwanted, labels))
+    wanted = served_wanted(phrase_model, encoder, message, RulesReading(intent, wanted, unwanted, labels))
     return Reading(intent, wanted, unwanted, filters, unsupported, item, None, None, scores)
 
 

@@ -23,11 +23,11 @@ from agent.phrase_model import (
     line_rows,
     open_phrase_model,
     phrase_words,
-    request_wanted,
+    served_wanted,
     word_spans,
 )
 from agent.profile import search_query, thing_query
-from agent.understanding import read_message
+from agent.understanding import PreviousPick, read_message
 from tests.unit.hash_encoder import HashEncoder
 
 
@@ -118,19 +118,25 @@ def _silent() -> PhraseModel:
     return PhraseModel(model.encoder, model.tags, model.coef, intercept, model.fitted_on)
 
 
-def test_a_request_the_tagger_finds_nothing_in_keeps_the_rules_phrases() -> None:
+def test_a_request_the_tagger_finds_nothing_in_keeps_the_rules_phrases_and_a_dispute_does_not() -> None:
     rules = RulesReading("request", ["pea coat"], [])
-    assert request_wanted(_silent(), HashEncoder(), "a pea coat", rules) == ["pea coat"]
-    assert request_wanted(None, None, "a pea coat", rules) == ["pea coat"]
-    dispute = RulesReading("dispute", ["hood"], [], ["A"], "attribute")  # disputes keep the rules' reading
-    assert request_wanted(_fitted(), HashEncoder(), "B has a hood", dispute) == ["hood"]
+    assert served_wanted(_silent(), HashEncoder(), "a pea coat", rules) == ["pea coat"]
+    assert served_wanted(None, None, "a pea coat", rules) == ["pea coat"]
+    # A disputed pick often comes with no wish ("I already own B"): what the tagger finds stands, nothing included.
+    owned = RulesReading("dispute", ["own"], [], ["A", "B"], "owned")
+    assert served_wanted(_silent(), HashEncoder(), "I already own B", owned) == []
+    # A claim's wishes stay with the rules (a correction keeps wanting what it says the pick is not).
+    claim = RulesReading("dispute", ["multimeter"], [], ["A"], "claim")
+    assert served_wanted(_silent(), HashEncoder(), "a pH meter is not a multimeter", claim) == ["multimeter"]
+    accept = RulesReading("accept", [], [], ["A"])
+    assert served_wanted(_fitted(), HashEncoder(), "I'll take A", accept) == []
 
 
 def test_a_message_longer_than_the_encoder_reads_is_read_by_the_rules() -> None:
     long = "in the market for hiking boots " + "and more " * 120
     rules = RulesReading("request", ["market", "hiking boots"], [])
     assert _fitted().phrases(HashEncoder(), long, rules) is None
-    assert request_wanted(_fitted(), HashEncoder(), long, rules) == ["market", "hiking boots"]
+    assert served_wanted(_fitted(), HashEncoder(), long, rules) == ["market", "hiking boots"]
 
 
 def test_the_profile_words_of_phrases_leave_out_filler_relatives_and_labels() -> None:
@@ -143,11 +149,11 @@ def test_the_reading_and_the_graph_take_a_requests_words_from_the_tagger() -> No
     assert (reading.intent, reading.wanted) == ("request", ["hiking boots"])
     assert read_message("in the market for hiking boots").wanted == ["market", "hiking boots"]  # the rules
     ctx = cast(Any, SimpleNamespace(phrase_model=model, encoder=encoder, vocabulary=None))
-    profile = {"wanted": ["market", "hiking", "boots"], "unwanted": [], "constraints": {}}
-    assert nodes._asked(ctx, "in the market for hiking boots", cast(Any, profile), []) == ["hiking", "boots"]
+    rules = RulesReading("request", ["market", "hiking boots"], [])
+    assert nodes._asked(ctx, "in the market for hiking boots", rules) == ["hiking", "boots"]
     failing = cast(Any, SimpleNamespace(phrase_model=model, encoder=SimpleNamespace(identity="x"), vocabulary=None))
-    assert nodes._asked(failing, "in the market for hiking boots", cast(Any, profile), []) is None
-    assert nodes._asked(cast(Any, SimpleNamespace(phrase_model=None)), "boots", cast(Any, profile), []) is None
+    assert nodes._asked(failing, "in the market for hiking boots", rules) is None
+    assert nodes._asked(cast(Any, SimpleNamespace(phrase_model=None)), "boots", rules) is None
 
 
 def test_the_planner_searches_the_words_the_turn_read() -> None:
@@ -161,6 +167,7 @@ def test_the_planner_searches_the_words_the_turn_read() -> None:
 
 
 def test_the_shipped_tagger_reads_a_request_with_the_packaged_encoder(scientific_catalog: Any) -> None:
+    from agent.dispute_kind_model import open_dispute_kind_model
     from agent.intent_model import open_intent_model
     from agent.profile import Vocabulary
     from agent.spelling import Speller
@@ -192,3 +199,15 @@ def test_the_shipped_tagger_reads_a_request_with_the_packaged_encoder(scientific
             assert by_tagger.wanted == rules[-1:], by_tagger.wanted
         else:
             assert by_tagger.wanted == by_rules.wanted == tagged
+    # A dispute's wishes, as `revise` reads them: a pick ruled out, and what the user would rather have.
+    titles = [item.title for item in list(items.values())[:3]]
+    previous = [PreviousPick(label, title) for label, title in zip("ABC", titles, strict=True)]
+    dispute = read_message(
+        "I already own the first one, show me a digital caliper instead",
+        previous,
+        dispute_kind_model=open_dispute_kind_model(),
+        phrase_model=model,
+        **context,
+    )
+    assert (dispute.intent, dispute.dispute_kind, dispute.item) == ("dispute", "owned", 1)
+    assert dispute.wanted == ["digital caliper"], dispute.wanted
