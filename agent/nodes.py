@@ -28,7 +28,7 @@ from agent.intent import classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
-from agent.phrase_model import RulesReading, phrase_words, served_wanted
+from agent.phrase_model import RulesReading, phrase_words, served_wanted, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
 from agent.profile import wanted_phrases
@@ -66,6 +66,7 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
         rules = RulesReading("request", wanted_phrases(corrected, ctx.vocabulary, labels), profile["unwanted"], labels)
         asked = _asked(ctx, corrected, rules)
         if asked is not None:
+            asked = with_filter_words(asked, profile)
             profile["wanted"] = asked
         update |= {"profile": profile, "asked": asked}
     if intent in ("request", "dispute"):
@@ -148,6 +149,7 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         wishes = wanted_phrases(wish_part(spelled, dispute), ctx.vocabulary, labels, COMPLAINT_WORDS)
         asked = _asked(ctx, spelled, RulesReading("dispute", wishes, profile["unwanted"], labels, dispute["kind"]))
         if asked is not None:
+            asked = with_filter_words(asked, profile)
             profile["wanted"] = asked
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile, "asked": asked}
 

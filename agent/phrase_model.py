@@ -46,6 +46,7 @@ import numpy.typing as npt
 from agent.language import COMPLAINT_WORDS, FILLER_WORDS, REFERENCE_WORDS, Word, read_word_spans, singular
 from agent.learned import LearnedModelError, TokenEncoder, check_encoder, fit_softmax, read_weights, save_weights
 from agent.profile import RELATIVES, audience_words
+from agent.records import Profile
 from tools.settings import REPO_ROOT
 from tools.tokenize import ENGLISH_STOPWORDS, tokenize
 
@@ -256,6 +257,21 @@ def phrase_words(phrases: Iterable[str], labels: Sequence[str] = ()) -> list[str
     refs = {label.lower() for label in labels} | REFERENCE_WORDS
     words = (token for phrase in phrases for token in tokenize(phrase))
     return list(dict.fromkeys(t for t in words if t not in FILLER_WORDS and t not in RELATIVES and t not in refs))
+
+
+def with_filter_words(words: Sequence[str], profile: Profile) -> list[str]:
+    """`words` (the tagger's), then the profile's wanted words that name its audience or a value of its constraints
+    ("men" of "men's bootcut jeans", "levi" of "levi's bootcut jeans"). The tagger leaves those out, as the labels do:
+    they are filters, not wishes. But the search finds the items of that audience by them: searched as "bootcut
+    jeans", the request "men's bootcut jeans, anything but levi's" kept 1 men's jean of the 20 found after the audience
+    filter, and committed one item (searched as "men bootcut jeans", three men's jeans)."""
+    named = {part for values in profile["constraints"].values() for value in values for part in tokenize(value)}
+    audience = set(profile.get("audience", []))
+    chosen = set(words)
+    # In the order the message names them, as the rules listed them: the dense search reads word order ("hoodie
+    # bootcut jeans men" brought a jean where "hoodie men bootcut jeans" brought three hoodies).
+    ordered = [w for w in profile["wanted"] if w in chosen or w in named or w in audience or audience_words([w])]
+    return [*ordered, *(w for w in words if w not in set(ordered))]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from agent.phrase_model import (
     open_phrase_model,
     phrase_words,
     served_wanted,
+    with_filter_words,
     word_spans,
 )
 from agent.profile import search_query, thing_query
@@ -154,6 +155,21 @@ def test_the_reading_and_the_graph_take_a_requests_words_from_the_tagger() -> No
     failing = cast(Any, SimpleNamespace(phrase_model=model, encoder=SimpleNamespace(identity="x"), vocabulary=None))
     assert nodes._asked(failing, "in the market for hiking boots", rules) is None
     assert nodes._asked(cast(Any, SimpleNamespace(phrase_model=None)), "boots", rules) is None
+
+
+def test_the_search_keeps_the_audience_and_brand_words_the_tagger_leaves_to_the_filters() -> None:
+    profile: Any = {
+        "wanted": ["levi", "bootcut", "jeans", "men", "market"],
+        "unwanted": [],
+        "constraints": {"brand": ["levi's"]},
+        "audience": ["men"],
+    }
+    assert with_filter_words(["bootcut", "jeans"], profile) == ["levi", "bootcut", "jeans", "men"]
+    assert with_filter_words(["pea", "coat"], {**profile, "wanted": ["men", "market"]}) == ["men", "pea", "coat"]
+    assert with_filter_words(["hoodie"], {"wanted": ["hoodie", "kids"], "unwanted": [], "constraints": {}}) == [
+        "hoodie",
+        "kids",
+    ]
 
 
 def test_the_planner_searches_the_words_the_turn_read() -> None:
