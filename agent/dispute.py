@@ -164,7 +164,7 @@ def find_dispute(
         referenced = referenced_picks(message, picks)
         disputed = _best_claim(message, claims, referenced)
         if disputed is not None:
-            ids = explicit or _claim_items(disputed, pick_ids) or referenced
+            ids = explicit or _named_in_claim(message, picks, _claim_items(disputed, pick_ids)) or referenced
             return _dispute(message, "claim", ids, claim=disputed["text"])
 
     if any(pick_statements(read_words(message), labels)) and (profile["wanted"] or profile.get("audience")):
@@ -220,9 +220,19 @@ def _of_kind(
     referenced = referenced_picks(message, picks)
     disputed = _best_claim(message, claims, referenced)
     if disputed is not None:
-        ids = explicit or _claim_items(disputed, [pick["item_id"] for pick in picks]) or referenced
+        about = _claim_items(disputed, [pick["item_id"] for pick in picks])
+        ids = explicit or _named_in_claim(message, picks, about) or referenced
         return _dispute(message, "claim", ids, claim=disputed["text"])
     return _dispute(message, "claim", explicit or referenced_picks(message, picks), claim=stripped)
+
+
+def _named_in_claim(message: str, picks: Sequence[Pick], about: list[str]) -> list[str]:
+    """The picks of a disputed claim that the message names by label or ordinal, when it names any of them, else
+    all of them. One rationale sentence often describes every pick ("A is the Fluke 323 true-RMS clamp meter, B is
+    the Uni-T UT202A, a true RMS meter, and C is FLIR's CM174"): "check again, B isn't true RMS" disputes B, and
+    removed all three (4 development claim disputes of the fifth session)."""
+    named = set(referenced_picks(message, picks, fallback=False, by_title=False)) & set(about)
+    return [item_id for item_id in about if item_id in named] or about
 
 
 _LEAD = (

@@ -290,3 +290,21 @@ def test_more_ways_of_correcting_a_claim(
 )
 def test_more_ways_of_saying_a_pick_is_owned(message: str) -> None:
     assert find_dispute(message, PICKS, CLAIMS, ITEMS)["kind"] == "owned"
+
+
+def test_a_claim_about_every_pick_disputed_for_one_pick_removes_only_that_pick() -> None:
+    # One rationale sentence describes all three picks; "B isn't true RMS" disputes B (it removed all three).
+    picks = [
+        Pick(item_id=f"m{i}", title=title, label=label, logprob=0.0, reason="", grounded=True)
+        for i, (label, title) in enumerate(
+            [("A", "Fluke 323 True-RMS Clamp Meter"), ("B", "Uni-T UT202A Clamp Meter"), ("C", "FLIR CM174")]
+        )
+    ]
+    text = "A is the Fluke 323 true-RMS clamp meter, B is the Uni-T UT202A, a true RMS meter, and C is the FLIR CM174."
+    claims = [Claim(text=text, item_ids=["m0", "m1", "m2"], supported=True, support=1.0, missing=[])]
+    items = {p["item_id"]: Item(item_id=p["item_id"], title=p["title"], text=p["title"]) for p in picks}
+    dispute = find_dispute("check again, B isn't true RMS", picks, claims, items, kind="claim")
+    assert (dispute["kind"], dispute["item_ids"]) == ("claim", ["m1"])
+    # Naming no pick, the claim's picks all stay disputed, as before.
+    dispute = find_dispute("that's not true RMS at all", picks, claims, items, kind="claim")
+    assert dispute["item_ids"] == ["m0", "m1", "m2"]
