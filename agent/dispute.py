@@ -339,7 +339,7 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
                 return corrected[0], corrected[1], about_named
     if wanted is None or subject is None:
         return None
-    subject = re.sub(r"^(?:a|an|the|some) ", "", subject.strip())
+    subject = _reported_pick(re.sub(r"^(?:a|an|the|some) ", "", subject.strip()))
     wanted = wanted.strip()
     if not _names_a_thing(wanted):
         return None  # "B is not what I want", "... not for kids": no property to want instead
@@ -354,6 +354,26 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     # the text is lower-cased by now, and a lone "c" reads as a label only in context
     about = [by_label[subject]] if subject in by_label else _named_by(subject, picks)
     return [wanted] if wanted else [], [ruled_out.strip()] if ruled_out else [], about
+
+
+def _reported_pick(subject: str) -> str:
+    """The pick a subject ends with when a source or a request to check comes first ("the product page says b",
+    "according to the manufacturer the second one", "double check your notes: c"): the pick, not a thing to rule
+    out (3 development claim disputes of the fifth session ruled out "product page says b"); else the subject."""
+    if _POINTER.match(subject):
+        return subject
+    words = subject.split()
+    for start in range(1, len(words)):
+        tail = " ".join(words[start:])
+        if not _POINTER.match(tail) or tail in ("it", "that", "this", "they", "those", "these"):
+            continue
+        # A lone letter is a pick only after a source ("says b", "notes: c"): "vitamin c", "plan b" are things.
+        if len(tail) > 1 or words[start - 1].endswith(":") or words[start - 1] in _REPORTING:
+            return tail
+    return subject
+
+
+_REPORTING = frozenset({"says", "said", "say", "states", "stated", "claims", "shows", "lists", "confirms", "that"})
 
 
 def _names_pick(phrase: str, picks: Sequence[Pick]) -> bool:

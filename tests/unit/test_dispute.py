@@ -308,3 +308,24 @@ def test_a_claim_about_every_pick_disputed_for_one_pick_removes_only_that_pick()
     # Naming no pick, the claim's picks all stay disputed, as before.
     dispute = find_dispute("that's not true RMS at all", picks, claims, items, kind="claim")
     assert dispute["item_ids"] == ["m0", "m1", "m2"]
+
+
+@pytest.mark.parametrize(
+    ("message", "about"),
+    [
+        ("the product page says B is not fleece lined", ["m1"]),
+        ("according to the manufacturer the second one isn't NIST traceable", ["m1"]),
+        ("double check your notes: C isn't 100% wool", ["m2"]),
+    ],
+)
+def test_a_source_before_the_pick_is_not_a_thing_ruled_out(message: str, about: list[str]) -> None:
+    picks = [
+        Pick(item_id=f"m{i}", title=title, label=label, logprob=0.0, reason="", grounded=True)
+        for i, (label, title) in enumerate([("A", "Wool Sweater"), ("B", "Fleece Jacket"), ("C", "Cotton Shirt")])
+    ]
+    corrected = corrected_claim(message, picks)
+    assert corrected is not None
+    wanted, ruled_out, meant = corrected
+    assert wanted and ruled_out == [] and meant == about
+    # A letter after a thing's name is part of it, not a pick.
+    assert corrected_claim("vitamin c is not a supplement", picks) == (["supplement"], ["vitamin c"], [])
