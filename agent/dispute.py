@@ -290,6 +290,13 @@ _IS_X_NOT_Y = re.compile(
     rf"^{_LEAD}(?P<p>[^,.;:!?]+?)(?: is| are| s|'s) {_ART}(?P<x>[^,.;:!?]+?),? (?:and )?not {_ART}"
     r"(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
+# "B is more of a shirt than a jacket", "the second one's more a borescope than a microscope tbh": what the pick is
+# (ruled out) and what the rationale said it was (still wanted); 4 development claim disputes of the fifth session.
+_MORE_X_THAN_Y = re.compile(
+    # "more of a", "more like a", "more a": "A is more comfortable than B" compares, it corrects nothing
+    rf"^{_LEAD}(?P<p>[^,.;:!?]+?)(?: is| are| s|'s) (?:really |actually |basically )?(?:more (?:of |like )?|closer to )"
+    rf"(?:a|an|some) (?P<x>[^,.;:!?]+?) than {_ART}(?P<y>[^,.;!?]+?)(?:[\s,]+(?:tbh|imo|honestly|really))?{_TAIL}"
+)
 _DOES_NOT = re.compile(
     rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:does|do) not (?:include|have|come with|contain)|(?:has|have) no|lacks) "
     rf"{_ART}(?P<y>[^,.;!?]+?){_TAIL}"
@@ -325,7 +332,12 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         return [wanted], [ruled_out], _named_by(ruled_out, picks)
     if found := _SAID_NOT.match(text):
         return corrected_claim(f"{found['p']} is not {found['y']}", picks)
-    if (found := _IS_X_NOT_Y.match(text)) or (found := _CALLED.match(text)) or (found := _SAID.match(text)):
+    if (
+        (found := _IS_X_NOT_Y.match(text))
+        or (found := _MORE_X_THAN_Y.match(text))
+        or (found := _CALLED.match(text))
+        or (found := _SAID.match(text))
+    ):
         subject, ruled_out, wanted = found["p"], found["x"], found["y"]
     elif (found := _IS_NOT.match(text)) or (found := _DOES_NOT.match(text)):
         subject, wanted = found["x"], found["y"]
@@ -341,8 +353,8 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         return None
     subject = _reported_pick(re.sub(r"^(?:a|an|the|some) ", "", subject.strip()))
     wanted = wanted.strip()
-    if not _names_a_thing(wanted):
-        return None  # "B is not what I want", "... not for kids": no property to want instead
+    if not _names_a_thing(wanted) or _POINTER.match(wanted):
+        return None  # "B is not what I want", "... not for kids", "A is more of a jacket than B": nothing to want
     pointer = bool(_POINTER.match(subject))
     if ruled_out is None and not pointer:
         ruled_out = subject

@@ -329,3 +329,17 @@ def test_a_source_before_the_pick_is_not_a_thing_ruled_out(message: str, about: 
     assert wanted and ruled_out == [] and meant == about
     # A letter after a thing's name is part of it, not a pick.
     assert corrected_claim("vitamin c is not a supplement", picks) == (["supplement"], ["vitamin c"], [])
+
+
+def test_more_of_an_x_than_a_y_rules_x_out_and_keeps_wanting_y() -> None:
+    picks = [
+        Pick(item_id=f"j{i}", title=title, label=label, logprob=0.0, reason="", grounded=True)
+        for i, (label, title) in enumerate(
+            [("A", "Carhartt Jacket"), ("B", "Woolrich Shirt Jacket"), ("C", "Duck Coat")]
+        )
+    ]
+    assert corrected_claim("B is more of a shirt than a jacket", picks) == (["jacket"], ["shirt"], ["j1"])
+    assert corrected_claim("the last one's more like a tunic than a dress", picks) == (["dress"], ["tunic"], ["j2"])
+    # A comparison corrects nothing.
+    assert corrected_claim("A is more comfortable than B", picks) is None
+    assert corrected_claim("A is more of a jacket than B", picks) is None
