@@ -36,7 +36,7 @@ from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructi
 from agent.question import answer_question
 from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
 from agent.requested_thing import request_profile
-from agent.state import AgentState, Candidate, Intent, Pick, Shown
+from agent.state import AgentState, Candidate, Intent, Pick, Profile, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.catalog import Item
@@ -64,10 +64,7 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
         labels = [p["label"] for p in state.picks]
         profile = request_profile(corrected, ctx.vocabulary, labels)
         rules = RulesReading("request", wanted_phrases(corrected, ctx.vocabulary, labels), profile["unwanted"], labels)
-        asked = _asked(ctx, corrected, rules)
-        if asked is not None:
-            asked = with_filter_words(asked, profile)
-            profile["wanted"] = asked
+        asked = _asked(ctx, corrected, rules, profile)
         update |= {"profile": profile, "asked": asked}
     if intent in ("request", "dispute"):
         lacking = [CATALOG_LACKS[kind] for kind in unsupported_constraints(message)]
@@ -78,17 +75,22 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
     return update
 
 
-def _asked(ctx: Context, message: str, rules: RulesReading) -> list[str] | None:
+def _asked(ctx: Context, message: str, rules: RulesReading, profile: Profile | None = None) -> list[str] | None:
     """The wanted words of a request or of a dispute's wishes as the learned phrase tagger reads them (it reads them
     better than the rules: README, "Understanding what the user says"; `rules` is the rules' reading of `message`),
-    or None without one (the rules' words stand)."""
+    with `profile`'s filter words, which then become its wanted words; None without a tagger (the rules' words
+    stand)."""
     if ctx.phrase_model is None or ctx.encoder is None:
         return None
     try:
-        return phrase_words(served_wanted(ctx.phrase_model, ctx.encoder, message, rules), rules.labels)
+        words = phrase_words(served_wanted(ctx.phrase_model, ctx.encoder, message, rules), rules.labels)
     except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
         log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)
         return None
+    if profile is not None:
+        words = with_filter_words(words, profile)
+        profile["wanted"] = words
+    return words
 
 
 def _spelled(ctx: Context, message: str) -> tuple[str, list[tuple[str, str]]]:
@@ -147,10 +149,8 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         # The wishes as `read_message` reads them (agent/understanding.py): the learned tagger's when one is shipped.
         labels = [p["label"] for p in state.picks]
         wishes = wanted_phrases(wish_part(spelled, dispute), ctx.vocabulary, labels, COMPLAINT_WORDS)
-        asked = _asked(ctx, spelled, RulesReading("dispute", wishes, profile["unwanted"], labels, dispute["kind"]))
-        if asked is not None:
-            asked = with_filter_words(asked, profile)
-            profile["wanted"] = asked
+        rules = RulesReading("dispute", wishes, profile["unwanted"], labels, dispute["kind"])
+        asked = _asked(ctx, spelled, rules, profile)
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile, "asked": asked}
 
 

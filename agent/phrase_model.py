@@ -93,11 +93,6 @@ class RulesReading:
     dispute_kind: str | None = None
 
 
-def word_spans(message: str) -> tuple[str, Spans]:
-    """The message as agent/language.py prepares it, and its words with their character spans in that text."""
-    return read_word_spans(message)
-
-
 def word_vectors(encoder: TokenEncoder, text: str, spans: Spans) -> Vectors:
     """Each word's contextual vector: the mean of the encoder's last-layer vectors of the sub-words it overlaps
     (zero for a word past the encoder's 256 sub-words)."""
@@ -216,7 +211,7 @@ class PhraseModel:
         message of more than `MAX_TAGGED_WORDS` words or with a word past the encoder's 256 sub-words (no vector):
         the rules read it."""
         check_encoder(self.encoder, encoder, "phrase model", "llmrec train intent", PhraseModelError)
-        text, spans = word_spans(message)
+        text, spans = read_word_spans(message)
         if not spans:
             return [], []
         if len(spans) > MAX_TAGGED_WORDS:
@@ -286,7 +281,7 @@ class TaggedLine:
 
 def line_rows(encoder: TokenEncoder, line: TaggedLine) -> tuple[Vectors, list[str], bool] | None:
     """(features, gold tags, whether every labelled phrase aligned) of one line; None for a line without words."""
-    text, spans = word_spans(line.message)
+    text, spans = read_word_spans(line.message)
     if not spans:
         return None
     gold, complete = aligned(spans, {"W": line.wanted, "U": line.unwanted})

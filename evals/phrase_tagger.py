@@ -30,6 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from agent.language import read_word_spans
 from agent.phrase_model import (
     MAX_TAGGED_WORDS,
     TAGGED_DISPUTES,
@@ -39,7 +40,6 @@ from agent.phrase_model import (
     decode,
     fit_phrase_model,
     line_rows,
-    word_spans,
 )
 from agent.understanding import tagged_lines
 from agent.understanding_set import Line, load_lines
@@ -64,7 +64,7 @@ def score(
     rules."""
     for line, row in cases:
         reading = line.reading
-        spans = word_spans(line.message)[1]
+        spans = read_word_spans(line.message)[1]
         tags = model.tag(row[0]) if row is not None else []
         wanted, ruled_out = decode(spans, tags) if row is not None else ([], [])
         reads = reading.intent in ("request", "dispute")

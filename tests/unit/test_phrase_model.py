@@ -12,6 +12,7 @@ from typing import Any, cast
 import numpy as np
 
 from agent import nodes
+from agent.language import read_word_spans
 from agent.phrase_model import (
     PhraseModel,
     PhraseModelError,
@@ -25,7 +26,6 @@ from agent.phrase_model import (
     phrase_words,
     served_wanted,
     with_filter_words,
-    word_spans,
 )
 from agent.profile import search_query, thing_query
 from agent.understanding import PreviousPick, read_message
@@ -33,7 +33,7 @@ from tests.unit.hash_encoder import HashEncoder
 
 
 def test_labels_align_onto_words_and_decode_back() -> None:
-    text, spans = word_spans("latex-free gloves, no Polyester please")
+    text, spans = read_word_spans("latex-free gloves, no Polyester please")
     assert [text[a:b] for _, a, b in spans] == ["latex-free", "gloves", ",", "no", "polyester", "please"]
     tags, complete = aligned(spans, {"W": ["gloves"], "U": ["latex", "polyester"]})
     assert complete
@@ -42,17 +42,17 @@ def test_labels_align_onto_words_and_decode_back() -> None:
 
 
 def test_a_phrase_that_is_not_in_the_message_leaves_the_line_out() -> None:
-    _, spans = word_spans("a digital caliper")
+    _, spans = read_word_spans("a digital caliper")
     tags, complete = aligned(spans, {"W": ["digital caliper", "large lcd"], "U": []})
     assert not complete
     assert tags == ["O", "B-W", "I-W"]
 
 
 def test_an_orphan_inside_tag_starts_a_phrase_and_a_phrase_comes_once() -> None:
-    _, spans = word_spans("men's bootcut jeans")
+    _, spans = read_word_spans("men's bootcut jeans")
     assert decode(spans, ["O", "I-W", "I-W"]) == (["bootcut jeans"], [])
     assert decode(spans, ["B-W", "B-W", "I-U"]) == (["men's", "bootcut"], ["jeans"])
-    _, spans = word_spans("a polo from us polo")
+    _, spans = read_word_spans("a polo from us polo")
     assert decode(spans, ["O", "B-W", "O", "O", "B-W"]) == (["polo"], [])
 
 
