@@ -129,11 +129,17 @@ def find_dispute(
         # A claim about no pick (e.g. about the user's history) rejects nothing: no unrelated item is punished.
         return _dispute(message, "claim", explicit or about, claim=claim)
 
-    if kind == "claim" and _SAID_NO.search(text) and corrected_claim(message, picks) is None:
+    if (
+        kind == "claim"
+        and (_SAID_NO.search(text) or _RULE_IGNORED.search(text))
+        and corrected_claim(message, picks) is None
+    ):
         # "I said no stainless" is the guide's attribute dispute; the learned kind read it as a claim once the claim
         # disputes about stainless steel ("B isn't stainless steel") joined its development lines (the agent then
         # ruled nothing out and committed stainless items again).
         kind = "attribute"
+    if kind is not None and _IN_HISTORY.search(text):
+        kind = "owned"  # "B is already in my order history" (the set's sixth round: read as an item dispute)
     if kind is not None:
         return _of_kind(kind, message, picks, claims, items, explicit)
 
@@ -237,7 +243,7 @@ def _named_in_claim(message: str, picks: Sequence[Pick], about: list[str]) -> li
 
 _LEAD = (
     r"(?:(?:(?:that'?s |that is |it'?s |this is |the explanation is |you are |you're )?(?:wrong|not true|false|"
-    r"incorrect|nonsense)|come on|no|nope|"
+    r"incorrect|nonsense|off|not right|not accurate|inaccurate|mistaken)|come on|no|nope|hold on|wait|"
     # hedges before the claim ("pretty sure B isn't stainless steel", "correct me if I'm wrong, but the last one is
     # not latex-free"): 4 development claim disputes of the fourth session read the hedge as the pick
     r"(?:i'?m |i am )?(?:pretty|fairly|quite|almost) (?:sure|certain)(?: that)?|correct me if i'?m wrong|"
@@ -287,7 +293,9 @@ _CALLING = re.compile(
 )
 _IS_X_NOT_Y = re.compile(
     # no colon inside: "that's incorrect: A isn't PLA" is a lead and a claim, not "that" is "incorrect: a is"
-    rf"^{_LEAD}(?P<p>[^,.;:!?]+?)(?: is| are| s|'s) {_ART}(?P<x>[^,.;:!?]+?),? (?:and )?not {_ART}"
+    # "the last one holds 250 ml, not 500 ml", "B measures 6 inch, not 12 inch" (the set's sixth round)
+    rf"^{_LEAD}(?P<p>[^,.;:!?]+?)(?: is| are| s|'s| holds| has| measures| weighs| comes in| fits) {_ART}"
+    rf"(?P<x>[^,.;:!?]+?),? (?:and )?not {_ART}"
     r"(?P<y>[^,.;!?]+?)[\s.!?]*$"
 )
 # "B is more of a shirt than a jacket", "the second one's more a borescope than a microscope tbh": what the pick is
@@ -307,6 +315,11 @@ _POINTER = re.compile(
 
 
 _SAID_NO = re.compile(r"\b(?:i|we) (?:said|asked for|told you|wanted|want|need) no\b")
+# "you ignored the no-wool part", "you overlooked the bit where I said nothing with bluetooth": the user's rule, broken
+_RULE_IGNORED = re.compile(
+    r"\b(?:ignored|ignoring|skipped|overlooked|forgot|forgotten|missed)\b[^.!?]*\b(?:no|nothing|without)[ -]"
+)
+_IN_HISTORY = re.compile(r"\b(?:order|purchase|purchasing|buying) history\b")
 
 
 def _named_by(subject: str, picks: Sequence[Pick]) -> list[str]:
@@ -325,7 +338,7 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     still wants a multimeter; "C isn't waterproof" wants waterproof, about C; "B is a surgical mask, not an N95
     respirator" rules out surgical masks and wants an N95 respirator; "C doesn't include slides" wants slides.
     None when the message is not one of these shapes."""
-    text = prepare(message[:_LABEL_WINDOW]).strip()
+    text = _NEITHER.sub(r"\1 not \2 or ", prepare(message[:_LABEL_WINDOW]).strip())
     subject, ruled_out, wanted = None, None, None
     if found := _CALLING.match(text):
         ruled_out, wanted = found["x"].strip(), found["y"].strip()
@@ -365,7 +378,14 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     by_label = {pick["label"].lower(): pick["item_id"] for pick in picks}
     # the text is lower-cased by now, and a lone "c" reads as a label only in context
     about = [by_label[subject]] if subject in by_label else _named_by(subject, picks)
-    return [wanted] if wanted else [], [ruled_out.strip()] if ruled_out else [], about
+    # "C isn't waterproof or breathable": each property the claim denies is wanted (the set's sixth round)
+    wishes = [w for w in _OR.split(wanted) if w.strip()] if wanted else []
+    return wishes, [ruled_out.strip()] if ruled_out else [], about
+
+
+# "A is neither 100% cotton nor pre-shrunk" reads as "A is not 100% cotton or pre-shrunk".
+_NEITHER = re.compile(r"\b(is|are|was|were) neither (.+?) nor ")
+_OR = re.compile(r"\s+(?:or|nor)\s+")
 
 
 def _reported_pick(subject: str) -> str:
@@ -403,7 +423,16 @@ def _names_a_thing(phrase: str) -> bool:
     return any(t not in FILLER_WORDS and not audience_words([t]) for t in tokenize(phrase))
 
 
-_LIKE = re.compile(r"\b(?:more like|like|similar to|same as|close to|in the style of|more of|others like|another)\b")
+_PICK_LEAD = r"(?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one| pick| option)?"
+"""A pick named at the start of a message ("B", "the 1st one")."""
+PLUS_FEATURE = re.compile(r"^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)\s*[a-z]")
+"""A pick plus a feature ("C plus pockets pls", "the 1st one + a carrying case"): more like it, with that."""
+_LIKE = re.compile(
+    r"\b(?:more like|like|similar to|same as|close to|in the style of|more of|others like|another|"
+    # the set's sixth round: "got a close cousin of B?", "anything that's basically C's twin?", "the 1st one + a
+    # carrying case", "C plus pockets pls"
+    r"cousin|cousins|sibling|siblings|twin|same family as)\b|^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)"
+)
 
 
 def similar_pick(message: str, picks: Sequence[Pick]) -> str | None:

@@ -22,6 +22,13 @@ from agent.prompts import INTENT_LABELS, render_intent_prompt
 from agent.runtime import Recommender
 from agent.state import INTENTS, Intent
 
+# Deferring the choice to someone else (the set's sixth round, read as disputes or requests before): "let me run
+# these by my PI first", "gonna show these to my wife and get back to you", "my lab manager has the final say".
+_DEFERS = re.compile(
+    r"\b(?:get back to you|run (?:these|them|this|it) (?:by|past)|check with (?:my|the|our) |"
+    r"ask (?:my|the|our) [a-z]+(?: [a-z]+)? (?:first|before)|show (?:these|them|this|it) to (?:my|the|our) |"
+    r"(?:has|have|gets|get) the final say|talk (?:it|this) over|sleep on it|think it over)"
+)
 _CUES: dict[Intent, re.Pattern[str]] = {
     "dispute": re.compile(
         r"\b(wrong|incorrect|not (?:for|a|an|what|true|right|that|this|the)|do not like|"
@@ -31,7 +38,10 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         # issue 18's new phrasings: "replace B", "swap out the first one", "not feeling A", "zippers are a
         # dealbreaker", "too much polyester", "I can't wear wool", "you called C test tubes"
         r"replace|swap|get rid|not feeling|deal ?-?breakers?|no-?go|too much|can not (?:wear|have|use|stand)|"
-        r"called|calling|described)\b",
+        r"called|calling|described|"
+        # the user's rule was ignored or broken (the set's sixth round): "you ignored the no-wool part", "you skipped
+        # right over the part where I said no vinyl", "X is banned in our makerspace"
+        r"ignored|ignoring|skipped|overlooked|missed the part|forgot (?:about )?(?:my|the|that)|banned|not allowed)\b",
         re.IGNORECASE,
     ),
     "accept": re.compile(
@@ -51,7 +61,8 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "request": re.compile(
-        r"\b(recommend|suggest|looking for|need|want|show|find|search|any|something|what about|alternatives?|"
+        r"\b(recommend|suggest|looking for|need|want|show|find|search|searching|seeking|hunting for|"
+        r"any|something|what about|alternatives?|"
         r"else|more|other|cheaper|similar|like my|instead|gift|for (?:a|my|the)|options?|same as|along the lines of|"
         r"in the style of|close to|(?:^|just |something |anything |one |more )like (?:the |that |this )?"
         r"(?:first|second|third|last|middle|top|one|[a-c])|but (?:in|for|with|without|cheaper|bigger|smaller))\b",
@@ -70,10 +81,58 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"|\b(?:are you (?:a |an )?(?:bot|human|robot|ai|real|person)|joke|how old are you)\b"
         # acknowledgements and punctuation alone: "got it", "hmm interesting", "let me think about it", "........"
         r"|^\s*(?:ok(?:ay)?,? )?(?:got it|interesting|hmm+|let me think|i'?ll think|i will think|i'?ll have a look|"
-        r"i will have a look|noted|understood|makes sense)\b|^[^a-z0-9]+$",
+        r"i will have a look|noted|understood|makes sense)\b|^[^a-z0-9]+$"
+        r"|" + _DEFERS.pattern,
         re.IGNORECASE,
     ),
 }
+
+
+# Settling on a pick by acquiring it: "lock in B", "get me the second one", "proceed with option C", "grabbing the
+# first one", "C, copping it rn", "the last one 🔥". The learned intent classifier read every one of the sixth
+# round's 8 unseen development accepts of this shape as a dispute (a short message naming a pick mostly is one in
+# its training lines), and a dispute removes the very pick the user chose; so this shape decides (`settles_on_pick`).
+_PICK = (
+    r"(?:(?:the |option |item |pick |choice |number |#)?(?:[a-c]|[1-3]|first|second|third|last|middle|1st|2nd|3rd)"
+    r"(?: (?:one|ones|pick|option|item|suggestion))?|the [a-z0-9'-]+(?: [a-z0-9'-]+)? (?:one|ones|pair)|"
+    r"the [a-z0-9'-]+)"
+)
+_ACQUIRE = (
+    r"(?:please |(?:i|we)(?: would|'d) like to |(?:i|we) want to )?"
+    r"(?:i'?ll |i will |we'?ll |we will |let'?s |let us |gonna |going to |(?:can|could|may) (?:i|we) |i'?m |we'?re |"
+    r"i |we )?"
+    r"(?:just |definitely )?(?:take|taking|get|getting|grab|grabbing|snag|snagging|cop|copping|buy|buying|order|"
+    r"ordering|purchase|purchasing|lock in|locking in|lock|go with|going with|proceed with|proceeding with|"
+    r"give me|gimme|get me|send me|ship me)"
+)
+_END = r"(?:\s*(?:please|pls|plz|then|now|rn|right now|asap|today|thanks|thank you|for me|for sure))*\s*(?:[.!,;]|$)"
+_SETTLES = re.compile(
+    rf"(?:^|[.!?,;:]\s*|\b(?:ok(?:ay)?|yes|yeah|yep|bet|cool|great|nice|alright)\W+){_ACQUIRE} {_PICK}{_END}"
+    # "B is fire, copping it rn", "C. lock it in.", "the last one slaps, gonna cop"
+    rf"|^\s*{_PICK}\b[^!?]{{0,40}}?\b{_ACQUIRE}(?: (?:it|them|that|this)(?: in)?)?{_END}"
+    # "B 👍", "✅ the first one", "middle one 💯"
+    r"|^\s*(?:[\u2705\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c]\s*)+"
+    + _PICK
+    + r"\s*$"
+    + rf"|^\s*{_PICK}\s*(?:[\u2705\U0001f44d\U0001f4af\U0001f525\u2764\ufe0f\U0001f60d\U0001f64c]\s*)+$"
+)
+_REFUSAL = re.compile(
+    r"\b(?:not|no|never|nope|nah|neither|nor|without|instead|but|(?<!would )(?<!'d )like|similar|than|back)\b"
+)
+
+
+def defers_choice(message: str) -> bool:
+    """A short message that leaves the choice to someone else or to later ("let me check with my wife first"):
+    chit-chat, whatever else its words cue (at most 15 words: a longer one may ask for something too)."""
+    text = prepare(message).lower()
+    return len(text.split()) <= 15 and bool(_DEFERS.search(text))
+
+
+def settles_on_pick(message: str) -> bool:
+    """The message settles on one pick by acquiring it ("lock in B", "get me the second one", "B 👍") and says
+    nothing against it or about anything else (no negation, "but", "like", "instead")."""
+    text = prepare(message).lower()
+    return len(text) <= 120 and bool(_SETTLES.search(text)) and not _REFUSAL.search(text)
 
 
 def allowed_intents(has_picks: bool) -> tuple[Intent, ...]:

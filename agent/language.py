@@ -88,6 +88,8 @@ REFERENCE_WORDS: frozenset[str] = frozenset(
         *("first", "second", "third", "fourth", "fifth", "last", "middle", "top", "1st", "2nd", "3rd", "former"),
         *("latter", "similar", "same", "close", "closer", "style", "version", "others", "other", "minus", "these"),
         *("those", "ones", "list", "pick", "picks", "choice", "choices", "suggestion", "suggestions"),
+        # "got a close cousin of B?", "a sibling of the first one", "C's twin", "the same family as the last one"
+        *("cousin", "cousins", "sibling", "siblings", "twin", "twins", "family", "basically"),
     }
 )
 """Words that point at the previous picks ("more like the second one", "similar to B but in navy"): not wishes
@@ -113,6 +115,7 @@ _ZERO_WIDTH = re.compile(r"[\u00ad\u200b-\u200f\u2060\ufeff]")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[a-z]")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _WITHOUT = re.compile(r"\bw/o\b")
+_WITH = re.compile(r"\bw/(?=\s|[a-z])")  # "a jacket w/ hood" (read as "w or hood" before round 6 of the set)
 _WORD_SLASH = re.compile(r"(?<![0-9])/|/(?![0-9])")
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -154,7 +157,7 @@ def prepare(text: str) -> str:
     "without", control characters and escapes dropped."""
     text = normalize_text(text).translate(_APOSTROPHES)
     text = _CONTROL.sub(" ", _ANSI_ESCAPE.sub(" ", _ZERO_WIDTH.sub("", text))).replace("&", " and ")
-    text = _WORD_SLASH.sub(" or ", _WITHOUT.sub(" without ", text))
+    text = _WORD_SLASH.sub(" or ", _WITH.sub(" with ", _WITHOUT.sub(" without ", text)))
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     return text
@@ -618,11 +621,22 @@ _REJECTED_FOR = re.compile(
     r"no thanks|no(?=\s*(?:[.,;:!?\n]|$))|it'?s out|it is out|they'?re out|they are out|pass|hard pass|not for me)\b"
 )
 _CLAUSES = re.compile(r"([.,;:!?\n]+)")
+# "a denim jacket, hold the distressing", "flannel shirt pls, but hold the plaid": the diner's "hold the X" rules X
+# out (a development family of the set's sixth round, read before any rule was written for it).
+_HOLD_THE = re.compile(r"([.,;:!?]\s*|\bbut |\band )hold the\b")
 # "X is a dealbreaker", "X is a no-go": the subject is ruled out, as "no X" says it.
 _DEALBREAKER = re.compile(
     r"(^|[.,;:!?]\s*)(?:(?:the|any|all) )?((?:[a-z0-9'-]+ ){0,2}[a-z0-9'-]+) (?:is|are) "
     r"(?:a |an |an absolute |a total )?(?:deal ?-?breaker|no ?-?go|off the table|off[ -]?limits|out of the question)"
-    r"s?\b"
+    r"s?\b|"
+    # "glass is banned on our research vessel", "hoods are not allowed at my work" (the set's sixth round)
+    r"(^|[.,;:!?]\s*)(?:(?:the|any|all) )?((?:[a-z0-9'-]+ ){0,2}[a-z0-9'-]+) (?:is|are) (?:totally |strictly |)"
+    r"(?:banned|forbidden|prohibited|not allowed|not permitted)\b"
+)
+# "you ignored the no-wool part", "my no-denim request": the rule the user set, spelled "no X" ("no-show socks"
+# stay a product: only before the words that name the rule).
+_NAMED_RULE = re.compile(
+    r"\b(?:my|the|your|a|that) no-([a-z0-9]+) (?:part|request|rule|requirement|thing|condition|ask)\b"
 )
 # "too much polyester in these": the material is ruled out; not "costs too much", "too much to spend".
 _TOO_MUCH = re.compile(r"\b(?:way )?too much (?!money|to\b|for\b|of\b|in\b)(?=[a-z])")
@@ -640,6 +654,14 @@ _ASKING_LEAD = re.compile(
     r"\b(?:(?:do|does) you (?:guys )?(?:carry|stock|sell)|where do you keep|(?:pull|dig) up|"
     r"in the (?:vein|spirit|mold|mould) of)\b"
 )
+# A negative question asks all the same (the set's sixth round): "don't you carry wool socks?", "wouldn't you have
+# linen pants somewhere?", "no chance you've got a glass funnel?" -> "do you carry ...".
+_NEGATIVE_ASK = re.compile(
+    r"^\s*(?:(?:do|does|would|will|can|could) not you (?:guys )?(?:carry|have|stock|sell|got)|"
+    r"(?:is there )?no chance (?:that )?you(?: have|'ve|ve)? (?:got|carry|have|stock|sell))\b"
+)
+# A pick plus a feature: "C plus pockets pls", "the 1st one + a carrying case" -> "like c but with pockets pls".
+_PLUS = re.compile(r"^\s*((?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one)?)\s*(?:\+|\bplus\b)\s*")
 _ANY = re.compile(r"^\s*any ((?:[a-z0-9'-]+ ){0,3}?[a-z0-9'-]+) (?:is|are|s|would be|will do)\b")
 
 
@@ -679,9 +701,13 @@ def rephrase(text: str) -> str:
     text = _AS_LONG_AS.sub(" , ", text)
     parts = _CLAUSES.split(text)
     text = "".join(_indifferent(part) if _INDIFFERENT.search(part) else part for part in parts)
+    text = _NEGATIVE_ASK.sub("do you carry", text)
+    text = _PLUS.sub(lambda m: f"like {m.group(1)} but with ", text)
     text = _ASKING_LEAD.sub(" ", text)
-    text = _DEALBREAKER.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
+    text = _NAMED_RULE.sub(lambda m: f"no {m.group(1)}", text)
+    text = _DEALBREAKER.sub(lambda m: f"{m.group(1) or m.group(3) or ''}no {m.group(2) or m.group(4)}", text)
     text = _TOO_MUCH.sub("no ", text)
+    text = _HOLD_THE.sub(lambda m: f"{m.group(1)}no", text)
     text = _COMPLAINED.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _REJECTED_FOR.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _SELF.sub(_self_audience, text)

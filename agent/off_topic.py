@@ -25,7 +25,11 @@ _URL = re.compile(r"(?:https?://|www\.)\S+")
 _CODE = re.compile(
     r"```|\bdef \w+\(|^\s*import \w+(?:\.\w+)*(?:\s+as\s+\w+)?\s*$|^\s*from \w+(?:\.\w+)* import\b|"
     r"<\s*/?\s*(?:script|div|html|body|p)\b|\bSELECT\b.+\bFROM\b|"
-    r"\bfunction\s*\(|\bconsole\.log\b|\bprint\(|\)\s*=>|\{\s*return\b",
+    r"\bfunction\s*\(|\bconsole\.log\b|\bprint\(|\)\s*=>|\{\s*return\b|"
+    # pasted SQL and shell lines (the set's sixth round: "'; DROP TABLE picks; --", "sudo rm -rf /", "curl -s ... | jq")
+    r"\b(?:DROP|TRUNCATE|ALTER)\s+TABLE\b|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|;\s*--\s*$|"
+    r"^\s*\$\s+[a-z]|^\s*sudo\s+\w|^\s*(?:rm|curl|wget|chmod|chown|ls|grep|pip|npm|git|docker|kubectl)\s+--?[a-zA-Z]|"
+    r"\|\s*(?:jq|grep|sed|awk|xargs|sh|bash)\b|\brm\s+-rf\b",
     re.MULTILINE,
 )
 # Function words of the languages a shopper here most often writes instead (German, Spanish, French, Italian,
@@ -38,6 +42,17 @@ _FOREIGN = frozenset(
         *("vorrei", "dei", "della", "uomo", "donna", "sono", "cerco", "per", "il", "gli", "degli"),
         *("preciso", "de", "sem", "um", "uma", "com", "não", "nao", "eu", "procuro", "obrigado", "ik", "een", "het"),
     }
+)
+# Asking the agent to switch language ("can we do this in french instead?", "answer in german from now on", "is there
+# a portuguese version of this chat?"): the answer says it understands English only (the set's sixth round).
+_LANGUAGES = (
+    r"(?:french|german|spanish|italian|portuguese|dutch|polish|russian|chinese|mandarin|japanese|korean|arabic|"
+    r"hindi|turkish|swedish)"
+)
+_LANGUAGE_SWITCH = re.compile(
+    r"\b(?:answer|reply|respond|talk|speak|write|chat|do (?:this|it)|switch|continue|say (?:it|that))\b"
+    r"[^.!?\n]{0,30}"
+    rf"\b(?:in|to|into) {_LANGUAGES}\b|\b{_LANGUAGES} (?:version|translation)\b|\bspeak {_LANGUAGES}\b"
 )
 _NON_LATIN = re.compile(r"[\u0400-\u04ff\u0590-\u06ff\u0900-\u097f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -69,6 +84,8 @@ def off_topic_reason(message: str) -> str | None:
     if _is_json(text) or _CODE.search(text):
         return "code"
     letters = [ch for ch in text if ch.isalpha()]
+    if _LANGUAGE_SWITCH.search(lowered):
+        return "another language"
     if letters and sum(bool(_NON_LATIN.match(ch)) for ch in letters) > len(letters) / 2:
         return "another language"
     words = re.findall(r"[^\W\d_]+", lowered)

@@ -384,6 +384,11 @@ RELATIVES: dict[str, str] = {
     **dict.fromkeys(("mother-in-law", "sister-in-law", "daughter-in-law", "stepmom", "stepmother"), "women"),
     **dict.fromkeys(("stepson",), "boys"),
     **dict.fromkeys(("stepdaughter",), "girls"),
+    # what people call them (the set's sixth round: "a flannel for the hubby", "maxi dress for wifey", "granny needs
+    # a lighted pocket magnifier", "a beginner microscope for my kiddo")
+    **dict.fromkeys(("hubby", "gramps", "grandad", "granddad", "grandpop", "pops"), "men"),
+    **dict.fromkeys(("wifey", "granny", "nana", "gran", "grandmom"), "women"),
+    **dict.fromkeys(("kiddo", "kiddos", "kiddie", "kiddies"), "kids"),
 }
 """Who an item is for when the user buys it for a relative ("a cardigan for my wife"): only after "for my/her/his/
 our", since a relative merely mentioned ("my husband already owns B") names no audience."""
@@ -402,7 +407,14 @@ def _relatives(words: Sequence[Word], negated: bytearray) -> list[str]:
         relative = words[at].text.removesuffix("'s")
         if relative in RELATIVES and not negated[at]:
             found.append(RELATIVES[relative])
+    # "granny needs a lighted pocket magnifier", "my husband wants a flannel shirt": the relative who needs it
+    for index, word in enumerate(words[:-1]):
+        if word.text in RELATIVES and words[index + 1].text in _NEEDS and not negated[index]:
+            found.append(RELATIVES[word.text])
     return found
+
+
+_NEEDS = frozenset({"needs", "wants", "asked", "requested", "could", "would"})
 
 
 def audience_words(words: Iterable[str]) -> list[str]:

@@ -22,13 +22,20 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"bargain)\b|\bon sale\b|"
         r"\b(?:(?:sorted by |the )?(?:lowest|cheapest)[ -]pric(?:e|ed|es)|the cheaper the better|how much|"
         r"spend)\b|\b(?:(?:will|would|does|do|can) not |won'?t |doesn'?t )?"
-        r"break the bank\b",
+        r"break the bank\b|"
+        # money idioms (the set's sixth round): "money's tight", "on a shoestring", "go easy on my wallet"
+        r"\bmoney(?:'?s| is) tight\b|\b(?:on a )?shoestring\b|\b(?:go )?easy on (?:my|the|our) (?:wallet|budget)\b|"
+        r"\bwallet[- ]friendly\b|\bstrapped for cash\b",
         re.IGNORECASE,
     ),
     "rating": re.compile(
         r"\b(?:(?:at least |over |above )?(?:(?:well|highly|best|highest|top|good|great|better)[ -]?(?:rated|reviewed)|"
-        r"(?:with )?(?:lots of |good |great |many |(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars? )*"
-        r"(?:reviews?|ratings?)|(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars?(?: rated)?"
+        r"(?:with )?(?:lots of |a ton of |tons of |good |great |many |positive |glowing |rave |excellent |"
+        r"(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars? )*"
+        r"(?:reviews?|reviewers?|ratings?)(?: (?:rave|love|like|praise)(?: about)?)?|"
+        # "the joggers customers rate highest"
+        r"(?:(?:customers|buyers|people|users|reviewers) )?rates? (?:it |them )?(?:highest|highly|best|the highest)|"
+        r"(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars?(?: rated)?"
         r"(?: and up| or more| or better| or higher| plus)?|rated))\b",
         re.IGNORECASE,
     ),
