@@ -76,7 +76,9 @@ _ORDINALS = {
 _MIDDLE = 99
 _ORDINAL = re.compile(
     r"\b(the\s+|your\s+|my\s+)?(" + "|".join(_ORDINALS) + r")\b"
-    r"(\s+(?:one|option|pick|item|choice|suggestion|recommendation|product|result)s?\b)?"
+    # the set's seventh round: "the third garment", "the first instrument", "the last pair"
+    r"(\s+(?:one|option|pick|item|choice|suggestion|recommendation|product|result|garment|instrument|pair|piece|"
+    r"model|unit|device|tool)s?\b)?"
 )
 _NUMBERED = re.compile(r"(?:#|\b(?:number|option|pick|item|choice)\s*#?)([0-9]{1,2})\b")
 # claims.referenced_labels takes time quadratic in its input (about 26 s for 100,000 characters, under 0.05 s for
@@ -138,6 +140,8 @@ def find_dispute(
         # disputes about stainless steel ("B isn't stainless steel") joined its development lines (the agent then
         # ruled nothing out and committed stainless items again).
         kind = "attribute"
+    if kind == "attribute" and _MISTOOK.match(text):
+        kind = "claim"  # "you mistook a tunic for a dress" names what a pick was called, as "X is not a Y" does
     if kind is not None and _IN_HISTORY.search(text):
         kind = "owned"  # "B is already in my order history" (the set's sixth round: read as an item dispute)
     if kind is not None:
@@ -244,6 +248,11 @@ def _named_in_claim(message: str, picks: Sequence[Pick], about: list[str]) -> li
 _LEAD = (
     r"(?:(?:(?:that'?s |that is |it'?s |this is |the explanation is |you are |you're )?(?:wrong|not true|false|"
     r"incorrect|nonsense|off|not right|not accurate|inaccurate|mistaken)|come on|no|nope|hold on|wait|"
+    # formal and non-native leads (the set's seventh round): "For the record, item B is not autoclavable", "I must
+    # correct your description: ...", "please note that ...", "is mistake in explanation, ..."
+    r"for the record|please note(?: that)?|note that|to be clear|just so we are clear|correction|"
+    r"(?:i must|let me|allow me to|i need to|i have to) correct [^:,]{0,30}|"
+    r"(?:there )?is (?:a )?mistake in [a-z ]{0,20}|"
     # hedges before the claim ("pretty sure B isn't stainless steel", "correct me if I'm wrong, but the last one is
     # not latex-free"): 4 development claim disputes of the fourth session read the hedge as the pick
     r"(?:i'?m |i am )?(?:pretty|fairly|quite|almost) (?:sure|certain)(?: that)?|correct me if i'?m wrong|"
@@ -252,8 +261,11 @@ _LEAD = (
 )
 # What may follow a claim: "..., the explanation is wrong", "... fyi".
 _TAIL = (
-    r"(?:[\s,;.!-]*(?:(?:so |and )?(?:the explanation|your explanation|that|it|you)(?: is|'s| are|'re)? "
-    r"(?:wrong|incorrect|not right)|fyi|btw|lol))?[\s.!?]*$"
+    r"(?:[\s,;.!-]*(?:(?:so |and )?(?:the explanation|your explanation|your text|your description|your summary|that|it|"
+    r"you)(?: is|'s| are|'re| write| wrote| said)? (?:wrong|incorrect|not right|mistaken)|fyi|btw|lol|"
+    # a source or a pointer after the claim: "contrary to your summary", "I check the label of this"
+    r"contrary to (?:your|the) [a-z ]{1,20}|despite what you (?:wrote|said)|(?:i|we) (?:check|checked|read|looked at) "
+    r"[a-z ]{1,30}))*[\s.!?]*$"
 )
 _LEAD_RE = re.compile(rf"^{_LEAD}")
 _ART = r"(?:(?:a|an|the|some|only) )?"
@@ -286,6 +298,19 @@ _SAID_NOT = re.compile(
     rf"^{_LEAD}{_SAYS} (?:that )?(?P<p>[^,.;!?]+?) (?:is|are|was|were|s) "
     rf"(?P<y>{_ART}[^,.;!?]+?){_ITS} (?:not|no)(?: at all)?[\s.!?]*$"
 )
+# "you mistook a tunic for a dress", "looks like you've mistaken a hydrometer for a refractometer": the pick that is X
+# was called Y (the set's seventh round; read as "X is not a Y").
+_MISTOOK = re.compile(
+    rf"^{_LEAD}(?:[a-j]\?\s*)?(?:(?:it )?(?:looks|seems) like |i think )?you(?:'ve| have)? "
+    r"(?:mistook|mistaken|confused) "
+    rf"{_ART}(?P<x>[^,.;!?]+?) (?:for|with) {_ART}(?P<y>[^,.;!?]+?)(?: there| here)?{_TAIL}"
+)
+# "C isn't waterproof, it's water resistant", non-native "A is not stainless steel, is plastic": Y (what the rationale
+# said) is wanted, X (what the pick is) ruled out; the guide's shape, read by no rule before the set's seventh round.
+_ISNT_Y_ITS_X = re.compile(
+    rf"^{_LEAD}(?P<p>[^,.;:!?]+?) (?:is|are|was|were|s) not {_ART}(?P<y>[^,.;:!?]+?)(?:{_ITS}|,? is) "
+    rf"{_ART}(?P<x>[^,.;!?]+?){_TAIL}"
+)
 # "calling a hoodie a jacket is wrong", "calling a cylinder a beaker is a stretch": the pick that is X was called Y.
 _CALLING = re.compile(
     rf"^{_LEAD}(?:calling|to call) {_ART}(?P<x>[^,.;!?]+?) (?:a|an|the) (?P<y>[^,.;!?]+?) (?:is|was|s) (?:just )?"
@@ -306,11 +331,12 @@ _MORE_X_THAN_Y = re.compile(
     rf"(?:a|an|some) (?P<x>[^,.;:!?]+?) than {_ART}(?P<y>[^,.;!?]+?)(?:[\s,]+(?:tbh|imo|honestly|really))?{_TAIL}"
 )
 _DOES_NOT = re.compile(
-    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:does|do) not (?:include|have|come with|contain)|(?:has|have) no|lacks) "
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:(?:does|do) )?not (?:include|have|come with|contain)|(?:has|have) no|lacks) "
     rf"{_ART}(?P<y>[^,.;!?]+?){_TAIL}"
 )
 _POINTER = re.compile(
-    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: one| pick| option)?|[a-j])$"
+    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: one| pick| option| item| "
+    r"garment| instrument| pair| piece| model| unit| shirt| jacket)?|(?:the |item |option |pick |choice )?[a-j])$"
 )
 
 
@@ -319,7 +345,10 @@ _SAID_NO = re.compile(r"\b(?:i|we) (?:said|asked for|told you|wanted|want|need) 
 _RULE_IGNORED = re.compile(
     r"\b(?:ignored|ignoring|skipped|overlooked|forgot|forgotten|missed)\b[^.!?]*\b(?:no|nothing|without)[ -]"
 )
-_IN_HISTORY = re.compile(r"\b(?:order|purchase|purchasing|buying) history\b")
+_IN_HISTORY = re.compile(
+    r"\b(?:order|purchase|purchasing|buying) history\b|\balready (?:have|own|owns|got)\b|"
+    r"\balready in (?:my|our) (?:closet|wardrobe|drawer|lab|shop|kit|toolbox|collection|house|home)\b"
+)
 
 
 def _named_by(subject: str, picks: Sequence[Pick]) -> list[str]:
@@ -340,13 +369,14 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     None when the message is not one of these shapes."""
     text = _NEITHER.sub(r"\1 not \2 or ", prepare(message[:_LABEL_WINDOW]).strip())
     subject, ruled_out, wanted = None, None, None
-    if found := _CALLING.match(text):
+    if (found := _CALLING.match(text)) or (found := _MISTOOK.match(text)):
         ruled_out, wanted = found["x"].strip(), found["y"].strip()
         return [wanted], [ruled_out], _named_by(ruled_out, picks)
     if found := _SAID_NOT.match(text):
         return corrected_claim(f"{found['p']} is not {found['y']}", picks)
     if (
         (found := _IS_X_NOT_Y.match(text))
+        or (found := _ISNT_Y_ITS_X.match(text))
         or (found := _MORE_X_THAN_Y.match(text))
         or (found := _CALLED.match(text))
         or (found := _SAID.match(text))
@@ -376,6 +406,7 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         # out; nothing new is wanted.
         wanted, ruled_out = "", wanted.removesuffix("-free")
     by_label = {pick["label"].lower(): pick["item_id"] for pick in picks}
+    subject = re.sub(r"^(?:item|option|pick|choice|the) (?=[a-j]$)", "", subject)  # "item B", "the B"
     # the text is lower-cased by now, and a lone "c" reads as a label only in context
     about = [by_label[subject]] if subject in by_label else _named_by(subject, picks)
     # "C isn't waterproof or breathable": each property the claim denies is wanted (the set's sixth round)
@@ -425,13 +456,20 @@ def _names_a_thing(phrase: str) -> bool:
 
 _PICK_LEAD = r"(?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one| pick| option)?"
 """A pick named at the start of a message ("B", "the 1st one")."""
-PLUS_FEATURE = re.compile(r"^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)\s*[a-z]")
-"""A pick plus a feature ("C plus pockets pls", "the 1st one + a carrying case"): more like it, with that."""
+PLUS_FEATURE = re.compile(
+    r"^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)\s*[a-z]"
+    # "keep going in the direction of B", "next round, lean harder toward A", "push further in B's direction"
+    r"|\b(?:in the direction of|toward|towards)\s+" + _PICK_LEAD + r"\b|\b[a-c]'?s direction\b"
+)
+"""A pick plus a feature ("C plus pockets pls", "the 1st one + a carrying case") or a direction from it ("lean
+toward A"): more like it."""
 _LIKE = re.compile(
     r"\b(?:more like|like|similar to|same as|close to|in the style of|more of|others like|another|"
     # the set's sixth round: "got a close cousin of B?", "anything that's basically C's twin?", "the 1st one + a
     # carrying case", "C plus pockets pls"
-    r"cousin|cousins|sibling|siblings|twin|same family as)\b|^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)"
+    r"cousin|cousins|sibling|siblings|twin|same family as|direction|toward|towards)\b|^\s*"
+    + _PICK_LEAD
+    + r"\s*(?:\+|\bplus\b)"
 )
 
 

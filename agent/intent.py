@@ -22,12 +22,19 @@ from agent.prompts import INTENT_LABELS, render_intent_prompt
 from agent.runtime import Recommender
 from agent.state import INTENTS, Intent
 
-# Deferring the choice to someone else (the set's sixth round, read as disputes or requests before): "let me run
-# these by my PI first", "gonna show these to my wife and get back to you", "my lab manager has the final say".
+# Asides that are no request: deferring the choice to someone else (the set's sixth round, read as disputes or
+# requests before: "let me run these by my PI first", "gonna show these to my wife and get back to you", "my lab
+# manager has the final say"), greetings of the season, "no rush", and questions about the chat's account or screen
+# (the seventh round: "happy thanksgiving", "no pressure, I've got all afternoon", "how do I log out of this thing?").
 _DEFERS = re.compile(
     r"\b(?:get back to you|run (?:these|them|this|it) (?:by|past)|check with (?:my|the|our) |"
     r"ask (?:my|the|our) [a-z]+(?: [a-z]+)? (?:first|before)|show (?:these|them|this|it) to (?:my|the|our) |"
-    r"(?:has|have|gets|get) the final say|talk (?:it|this) over|sleep on it|think it over)"
+    r"(?:has|have|gets|get) the final say|talk (?:it|this) over|sleep on it|think it over|"
+    r"happy (?:thanksgiving|holidays|new year|birthday|easter|hanukkah|diwali|friday|weekend)|merry (?:christmas|xmas)|"
+    r"season'?s greetings|no rush(?! (?:delivery|shipping|order))|no hurry|no pressure|take your time|"
+    r"log (?:me )?(?:out|in)|sign (?:me )?(?:out|in|up)|(?:make|create|delete) (?:an |my )?account|"
+    r"(?:change|reset|delete|update|edit) (?:my|the) (?:account|profile|password|email(?: address)?|username)|"
+    r"on my (?:account|profile)\b(?! shows)|dark mode|font (?:size|bigger|smaller)|make the font)"
 )
 _CUES: dict[Intent, re.Pattern[str]] = {
     "dispute": re.compile(
@@ -41,7 +48,12 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"called|calling|described|"
         # the user's rule was ignored or broken (the set's sixth round): "you ignored the no-wool part", "you skipped
         # right over the part where I said no vinyl", "X is banned in our makerspace"
-        r"ignored|ignoring|skipped|overlooked|missed the part|forgot (?:about )?(?:my|the|that)|banned|not allowed)\b",
+        r"ignored|ignoring|skipped|overlooked|missed the part|forgot (?:about )?(?:my|the|that)|banned|not allowed|"
+        # the set's seventh round: "my gut says no to C", "To reiterate: nothing with Bluetooth", "As previously
+        # stated, ...", "wool is not acceptable", "eww fur trim", "you mistook a tunic for a dress"
+        r"no to|says no|reiterate|as (?:previously |already )?(?:stated|mentioned|said)|"
+        r"per my (?:earlier|last|previous)|"
+        r"not acceptable|unacceptable|e+w+|yuck|mistook|mistaken)\b",
         re.IGNORECASE,
     ),
     "accept": re.compile(
@@ -94,36 +106,43 @@ _CUES: dict[Intent, re.Pattern[str]] = {
 # its training lines), and a dispute removes the very pick the user chose; so this shape decides (`settles_on_pick`).
 _PICK = (
     r"(?:(?:the |option |item |pick |choice |number |#)?(?:[a-c]|[1-3]|first|second|third|last|middle|1st|2nd|3rd)"
-    r"(?: (?:one|ones|pick|option|item|suggestion))?|the [a-z0-9'-]+(?: [a-z0-9'-]+)? (?:one|ones|pair)|"
+    r"(?: (?:one|ones|pick|option|item|suggestion|pair))?|the [a-z0-9'-]+(?: [a-z0-9'-]+)? (?:one|ones|pair)|"
     r"the [a-z0-9'-]+)"
 )
 _ACQUIRE = (
-    r"(?:please |(?:i|we)(?: would|'d) like to |(?:i|we) want to )?"
+    r"(?:please |you can |(?:i|we)(?: would|'d) like to |(?:i|we) want to )?"
     r"(?:i'?ll |i will |we'?ll |we will |let'?s |let us |gonna |going to |(?:can|could|may) (?:i|we) |i'?m |we'?re |"
     r"i |we )?"
     r"(?:just |definitely )?(?:take|taking|get|getting|grab|grabbing|snag|snagging|cop|copping|buy|buying|order|"
     r"ordering|purchase|purchasing|lock in|locking in|lock|go with|going with|proceed with|proceeding with|"
-    r"give me|gimme|get me|send me|ship me)"
+    r"give me|gimme|get me|send me|ship me|cart|carted|carting|ring (?:me )?up for|ring up|bag up|bagging up)"
 )
-_END = r"(?:\s*(?:please|pls|plz|then|now|rn|right now|asap|today|thanks|thank you|for me|for sure))*\s*(?:[.!,;]|$)"
+_END = (
+    r"(?:\s*(?:please|pls|plz|then|now|rn|right now|asap|today|thanks|thank you|for me|for sure))*"
+    r"\s*(?:[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c\U0001f6d2]\s*)*(?:[.!,;]|$)"
+)
 _SETTLES = re.compile(
     rf"(?:^|[.!?,;:]\s*|\b(?:ok(?:ay)?|yes|yeah|yep|bet|cool|great|nice|alright)\W+){_ACQUIRE} {_PICK}{_END}"
     # "B is fire, copping it rn", "C. lock it in.", "the last one slaps, gonna cop"
-    rf"|^\s*{_PICK}\b[^!?]{{0,40}}?\b{_ACQUIRE}(?: (?:it|them|that|this)(?: in)?)?{_END}"
+    rf"|^\s*(?:[a-z!' ]{{1,15}}, )?{_PICK}\b[^!?]{{0,40}}?\b{_ACQUIRE}(?: (?:it|them|that|this)(?: in| up)?)?{_END}"
+    # "the first one is going in my cart", "putting the Fluke in my basket"
+    rf"|^\s*(?:(?:i'?m |i am |we'?re )?(?:putting|adding|tossing|throwing|popping) )?{_PICK}\b[^!?]{{0,12}}?"
+    rf"\b(?:(?:is |are )?(?:going|goes) )?(?:in|into|to) (?:my|the|our) (?:cart|basket|bag|order){_END}"
     # "B 👍", "✅ the first one", "middle one 💯"
-    r"|^\s*(?:[\u2705\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c]\s*)+"
+    r"|^\s*(?:[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c]\s*)+"
     + _PICK
     + r"\s*$"
-    + rf"|^\s*{_PICK}\s*(?:[\u2705\U0001f44d\U0001f4af\U0001f525\u2764\ufe0f\U0001f60d\U0001f64c]\s*)+$"
+    + rf"|^\s*{_PICK}\s*(?:[\u2705\u2714\U0001f44d\U0001f4af\U0001f525\u2764\ufe0f\U0001f60d\U0001f64c]\s*)+$"
 )
 _REFUSAL = re.compile(
     r"\b(?:not|no|never|nope|nah|neither|nor|without|instead|but|(?<!would )(?<!'d )like|similar|than|back)\b"
 )
 
 
-def defers_choice(message: str) -> bool:
-    """A short message that leaves the choice to someone else or to later ("let me check with my wife first"):
-    chit-chat, whatever else its words cue (at most 15 words: a longer one may ask for something too)."""
+def is_aside(message: str) -> bool:
+    """A short aside that asks for nothing: leaving the choice to someone else or to later ("let me check with my wife
+    first"), a season's greeting, "no rush", a question about the account or the screen. Chit-chat, whatever else
+    its words cue (at most 15 words: a longer one may ask for something too)."""
     text = prepare(message).lower()
     return len(text.split()) <= 15 and bool(_DEFERS.search(text))
 

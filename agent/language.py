@@ -116,6 +116,11 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[a-z]")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _WITHOUT = re.compile(r"\bw/o\b")
 _WITH = re.compile(r"\bw/(?=\s|[a-z])")  # "a jacket w/ hood" (read as "w or hood" before round 6 of the set)
+# A request typed as a form ("item: work jacket / brand: carhartt / color: brown", "type = polo shirt, colour = navy"):
+# the values are what is asked, the field names are not (the set's seventh round).
+_FORM_FIELD = re.compile(
+    r"(?:^|[/;,|]\s*)(?:item|type|product|category|need|want|colou?r|material|style|brand|fabric)\s*[:=]\s*"
+)
 _WORD_SLASH = re.compile(r"(?<![0-9])/|/(?![0-9])")
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -124,6 +129,12 @@ _CONTRACTIONS = (
     (re.compile(r"\bain't\b"), "is not"),
     (re.compile(r"\bshan't\b"), "shall not"),
     (re.compile(r"n't\b"), " not"),
+    # texting (the set's seventh round: "alr have B lol", "hv C at my lab alr"); "ngl"/"tbh" only hedge
+    (re.compile(r"\balr\b"), "already"),
+    (re.compile(r"\bhv\b"), "have"),
+    (re.compile(r"\b(?:ngl|tbh|imo|imho|fwiw)\b"), " "),
+    # voice dictation spells punctuation out ("the last one comma i don't want it")
+    (re.compile(r"(?<=[a-z]) comma (?=[a-z])"), ", "),
 )
 _LEX = re.compile(
     r"(?P<word>[a-z0-9]+(?:[./][0-9]+|['\-][a-z0-9]+)*)|(?P<brk>[.,;:!?()\[\]{}|\n\u2022\u3001\u3002]|(?<!\S)-+(?!\S))"
@@ -157,6 +168,7 @@ def prepare(text: str) -> str:
     "without", control characters and escapes dropped."""
     text = normalize_text(text).translate(_APOSTROPHES)
     text = _CONTROL.sub(" ", _ANSI_ESCAPE.sub(" ", _ZERO_WIDTH.sub("", text))).replace("&", " and ")
+    text = _FORM_FIELD.sub(" , ", text)
     text = _WORD_SLASH.sub(" or ", _WITH.sub(" with ", _WITHOUT.sub(" without ", text)))
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
@@ -299,7 +311,9 @@ _DOUBLE: tuple[tuple[str, ...], ...] = (
 # "can't"/"rather not" + a verb of having or bearing rules out its object ("I can't wear wool", "we can't use glass",
 # "I'd rather not have a zipper"); without the verb "can not" states a fact ("it can not fold").
 _UNABLE = frozenset({"can", "could", "rather", "cannot"})
-_BEAR_VERBS = frozenset({"have", "get", "use", "wear", "stand", "tolerate", "handle", "take", "touch", "do", "go"})
+_BEAR_VERBS = frozenset(
+    {"have", "get", "use", "wear", "stand", "tolerate", "handle", "take", "touch", "do", "go", "accept", "allow"}
+)
 _COPULAS = frozenset(
     {
         *("is", "are", "was", "were", "be", "been", "am", "m", "s", "re", "do", "does", "did", "can", "could", "will"),
@@ -308,6 +322,7 @@ _COPULAS = frozenset(
 )
 _ADVERBS = frozenset({"really", "actually", "definitely", "certainly", "just", "still", "probably", "clearly", "even"})
 _ARTICLES = frozenset({"a", "an", "the", "any"})
+_HAVING = frozenset({"have", "contain", "include", "use", "need"})
 # Skipped between a phrase trigger and what it rules out: "without a zipper", "anything made of leather".
 _LEAD = frozenset(
     {
@@ -394,6 +409,8 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
             if tuple(texts[1 : 1 + len(sequence)]) == sequence:
                 return "fact", index + 1 + len(sequence)
         return "no", index + 1
+    if texts[0] == "not" and len(texts) > 1 and texts[1] in ("just", "only", "merely"):
+        return "double", index + 2  # "not just a caliper, I also need a case": both wanted (the set's seventh round)
     if texts[0] == "not":
         for sequence in _DOUBLE:  # "I wouldn't say no to a fleece lining": the second negation cancels the first
             if tuple(texts[1 : 1 + len(sequence)]) == sequence:
@@ -404,6 +421,16 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
         for sequence in _AFTER_NOT:
             if tuple(texts[1 : 1 + len(sequence)]) == sequence:
                 return "phrase", index + 1 + len(sequence)
+        if (
+            len(texts) > 1
+            and texts[1] in _HAVING
+            and index > 1
+            and words[index - 1].text in ("do", "does")
+            and words[index - 2].text in ("that", "which")
+        ):
+            # "any hoodies that don't have a zipper?", "adhesives that don't contain solvents": the relative clause
+            # rules its object out (the set's seventh round); "I don't have one" states a fact
+            return "phrase", index + 2
         before = words[index - 1].text if index > 0 else ""
         if before in _UNABLE and len(texts) > 1 and texts[1] in _BEAR_VERBS:
             # "I can't wear wool", "I'd rather not have a zipper": what the user cannot or will not have.
@@ -617,12 +644,48 @@ _COMPLAINED = re.compile(
 _REJECTED_FOR = re.compile(
     r"(^|[.,;:!?]\s*)(?:(?:[a-z0-9'-]+ ){0,3}?(?:is|are|has|have|got|has got) |(?:[a-z0-9-]+ ){0,2}[a-z0-9-]+'s "
     r"(?:got )?)(?:a |an |made of )?"
-    r"((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)\s*,?\s*so (?:that'?s a no|that is a no|it'?s a no|it is a no|nope|"
+    r"((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)\s*,?\s*(?:so |(?=that'?s a no))"
+    r"(?:that'?s a no|that is a no|it'?s a no|it is a no|nope|"
     r"no thanks|no(?=\s*(?:[.,;:!?\n]|$))|it'?s out|it is out|they'?re out|they are out|pass|hard pass|not for me)\b"
 )
 _CLAUSES = re.compile(r"([.,;:!?\n]+)")
 # "a denim jacket, hold the distressing", "flannel shirt pls, but hold the plaid": the diner's "hold the X" rules X
 # out (a development family of the set's sixth round, read before any rule was written for it).
+# "zero polyester", "exam gloves with zero latex": none of it (the set's seventh round)
+_ZERO = re.compile(r"\bzero (?=[a-z])(?!(?:waste|gravity|drop|g)\b)")
+# Disgust at a property after picks: "ew, polyester", "eww fur trim, nope", "yuck, latex" -> "no polyester"
+_DISGUST = re.compile(
+    r"(^|[.,;:!?]\s*)(?:e+w+|ugh+|yuck|yuk|gross|blech|ick|yikes)[\s,.!:]+((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)"
+)
+# "A and C both use Bluetooth, which I specifically don't want": the property the clause refuses
+# (the clause is found first and the words before it read after: a pattern that started at each word of a long run
+# of "a-a-a-..." took quadratic time)
+_WHICH_NOT = re.compile(r",? which (?:i|we) (?:\w+ )?(?:do not|did not|never) (?:want|like|need|asked for)")
+_LAST_WORDS = re.compile(r"(?:(?<=\s)|^)((?:[a-z0-9'-]{1,40} )?[a-z0-9'-]{1,40})$")
+_NOT_THE_THING = frozenset({"use", "uses", "have", "has", "are", "is", "with", "both", "all"})
+
+
+def _refused(text: str) -> str:
+    """ "... fur trim, which I don't want" -> "... no fur trim"."""
+    out, at = [], 0
+    for found in _WHICH_NOT.finditer(text):
+        before = text[at : found.start()]
+        last = _LAST_WORDS.search(before[-90:])
+        if last is None:
+            out.append(before + found.group())
+        else:
+            words = last.group(1).split()
+            start = len(before) - len(last.group(1))
+            if len(words) == 2 and words[0] in _ARTICLES:  # "has a zipper, which ..." -> "has no zipper"
+                words = words[1:]
+            elif len(words) == 2 and words[0] in _NOT_THE_THING:  # "use bluetooth, which ..." -> "use no bluetooth"
+                start += len(words[0]) + 1
+                words = words[1:]
+            out.append(f"{before[:start]}no {' '.join(words)}")
+        at = found.end()
+    return "".join(out) + text[at:]
+
+
 _HOLD_THE = re.compile(r"([.,;:!?]\s*|\bbut |\band )hold the\b")
 # "X is a dealbreaker", "X is a no-go": the subject is ruled out, as "no X" says it.
 _DEALBREAKER = re.compile(
@@ -631,7 +694,7 @@ _DEALBREAKER = re.compile(
     r"s?\b|"
     # "glass is banned on our research vessel", "hoods are not allowed at my work" (the set's sixth round)
     r"(^|[.,;:!?]\s*)(?:(?:the|any|all) )?((?:[a-z0-9'-]+ ){0,2}[a-z0-9'-]+) (?:is|are) (?:totally |strictly |)"
-    r"(?:banned|forbidden|prohibited|not allowed|not permitted)\b"
+    r"(?:banned|forbidden|prohibited|not allowed|not permitted|not acceptable|unacceptable|not an option)\b"
 )
 # "you ignored the no-wool part", "my no-denim request": the rule the user set, spelled "no X" ("no-show socks"
 # stay a product: only before the words that name the rule).
@@ -660,6 +723,13 @@ _NEGATIVE_ASK = re.compile(
     r"^\s*(?:(?:do|does|would|will|can|could) not you (?:guys )?(?:carry|have|stock|sell|got)|"
     r"(?:is there )?no chance (?:that )?you(?: have|'ve|ve)? (?:got|carry|have|stock|sell))\b"
 )
+# "my winter coat just isn't warm enough, I want a heavier parka": what the user has and finds lacking is the story
+_NOT_ENOUGH = re.compile(
+    r"(^|[.,;:!?]\s*)(?:my|our|the) [^.,;:!?]{1,40}? (?:is|are|was|were) not [a-z-]+ enough[^.,;:!?]*"
+)
+_IN_THE_WAY_OF = re.compile(r"\bin the way of\b")  # "what've you got in the way of linen shirts"
+# "show me the 3M version of an N95 mask" -> "show me 3m n95 mask": a brand's make of a thing
+_VERSION_OF = re.compile(r"\bthe ([a-z0-9'.-]+) (?:version|variant|take|edition) of (?:an? |the )?")
 # A pick plus a feature: "C plus pockets pls", "the 1st one + a carrying case" -> "like c but with pockets pls".
 _PLUS = re.compile(r"^\s*((?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one)?)\s*(?:\+|\bplus\b)\s*")
 _ANY = re.compile(r"^\s*any ((?:[a-z0-9'-]+ ){0,3}?[a-z0-9'-]+) (?:is|are|s|would be|will do)\b")
@@ -702,12 +772,18 @@ def rephrase(text: str) -> str:
     parts = _CLAUSES.split(text)
     text = "".join(_indifferent(part) if _INDIFFERENT.search(part) else part for part in parts)
     text = _NEGATIVE_ASK.sub("do you carry", text)
+    text = _VERSION_OF.sub(lambda m: f"{m.group(1)} ", text)
+    text = _NOT_ENOUGH.sub(lambda m: f"{m.group(1)} , ", text)
+    text = _IN_THE_WAY_OF.sub(" ", text)
     text = _PLUS.sub(lambda m: f"like {m.group(1)} but with ", text)
     text = _ASKING_LEAD.sub(" ", text)
     text = _NAMED_RULE.sub(lambda m: f"no {m.group(1)}", text)
     text = _DEALBREAKER.sub(lambda m: f"{m.group(1) or m.group(3) or ''}no {m.group(2) or m.group(4)}", text)
     text = _TOO_MUCH.sub("no ", text)
     text = _HOLD_THE.sub(lambda m: f"{m.group(1)}no", text)
+    text = _ZERO.sub("no ", text)
+    text = _DISGUST.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
+    text = _refused(text)
     text = _COMPLAINED.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _REJECTED_FOR.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
     text = _SELF.sub(_self_audience, text)

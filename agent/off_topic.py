@@ -29,7 +29,12 @@ _CODE = re.compile(
     # pasted SQL and shell lines (the set's sixth round: "'; DROP TABLE picks; --", "sudo rm -rf /", "curl -s ... | jq")
     r"\b(?:DROP|TRUNCATE|ALTER)\s+TABLE\b|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|;\s*--\s*$|"
     r"^\s*\$\s+[a-z]|^\s*sudo\s+\w|^\s*(?:rm|curl|wget|chmod|chown|ls|grep|pip|npm|git|docker|kubectl)\s+--?[a-zA-Z]|"
-    r"\|\s*(?:jq|grep|sed|awk|xargs|sh|bash)\b|\brm\s+-rf\b",
+    r"\|\s*(?:jq|grep|sed|awk|xargs|sh|bash)\b|\brm\s+-rf\b|"
+    # a pasted file path ("~/Downloads/datasheet (1).pdf", "/storage/emulated/0/DCIM/IMG_2024.jpg"; seventh round)
+    r"^\s*(?:~|\.{0,2}/|[A-Za-z]:\\)[^\s/\\]*(?:[/\\][^/\\\n]+)+\.(?:jpe?g|png|gif|heic|pdf|txt|csv|docx?|xlsx?|zip|json|mp4)\s*$|"
+    # an automatic reply pasted or forwarded ("Delivery Status Notification (Failure): ...")
+    r"^\s*(?:Delivery Status Notification|Mail Delivery (?:Failed|Subsystem)|Undeliverable:|Out of Office|"
+    r"Automatic reply:|Auto-?Reply:)",
     re.MULTILINE,
 )
 # Function words of the languages a shopper here most often writes instead (German, Spanish, French, Italian,

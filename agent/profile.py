@@ -349,8 +349,8 @@ _EASE = frozenset({"easy", "simple", "quick", "safe", "comfortable", "hard", "re
 # --- who an item is for ----------------------------------------------------------------------------------------------
 
 AUDIENCES: dict[str, frozenset[str]] = {
-    "men": frozenset({"men", "mens", "gentlemen"}),
-    "women": frozenset({"women", "womens", "ladies", "womans"}),
+    "men": frozenset({"men", "mens", "gentlemen", "gents", "fellas"}),
+    "women": frozenset({"women", "womens", "ladies", "womans", "gals"}),
     "boys": frozenset({"boy", "boys"}),
     "girls": frozenset({"girl", "girls"}),
     "kids": frozenset({"kid", "kids", "child", "childrens", "children", "toddler", "toddlers", "baby", "infant"}),
@@ -389,6 +389,10 @@ RELATIVES: dict[str, str] = {
     **dict.fromkeys(("hubby", "gramps", "grandad", "granddad", "grandpop", "pops"), "men"),
     **dict.fromkeys(("wifey", "granny", "nana", "gran", "grandmom"), "women"),
     **dict.fromkeys(("kiddo", "kiddos", "kiddie", "kiddies"), "kids"),
+    **dict.fromkeys(("great-grandpa", "great-grandfather", "great-uncle", "grandson-in-law"), "men"),
+    **dict.fromkeys(("great-grandma", "great-grandmother", "great-aunt", "granddaughter-in-law"), "women"),
+    **dict.fromkeys(("great-grandson", "great-nephew"), "boys"),
+    **dict.fromkeys(("great-granddaughter", "great-niece"), "girls"),
 }
 """Who an item is for when the user buys it for a relative ("a cardigan for my wife"): only after "for my/her/his/
 our", since a relative merely mentioned ("my husband already owns B") names no audience."""

@@ -25,7 +25,14 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"break the bank\b|"
         # money idioms (the set's sixth round): "money's tight", "on a shoestring", "go easy on my wallet"
         r"\bmoney(?:'?s| is) tight\b|\b(?:on a )?shoestring\b|\b(?:go )?easy on (?:my|the|our) (?:wallet|budget)\b|"
-        r"\bwallet[- ]friendly\b|\bstrapped for cash\b",
+        r"\bwallet[- ]friendly\b|\bstrapped for cash\b|"
+        # other currencies and unit prices (the set's seventh round): "max £25", "less than 50 CAD", "10 cents per
+        # glove", "under a dollar a slide", "$5 per shirt"
+        r"(?:\b(?:under|below|less than|no more than|at most|max(?:imum)?|around|about|like|at)\s+)?"
+        r"(?:[£€¥]\s?\d+(?:[.,]\d+)?|\b\d+(?:[.,]\d+)?\s?(?:cad|aud|gbp|eur|cents?|pence)\b|"
+        r"\b(?:a|one) (?:dollar|buck)\b)"
+        r"(?:\s+(?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item|one))?|"
+        r"(?<=\d) (?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item)\b",
         re.IGNORECASE,
     ),
     "rating": re.compile(
@@ -42,7 +49,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "delivery": re.compile(
         r"\b(?:(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
         rf"(?: (?:fast|faster|quickly|quicker|sooner|free|overnight|(?:by |before |on )?{_DAYS}))*|"
-        r"(?:that'?s |is )?(?:in|out of) stock"
+        r"(?:that'?s |is |are |that are )?(?:in|out of|in-)[ ]?stock"
         rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day)\b",
         re.IGNORECASE,
     ),

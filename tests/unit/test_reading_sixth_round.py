@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from agent.dispute import PLUS_FEATURE, corrected_claim, find_dispute, similar_pick
-from agent.intent import defers_choice, settles_on_pick
+from agent.intent import is_aside, settles_on_pick
 from agent.language import prepare, rephrase
 from agent.off_topic import off_topic_reason
 from agent.phrase_model import _points
@@ -68,12 +68,12 @@ def test_a_refusal_a_refinement_or_a_new_thing_settles_on_nothing(message: str) 
 
 
 def test_deferring_the_choice_is_chit_chat_only_in_a_short_message() -> None:
-    assert defers_choice("I'll check with my husband and get back to you")
-    assert defers_choice("my boss has the final say, sorry")
-    assert defers_choice("let me sleep on it")
-    assert not defers_choice("the first one is wrong")
+    assert is_aside("I'll check with my husband and get back to you")
+    assert is_aside("my boss has the final say, sorry")
+    assert is_aside("let me sleep on it")
+    assert not is_aside("the first one is wrong")
     long = "my wife has the final say, and she wants a navy wool cardigan with big buttons, size medium, in cotton"
-    assert not defers_choice(long)  # a longer message may still ask for something
+    assert not is_aside(long)  # a longer message may still ask for something
 
 
 @pytest.mark.parametrize(
