@@ -8,22 +8,13 @@ from collections import Counter
 import pytest
 
 from agent.claims import referenced_labels
-from agent.dispute import corrected_claim, referenced_picks
+from agent.dispute import corrected_claim
 from agent.language import rephrase
 from agent.profile import extract_preferences, wanted_phrases
 from agent.spelling import Speller
-from agent.state import Pick
 from agent.unsupported import strip_unsupported, unsupported_constraints
+from tests.unit.labelled_picks import LABELS, labelled_picks
 from tools.catalog import Item
-
-LABELS = ["A", "B", "C"]
-
-
-def _picks(*titles: str) -> list[Pick]:
-    return [
-        Pick(item_id=f"p{i}", title=title, label=label, logprob=0.0, reason="", grounded=False)
-        for i, (label, title) in enumerate(zip(LABELS, titles, strict=False))
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +137,12 @@ def test_ranges_and_star_thresholds_are_unsupported_and_not_wishes(message: str,
 def test_hedged_and_missing_feature_claims(
     message: str, wanted: list[str], ruled_out: list[str], about: list[str]
 ) -> None:
-    picks = _picks("wool sweater", "steel ruler", "rain jacket")
+    picks = labelled_picks("wool sweater", "steel ruler", "rain jacket")
     assert corrected_claim(message, picks) == (wanted, ruled_out, about)
 
 
 def test_ordinal_before_the_picks_kind_and_a_typed_possessive_point_at_a_pick() -> None:
-    picks = _picks("levi's men's 505 jean", "wrangler jacket", "rain jacket")
+    picks = labelled_picks("levi's men's 505 jean", "wrangler jacket", "rain jacket")
     assert referenced_picks("how heavy is the second jacket?", picks, fallback=False) == ["p1"]
     assert referenced_picks("gimme the levis", picks, fallback=False) == ["p0"]
     assert referenced_picks("the first aid kit", picks, fallback=False) == []
@@ -208,7 +199,7 @@ def test_equally_close_corrections_keep_the_typed_consonants() -> None:
 def test_i_said_no_x_stays_an_attribute_dispute_whatever_the_learned_kind() -> None:
     from agent.dispute import find_dispute
 
-    picks = _picks("Stainless Steel Caliper", "Digital Thermometer", "Steel Ruler")
+    picks = labelled_picks("Stainless Steel Caliper", "Digital Thermometer", "Steel Ruler")
     found = find_dispute("I said no stainless", picks, [], {}, kind="claim")
     assert (found["kind"], found["attribute"]) == ("attribute", "stainless")
     assert find_dispute("B isn't stainless steel", picks, [], {}, kind="claim")["kind"] == "claim"

@@ -13,17 +13,8 @@ from agent.language import find_negations, prepare, rephrase
 from agent.off_topic import off_topic_reason
 from agent.profile import extract_preferences, wanted_phrases
 from agent.spelling import Speller
-from agent.state import Pick
 from agent.unsupported import unsupported_constraints
-
-LABELS = ["A", "B", "C"]
-
-
-def _picks(*titles: str) -> list[Pick]:
-    return [
-        Pick(item_id=f"p{i}", title=title, label=label, logprob=0.0, reason="", grounded=False)
-        for i, (label, title) in enumerate(zip(LABELS, titles, strict=False))
-    ]
+from tests.unit.labelled_picks import labelled_picks
 
 
 @pytest.mark.parametrize(
@@ -134,12 +125,12 @@ def test_pasted_paths_and_auto_replies_are_off_topic(message: str, reason: str |
     ],
 )
 def test_more_claim_shapes(message: str, wanted: list[str], ruled_out: list[str], about: list[str]) -> None:
-    picks = _picks("Glass Thermometer", "Acrylic Knit Vest", "Lined Rain Jacket")
+    picks = labelled_picks("Glass Thermometer", "Acrylic Knit Vest", "Lined Rain Jacket")
     assert corrected_claim(message, picks) == (wanted, ruled_out, about)
 
 
 def test_a_mistaken_kind_is_a_claim_and_already_having_a_pick_is_ownership() -> None:
-    picks = _picks("Glass Thermometer", "Acrylic Knit Vest", "Lined Rain Jacket")
+    picks = labelled_picks("Glass Thermometer", "Acrylic Knit Vest", "Lined Rain Jacket")
     assert find_dispute("you mistook a vest for a jacket", picks, [], {}, kind="attribute")["kind"] == "claim"
     assert find_dispute("I already have C", picks, [], {}, kind="item")["kind"] == "owned"
 

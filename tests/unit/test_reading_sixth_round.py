@@ -15,17 +15,8 @@ from agent.off_topic import off_topic_reason
 from agent.phrase_model import _points
 from agent.profile import extract_preferences
 from agent.spelling import Speller
-from agent.state import Pick
 from agent.unsupported import strip_unsupported, unsupported_constraints
-
-LABELS = ["A", "B", "C"]
-
-
-def _picks(*titles: str) -> list[Pick]:
-    return [
-        Pick(item_id=f"p{i}", title=title, label=label, logprob=0.0, reason="", grounded=False)
-        for i, (label, title) in enumerate(zip(LABELS, titles, strict=False))
-    ]
+from tests.unit.labelled_picks import LABELS, labelled_picks
 
 
 @pytest.mark.parametrize(
@@ -167,12 +158,12 @@ def test_money_idioms_and_reviewer_praise_are_unsupported(message: str, kinds: l
 def test_claims_that_deny_two_properties_or_a_quantity(
     message: str, wanted: list[str], ruled_out: list[str], about: list[str]
 ) -> None:
-    picks = _picks("Glass Beaker 250 ml", "Columbia Fleece Jacket", "Steel Ruler")
+    picks = labelled_picks("Glass Beaker 250 ml", "Columbia Fleece Jacket", "Steel Ruler")
     assert corrected_claim(message, picks) == (wanted, ruled_out, about)
 
 
 def test_an_ignored_rule_is_an_attribute_dispute_and_an_order_history_is_ownership() -> None:
-    picks = _picks("Wool Cardigan", "Cotton Cardigan", "Acrylic Cardigan")
+    picks = labelled_picks("Wool Cardigan", "Cotton Cardigan", "Acrylic Cardigan")
     found = find_dispute("you ignored my no-wool rule", picks, [], {}, kind="claim")
     assert (found["kind"], found["attribute"]) == ("attribute", "wool")
     assert find_dispute("A is in my purchase history", picks, [], {}, kind="item")["kind"] == "owned"
@@ -183,7 +174,7 @@ def test_an_ignored_rule_is_an_attribute_dispute_and_an_order_history_is_ownersh
     [("a cousin of C, please", "p2"), ("any siblings of the first one?", "p0"), ("B's twin, if you have one", "p1")],
 )
 def test_kin_of_a_pick_asks_for_more_like_it(message: str, label: str) -> None:
-    picks = _picks("Wool Cardigan", "Cotton Cardigan", "Acrylic Cardigan")
+    picks = labelled_picks("Wool Cardigan", "Cotton Cardigan", "Acrylic Cardigan")
     assert similar_pick(message, picks) == label
     assert _points("cousin", LABELS) and _points("twin", LABELS) and not _points("cotton cardigan", LABELS)
     assert not _points("cousin", [])  # with no picks the word may be anything
