@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from agent.claims import referenced_labels
-from agent.dispute import corrected_claim
+from agent.dispute import corrected_claim, referenced_picks
 from agent.language import rephrase
 from agent.profile import extract_preferences, wanted_phrases
 from agent.spelling import Speller
