@@ -20,7 +20,15 @@ from agent.answer import format_answer, pick_reason, revision_record, summary_li
 from agent.candidates import collect_candidates
 from agent.chat_model import RecommenderChatModel
 from agent.context import Context
-from agent.dispute import DisputeKind, corrected_claim, dispute_preferences, find_dispute, similar_pick, wish_part
+from agent.dispute import (
+    DisputeKind,
+    corrected_claim,
+    dispute_preferences,
+    find_dispute,
+    referenced_picks,
+    similar_pick,
+    wish_part,
+)
 from agent.dispute_kind_model import learned_kind
 from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
@@ -332,10 +340,13 @@ def respond(state: AgentState, runtime: Runtime[Context]) -> Update:
 
 
 def _reply(state: AgentState, ctx: Context) -> str:
-    if state.intent == "accept" and state.picks:
-        top = state.picks[0]["title"]
-        return f"Glad that works. “{top}” it is; ask me any time for something else."
     message = last_user_message(state.messages)
+    if state.intent == "accept" and state.picks:
+        # The pick the user settles on ("lock in the second one", "I'll take the Fluke"), the first when none is
+        # named ("sold!"): naming the top pick answered "lock in the second one" with the first one's title.
+        chosen = referenced_picks(message, state.picks)[0]
+        title = next(p["title"] for p in state.picks if p["item_id"] == chosen)
+        return f"Glad that works. “{title}” it is; ask me any time for something else."
     off_topic = off_topic_reason(message)
     if off_topic is not None:
         return OFF_TOPIC_REPLIES[off_topic].format(domain=ctx.domain)

@@ -193,6 +193,16 @@ def test_an_injection_after_picks_changes_nothing_and_is_answered_plainly(make_a
     assert again.intent == "accept" and first.items and first.items[0]["title"] in again.answer
 
 
+def test_an_accept_names_the_pick_the_user_settled_on(make_agent: Any, tiny_llm: Any) -> None:
+    # "lock in the second one" was answered with the first pick's title
+    agent = make_agent(tiny_llm)
+    first = agent.turn("t8c", "a digital caliper")
+    assert len(first.items) >= 2
+    result = agent.turn("t8c", "lock in the second one")
+    assert result.intent == "accept"
+    assert first.items[1]["title"] in result.answer and first.items[0]["title"] not in result.answer
+
+
 class PushyLLM:
     """A model that names a non-candidate in its rationale and puts all its probability on one label; routing test."""
 
