@@ -151,6 +151,9 @@ def settles_on_pick(message: str) -> bool:
     """The message settles on one pick by acquiring it ("lock in B", "get me the second one", "B 👍") and says
     nothing against it or about anything else (no negation, "but", "like", "instead")."""
     text = prepare(message).lower()
+    if len(text) > 120:
+        # a long message settles in its last sentence ("... So I've made up my mind. Let's go with the Carhartt.")
+        text = re.split(r"(?<=[.!?])\s+", text.strip())[-1]
     return len(text) <= 120 and bool(_SETTLES.search(text)) and not _REFUSAL.search(text)
 
 

@@ -153,9 +153,15 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
     profile = dispute_preferences(message, dispute, state.picks, ctx.vocabulary)
     asked = None
     spelled, _ = _spelled(ctx, message)
+    labels = [p["label"] for p in state.picks]
+    thing = request_profile(spelled, ctx.vocabulary, labels).get("thing")
+    if dispute["kind"] in ("item", "attribute") and thing:
+        # A dispute that names another product ("a hoodie, nothing for kids" after jeans) starts over its wishes, as
+        # a request for it does (agent/state.py `merge_profile`): kept, the jeans' words searched "hoodie men bootcut
+        # jeans" and a jean came third among the hoodies.
+        profile["thing"] = thing
     if dispute["kind"] != "claim" and corrected_claim(spelled, state.picks) is None:
         # The wishes as `read_message` reads them (agent/understanding.py): the learned tagger's when one is shipped.
-        labels = [p["label"] for p in state.picks]
         wishes = wanted_phrases(wish_part(spelled, dispute), ctx.vocabulary, labels, COMPLAINT_WORDS)
         rules = RulesReading("dispute", wishes, profile["unwanted"], labels, dispute["kind"])
         asked = _asked(ctx, spelled, rules, profile)

@@ -193,6 +193,18 @@ def test_an_injection_after_picks_changes_nothing_and_is_answered_plainly(make_a
     assert again.intent == "accept" and first.items and first.items[0]["title"] in again.answer
 
 
+def test_a_dispute_that_names_another_product_starts_its_wishes_over(make_agent: Any, tiny_llm: Any) -> None:
+    # "a hoodie, nothing for kids" after jeans is read as a dispute; it kept the jeans' words and searched
+    # "hoodie men bootcut jeans"
+    agent = make_agent(tiny_llm)
+    agent.turn("t8d", "a digital caliper")
+    result = agent.turn("t8d", "a thermometer, nothing for kids")
+    profile = agent.values("t8d")["profile"]
+    assert result.intent == "dispute"
+    assert profile["thing"] == ["thermometer"]
+    assert "caliper" not in profile["wanted"] and "thermometer" in profile["wanted"]
+
+
 def test_an_accept_names_the_pick_the_user_settled_on(make_agent: Any, tiny_llm: Any) -> None:
     # "lock in the second one" was answered with the first pick's title
     agent = make_agent(tiny_llm)
