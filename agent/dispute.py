@@ -251,6 +251,8 @@ _LEAD = (
     # formal and non-native leads (the set's seventh round): "For the record, item B is not autoclavable", "I must
     # correct your description: ...", "please note that ...", "is mistake in explanation, ..."
     r"for the record|please note(?: that)?|note that|to be clear|just so we are clear|correction|"
+    # the set's eighth round: "sorry, but ...", dictated "okay so ...", "um so ...", "hey so ..."
+    r"sorry(?:,? but)?|(?:okay|ok|um|uh|hey|so)(?: so| uh)?|"
     r"(?:i must|let me|allow me to|i need to|i have to) correct [^:,]{0,30}|"
     r"(?:there )?is (?:a )?mistake in [a-z ]{0,20}|"
     # hedges before the claim ("pretty sure B isn't stainless steel", "correct me if I'm wrong, but the last one is
@@ -265,14 +267,16 @@ _TAIL = (
     r"you)(?: is|'s| are|'re| write| wrote| said)? (?:wrong|incorrect|not right|mistaken)|fyi|btw|lol|"
     # a source or a pointer after the claim: "contrary to your summary", "I check the label of this"
     r"contrary to (?:your|the) [a-z ]{1,20}|despite what you (?:wrote|said)|(?:i|we) (?:check|checked|read|looked at) "
-    r"[a-z ]{1,30}))*[\s.!?]*$"
+    r"[a-z ]{1,30}|come on|"
+    # dictated punctuation and what follows it ("... not waterproof period your description is wrong")
+    r"(?:period|full stop|new line)\b[^.!?]*))*[\s.!?]*$"
 )
 _LEAD_RE = re.compile(rf"^{_LEAD}")
 _ART = r"(?:(?:a|an|the|some|only) )?"
 # "a hoodie is not a jacket"; "a tank top doesn't count as a t-shirt" says the same (3 development phrasings).
 _IS_NOT = re.compile(
-    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:is|are|was|were|s) (?:not|no)|(?:does|do) not (?:count|qualify) as) "
-    rf"(?P<art>{_ART})(?P<y>[^,.;!?]+?){_TAIL}"
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:is|are|was|were|s) (?:not|(?P<no>no))|(?:does|do) not (?:count|qualify) as) "
+    rf"(?:even )?(?P<art>{_ART})(?P<y>[^,.;!?]+?){_TAIL}"
 )
 # "you called C test tubes but it's a rack", "you described A as a jean, but it's a legging", "you said C is a
 # pipette, it's actually a pump": Y (what the rationale said) is still wanted, X (what the pick is) is ruled out.
@@ -331,12 +335,13 @@ _MORE_X_THAN_Y = re.compile(
     rf"(?:a|an|some) (?P<x>[^,.;:!?]+?) than {_ART}(?P<y>[^,.;!?]+?)(?:[\s,]+(?:tbh|imo|honestly|really))?{_TAIL}"
 )
 _DOES_NOT = re.compile(
-    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:(?:does|do) )?not (?:include|have|come with|contain)|(?:has|have) no|lacks) "
+    rf"^{_LEAD}(?P<x>[^,.;!?]+?) (?:(?:(?:does|do) )?not (?:even )?(?:include|have|come with|contain)|"
+    r"(?:has|have) no|lacks) "
     rf"{_ART}(?P<y>[^,.;!?]+?){_TAIL}"
 )
 _POINTER = re.compile(
-    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: one| pick| option| item| "
-    r"garment| instrument| pair| piece| model| unit| shirt| jacket)?|(?:the |item |option |pick |choice )?[a-j])$"
+    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: [a-z-]+)?|"
+    r"(?:the |item |option |pick |choice )?[a-j])$"
 )
 
 
@@ -347,6 +352,7 @@ _RULE_IGNORED = re.compile(
 )
 _IN_HISTORY = re.compile(
     r"\b(?:order|purchase|purchasing|buying) history\b|\balready (?:have|own|owns|got)\b|"
+    r"\balready (?:lives|sits|is|lies) (?:on|in) (?:my|our)\b|"
     r"\balready in (?:my|our) (?:closet|wardrobe|drawer|lab|shop|kit|toolbox|collection|house|home)\b"
 )
 
@@ -368,6 +374,7 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     respirator" rules out surgical masks and wants an N95 respirator; "C doesn't include slides" wants slides.
     None when the message is not one of these shapes."""
     text = _NEITHER.sub(r"\1 not \2 or ", prepare(message[:_LABEL_WINDOW]).strip())
+    text = _DICTATED.sub("", text)
     subject, ruled_out, wanted = None, None, None
     if (found := _CALLING.match(text)) or (found := _MISTOOK.match(text)):
         ruled_out, wanted = found["x"].strip(), found["y"].strip()
@@ -384,7 +391,9 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         subject, ruled_out, wanted = found["p"], found["x"], found["y"]
     elif (found := _IS_NOT.match(text)) or (found := _DOES_NOT.match(text)):
         subject, wanted = found["x"], found["y"]
-        if not found.groupdict().get("art") and picks and _names_pick(subject, picks):
+        # "a windbreaker is no rain jacket" tells two kinds apart as "is not a" does
+        tells_kinds_apart = bool(found.groupdict().get("art") or found.groupdict().get("no"))
+        if not tells_kinds_apart and picks and _names_pick(subject, picks):
             # "Krazy Glue isn't waterproof": a pick named by its brand or kind, not a thing to rule out (with an
             # article, "a hoodie is not a jacket" tells two kinds apart).
             subject = "it"
@@ -410,13 +419,16 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     # the text is lower-cased by now, and a lone "c" reads as a label only in context
     about = [by_label[subject]] if subject in by_label else _named_by(subject, picks)
     # "C isn't waterproof or breathable": each property the claim denies is wanted (the set's sixth round)
-    wishes = [w for w in _OR.split(wanted) if w.strip()] if wanted else []
+    wishes = [_ADVERB_LEAD.sub("", w) for w in _OR.split(wanted) if w.strip()] if wanted else []
     return wishes, [ruled_out.strip()] if ruled_out else [], about
 
 
 # "A is neither 100% cotton nor pre-shrunk" reads as "A is not 100% cotton or pre-shrunk".
 _NEITHER = re.compile(r"\b(is|are|was|were) neither (.+?) nor ")
 _OR = re.compile(r"\s+(?:or|nor)\s+")
+# Dictated punctuation ends the claim: "... not actually waterproof period your description is wrong"
+_DICTATED = re.compile(r"\s+(?:period|full stop|new line)\b.*$")
+_ADVERB_LEAD = re.compile(r"^(?:actually|even|really|exactly|quite|truly) ")
 
 
 def _reported_pick(subject: str) -> str:
@@ -460,6 +472,8 @@ PLUS_FEATURE = re.compile(
     r"^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)\s*[a-z]"
     # "keep going in the direction of B", "next round, lean harder toward A", "push further in B's direction"
     r"|\b(?:in the direction of|toward|towards)\s+" + _PICK_LEAD + r"\b|\b[a-c]'?s direction\b"
+    # "take the first one as your template", "treat the second pick as the baseline" (the set's eighth round)
+    r"|\bas (?:the|a|your|my) (?:reference(?: point)?|baseline|template|benchmark|starting point)\b"
 )
 """A pick plus a feature ("C plus pockets pls", "the 1st one + a carrying case") or a direction from it ("lean
 toward A"): more like it."""

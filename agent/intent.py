@@ -34,7 +34,10 @@ _DEFERS = re.compile(
     r"season'?s greetings|no rush(?! (?:delivery|shipping|order))|no hurry|no pressure|take your time|"
     r"log (?:me )?(?:out|in)|sign (?:me )?(?:out|in|up)|(?:make|create|delete) (?:an |my )?account|"
     r"(?:change|reset|delete|update|edit) (?:my|the) (?:account|profile|password|email(?: address)?|username)|"
-    r"on my (?:account|profile)\b(?! shows)|dark mode|font (?:size|bigger|smaller)|make the font)"
+    r"on my (?:account|profile)\b(?! shows)|dark mode|font (?:size|bigger|smaller)|make the font|"
+    # the eighth round: a human to talk to, and privacy ("do you save what I type in here?")
+    r"customer service|(?:a |an )?(?:real |live )?(?:human|person|agent|rep|representative) (?:i could|to) "
+    r"(?:speak|talk)|transfer me|what i (?:type|typed|looked up|searched)|my data\b|privacy)"
 )
 _CUES: dict[Intent, re.Pattern[str]] = {
     "dispute": re.compile(
@@ -106,7 +109,7 @@ _CUES: dict[Intent, re.Pattern[str]] = {
 # its training lines), and a dispute removes the very pick the user chose; so this shape decides (`settles_on_pick`).
 _PICK = (
     r"(?:(?:the |option |item |pick |choice |number |#)?(?:[a-c]|[1-3]|first|second|third|last|middle|1st|2nd|3rd)"
-    r"(?: (?:one|ones|pick|option|item|suggestion|pair))?|the [a-z0-9'-]+(?: [a-z0-9'-]+)? (?:one|ones|pair)|"
+    r"(?: (?:one|ones|pick|option|item|suggestion|pair|1))?|the [a-z0-9'-]+(?: [a-z0-9'-]+)? (?:one|ones|pair)|"
     r"the [a-z0-9'-]+)"
 )
 _ACQUIRE = (
@@ -115,10 +118,12 @@ _ACQUIRE = (
     r"i |we )?"
     r"(?:just |definitely )?(?:take|taking|get|getting|grab|grabbing|snag|snagging|cop|copping|buy|buying|order|"
     r"ordering|purchase|purchasing|lock in|locking in|lock|go with|going with|proceed with|proceeding with|"
-    r"give me|gimme|get me|send me|ship me|cart|carted|carting|ring (?:me )?up for|ring up|bag up|bagging up)"
+    r"give me|gimme|get me|send me|ship me|cart|carted|carting|ring (?:me )?up for|ring up|bag up|bagging up|"
+    # the set's eighth round: "sign me up for B", "put me down for the last one", "ok ill do tha last 1"
+    r"sign me up for|put me down for|do|gettin)"
 )
 _END = (
-    r"(?:\s*(?:please|pls|plz|then|now|rn|right now|asap|today|thanks|thank you|for me|for sure))*"
+    r"(?:\s*(?:please|pls|plz|then|now|rn|right now|asap|today|thanks|thank you|thx|ty|for me|for sure|ftw))*"
     r"\s*(?:[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c\U0001f6d2]\s*)*(?:[.!,;]|$)"
 )
 _SETTLES = re.compile(
@@ -128,6 +133,9 @@ _SETTLES = re.compile(
     # "the first one is going in my cart", "putting the Fluke in my basket"
     rf"|^\s*(?:(?:i'?m |i am |we'?re )?(?:putting|adding|tossing|throwing|popping) )?{_PICK}\b[^!?]{{0,12}}?"
     rf"\b(?:(?:is |are )?(?:going|goes) )?(?:in|into|to) (?:my|the|our) (?:cart|basket|bag|order){_END}"
+    # "kk b pls ty", "yep, the middle one", "1st 1 pls thx", "c ftw"; "C's a total no-brainer"
+    rf"|^\s*(?:(?:ok(?:ay)?|kk?|yes|yep|yeah|yup|sure)\W+)?{_PICK}{_END}"
+    rf"|^\s*(?:[a-z!']{{1,12}},? )?{_PICK}(?:'s| is)? (?:a |an )?(?:total |complete |absolute )?no-?brainer\b"
     # "B 👍", "✅ the first one", "middle one 💯"
     r"|^\s*(?:[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c]\s*)+"
     + _PICK
@@ -135,8 +143,39 @@ _SETTLES = re.compile(
     + rf"|^\s*{_PICK}\s*(?:[\u2705\u2714\U0001f44d\U0001f4af\U0001f525\u2764\ufe0f\U0001f60d\U0001f64c]\s*)+$"
 )
 _REFUSAL = re.compile(
-    r"\b(?:not|no|never|nope|nah|neither|nor|without|instead|but|(?<!would )(?<!'d )like|similar|than|back)\b"
+    r"\b(?:not|no(?!-brainer)|never|nope|nah|neither|nor|without|instead|but|(?<!would )(?<!'d )like|similar|than|"
+    r"back)\b"
 )
+
+
+# Refusing a pick with a verb of taking it: "on second thought, I'm not going with B after all" (read as an accept)
+_REFUSES = re.compile(
+    r"\b(?:not|never|no longer|will not|would not)\s+(?:be\s+)?(?:going with|go with|taking|take|getting|get|buying|"
+    r"buy|ordering|order|having)\b"
+)
+
+
+def refuses_pick(message: str) -> bool:
+    """The message refuses to take a pick ("I'm not going with B after all", "won't be ordering the second one")."""
+    return bool(_REFUSES.search(prepare(message).lower()))
+
+
+# A question about a pick or the picks (the set's eighth round, read as disputes or requests): "the unisex scrub top,
+# is it cut more for men or for women?", "does the hawke & co one fold into its own pocket?", "of these three,
+# which gloves are the thickest?"
+_ASKS_ABOUT_PICKS = re.compile(
+    r"(?:^|[.!?,;]\s*|\band\s+)(?:is|are|does|do|can|could|will|would|has|have|did|was|were|should)\s+"
+    r"(?:it|this|that|they|these|those|[a-c]|the (?:first|second|third|last|middle)(?: one| pair| pick)?|"
+    r"the [a-z0-9&' -]{1,30}? (?:one|ones|pair))\b[^?]*\?"
+    r"|\b(?:of|out of|among|between) (?:these|them|those|the three|the two|your picks)\b[^?]*\bwhich\b[^?]*\?"
+    r"|\bwhich\b[^?]*\b(?:of|out of|among) (?:these|them|those|the three|the two)\b[^?]*\?"
+)
+
+
+def asks_about_picks(message: str) -> bool:
+    """A question about the picks, with no refusal in it ("is B waterproof?", "which of these is warmest?")."""
+    text = prepare(message).lower()
+    return len(text) <= 300 and bool(_ASKS_ABOUT_PICKS.search(text)) and not _REFUSAL.search(text)
 
 
 def is_aside(message: str) -> bool:

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.dispute import PLUS_FEATURE
-from agent.intent import allowed_intents, cue_prior, is_aside, settles_on_pick
+from agent.intent import allowed_intents, asks_about_picks, cue_prior, is_aside, refuses_pick, settles_on_pick
 from agent.learned import (
     LearnedModelError,
     QueryEncoder,
@@ -110,6 +110,10 @@ class IntentModel:
             best = "request"
         elif has_picks and settles_on_pick(message):
             best = "accept"
+        elif best == "accept" and refuses_pick(message):
+            best = "dispute"  # "on second thought, I'm not going with B after all"
+        elif best in ("dispute", "request", "accept") and has_picks and asks_about_picks(message):
+            best = "question"  # "is it cut more for men or for women?" (read as a dispute)
         elif best in ("dispute", "accept") and PLUS_FEATURE.search(message.lower()):
             best = "request"  # "C plus pockets pls": more like C, with pockets (read as a dispute before)
         return best, {i: float(np.log(max(v, 1e-12))) for i, v in probs.items()}

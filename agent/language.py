@@ -90,6 +90,9 @@ REFERENCE_WORDS: frozenset[str] = frozenset(
         *("those", "ones", "list", "pick", "picks", "choice", "choices", "suggestion", "suggestions"),
         # "got a close cousin of B?", "a sibling of the first one", "C's twin", "the same family as the last one"
         *("cousin", "cousins", "sibling", "siblings", "twin", "twins", "family", "basically"),
+        # "use B as the reference point", "treat the second pick as the baseline", "before I commit show me a couple"
+        *("reference", "baseline", "template", "benchmark", "comparable", "compare", "deciding", "decide", "commit"),
+        *("leaning", "couple"),
     }
 )
 """Words that point at the previous picks ("more like the second one", "similar to B but in navy"): not wishes
@@ -119,7 +122,13 @@ _WITH = re.compile(r"\bw/(?=\s|[a-z])")  # "a jacket w/ hood" (read as "w or hoo
 # A request typed as a form ("item: work jacket / brand: carhartt / color: brown", "type = polo shirt, colour = navy"):
 # the values are what is asked, the field names are not (the set's seventh round).
 _FORM_FIELD = re.compile(
-    r"(?:^|[/;,|]\s*)(?:item|type|product|category|need|want|colou?r|material|style|brand|fabric)\s*[:=]\s*"
+    r"(?:^|[/;,|.]\s*)(?:item|type|product|category|need|want|wanted|yes|looking for|requirements?|specs?|"
+    r"colou?r|material|style|brand|fabric)\s*(?:[:=]|\s-)\s*"
+)
+# "want: nitrile gloves / not: powdered", "yes: maxi dress | no: polyester, sleeveless", "Not interested in: suede",
+# "Must avoid - LDPE" (the set's eighth round): a negative field rules its values out
+_NEGATIVE_FIELD = re.compile(
+    r"(?:^|[/;,|.]\s*)(?:not|no|not interested in|must avoid|avoid|exclude|excluding|without|nope)\s*(?:[:=]|\s-)\s*"
 )
 _WORD_SLASH = re.compile(r"(?<![0-9])/|/(?![0-9])")
 _CONTRACTIONS = (
@@ -132,6 +141,16 @@ _CONTRACTIONS = (
     # texting (the set's seventh round: "alr have B lol", "hv C at my lab alr"); "ngl"/"tbh" only hedge
     (re.compile(r"\balr\b"), "already"),
     (re.compile(r"\bhv\b"), "have"),
+    (re.compile(r"\btha\b"), "the"),
+    # "latex free" is "latex-free" (a substance ruled out: the labelling rule for "-free")
+    (
+        re.compile(
+            r"\b(latex|powder|bpa|mercury|lead|fur|gluten|fragrance|scent|phthalate|silicone|nickel|cadmium|dye|"
+            r"alcohol|formaldehyde|pvc|plastic)\s+free\b"
+        ),
+        r"\1-free",
+    ),
+    (re.compile(r"\bill\b(?= (?:do|take|get|go|have|order|buy)\b)"), "i will"),
     (re.compile(r"\b(?:ngl|tbh|imo|imho|fwiw)\b"), " "),
     # voice dictation spells punctuation out ("the last one comma i don't want it")
     (re.compile(r"(?<=[a-z]) comma (?=[a-z])"), ", "),
@@ -168,6 +187,7 @@ def prepare(text: str) -> str:
     "without", control characters and escapes dropped."""
     text = normalize_text(text).translate(_APOSTROPHES)
     text = _CONTROL.sub(" ", _ANSI_ESCAPE.sub(" ", _ZERO_WIDTH.sub("", text))).replace("&", " and ")
+    text = _NEGATIVE_FIELD.sub(" , no ", text)
     text = _FORM_FIELD.sub(" , ", text)
     text = _WORD_SLASH.sub(" or ", _WITH.sub(" with ", _WITHOUT.sub(" without ", text)))
     for pattern, replacement in _CONTRACTIONS:
@@ -323,6 +343,7 @@ _COPULAS = frozenset(
 _ADVERBS = frozenset({"really", "actually", "definitely", "certainly", "just", "still", "probably", "clearly", "even"})
 _ARTICLES = frozenset({"a", "an", "the", "any"})
 _HAVING = frozenset({"have", "contain", "include", "use", "need"})
+_OUGHT = frozenset({"must", "should", "shall"})
 # Skipped between a phrase trigger and what it rules out: "without a zipper", "anything made of leather".
 _LEAD = frozenset(
     {
@@ -421,6 +442,9 @@ def _trigger(words: Sequence[Word], index: int) -> tuple[_Trigger, int] | None:
         for sequence in _AFTER_NOT:
             if tuple(texts[1 : 1 + len(sequence)]) == sequence:
                 return "phrase", index + 1 + len(sequence)
+        if len(texts) > 1 and texts[1] in (*_HAVING, "be") and index > 0 and words[index - 1].text in _OUGHT:
+            # "gloves must not contain latex", "the fabric must not be polyester" (the set's eighth round)
+            return "phrase", index + 2
         if (
             len(texts) > 1
             and texts[1] in _HAVING
@@ -708,7 +732,12 @@ _TOO_MUCH = re.compile(r"\b(?:way )?too much (?!money|to\b|for\b|of\b|in\b)(?=[a
 _NUMBER = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)"
 _AGE = re.compile(rf"\b{_NUMBER}[ -](?:years?|yrs?|months?)[ -]old(?:s)?(?: (boy|girl|son|daughter|kid|child)s?)?\b")
 _CHILD = {"son": "boy", "daughter": "girl", "child": "kid", "one": "kid", "kid": "kid"}
-_LITTLE = re.compile(r"\b(?:little|young|small|teenage|teen|toddler) (boy|girl|son|daughter|kid|one)s?\b")
+_LITTLE = re.compile(r"\b(?:little|young|small|teenage|teen|toddler|wee) (boy|girl|son|daughter|kid|one)s?\b")
+# A child by school grade ("a third grader", "a second-grade girl", "a kindergartner"): kids, or the girl or boy
+_GRADE = re.compile(
+    r"\b(?:(?:first|second|third|fourth|fifth|sixth|seventh|eighth|1st|2nd|3rd|[4-8]th)[ -]grade(?:rs?|\b)"
+    r"|kindergart(?:e|)ners?|pre-?schoolers?)(?: (boy|girl)s?)?\b"
+)
 
 
 # Ways of asking that name no wish: "do you carry champion hoodies?", "where do you keep the oscilloscopes?", "can
@@ -728,6 +757,41 @@ _NOT_ENOUGH = re.compile(
     r"(^|[.,;:!?]\s*)(?:my|our|the) [^.,;:!?]{1,40}? (?:is|are|was|were) not [a-z-]+ enough[^.,;:!?]*"
 )
 _IN_THE_WAY_OF = re.compile(r"\bin the way of\b")  # "what've you got in the way of linen shirts"
+# The set's eighth round: "beanie + scarf + touchscreen gloves" lists things; "we're a DeWalt shop", "this is a Fluke
+# household" name the brand (it was read as a person's story and dropped); "can we NOT do polyester this time",
+# "could you maybe not show me plastic ones" rule out; "if it's got a hood it's out", "if there's any wool in it,
+# count me out" rule out the condition's property; "me and wool don't get along", "ABS and my printer just don't
+# mix", "polyester is my kryptonite" too.
+_LIST_PLUS = re.compile(r"(?<=\S)\s{1,3}\+\s{1,3}(?=\S)")
+# "i need a a digital digital thermometer" (a word typed twice)
+_DOUBLED = re.compile(r"\b([a-z]{2,})(?:\s+\1\b)+")
+# Praise for another thing before the wish is no wish: "don't get me wrong, I love my wool sweaters, but ...", "dial
+# calipers are great, don't get me wrong.", "nothing against glass, but ...", "no shade to skinny jeans, but ..."
+_NO_OFFENSE = re.compile(
+    r"(?:^|(?<=[.;!?]))[^.;!?]*?\b(?:do not get me wrong|nothing against|no shade to|no offen[cs]e to)\b"
+    r"(?:[^.;!?]*?\bbut\b|[^.;!?]*)"
+)
+# "you can't go wrong with Pyrex", "hard to go wrong with nitrile": the thing after it is wanted
+_CANT_GO_WRONG = re.compile(r"\b(?:hard to|you can not|can not|you never|never) go wrong with\b")
+_BRAND_HOUSE = re.compile(
+    r"\b(?:we are|we'?re|i am|i'?m|this is|it is) an? ([a-z0-9.'&-]+(?: [a-z0-9.'&-]+)?) "
+    r"(?:shop|family|household|crew|house|lab|team|guy|gal|girl|fan|person|loyalist)\b"
+)
+_CAN_WE_NOT = re.compile(
+    r"\b(?:can|could) (?:we|you)(?: please| maybe| just)? not (?:do|show me|show|have|get|use|go with|send)"
+    r"(?: me)?(?: any| anything| more)?\s+"
+)
+_IF_IT_IS_OUT = re.compile(
+    r"\bif (?:it is|it'?s|it has|it'?s got|it has got|there is|there'?s|they are|they'?re)(?: any| a| an)? "
+    r"([a-z0-9'-]+(?: [a-z0-9'-]+)?)(?: in it)?,? (?:then )?(?:it is|it'?s|they are|they'?re|count me|that'?s) "
+    r"(?:out|a no|gone|no good|a dealbreaker)\b"
+)
+# (words of at most 30 letters: an unbounded word before " and " took quadratic time on a run of "a-a-a-...")
+_DONT_MIX = re.compile(
+    r"\bme and ([a-z0-9'-]{1,30}(?: [a-z0-9'-]{1,30})?) (?:just )?(?:do not|never) (?:get along|mix|agree)\b"
+    r"|\b([a-z0-9'-]{1,30}(?: [a-z0-9'-]{1,30})?) and (?:me|my [a-z]+) (?:just )?(?:do not (?:get along|mix|agree)|"
+    r"are not friends)\b|\b([a-z0-9'-]{1,30}(?: [a-z0-9'-]{1,30})?) is my kryptonite\b"
+)
 # "show me the 3M version of an N95 mask" -> "show me 3m n95 mask": a brand's make of a thing
 _VERSION_OF = re.compile(r"\bthe ([a-z0-9'.-]+) (?:version|variant|take|edition) of (?:an? |the )?")
 # A pick plus a feature: "C plus pockets pls", "the 1st one + a carrying case" -> "like c but with pockets pls".
@@ -776,6 +840,14 @@ def rephrase(text: str) -> str:
     text = _NOT_ENOUGH.sub(lambda m: f"{m.group(1)} , ", text)
     text = _IN_THE_WAY_OF.sub(" ", text)
     text = _PLUS.sub(lambda m: f"like {m.group(1)} but with ", text)
+    text = _LIST_PLUS.sub(" and ", text)
+    text = _DOUBLED.sub(r"\1", text)
+    text = _NO_OFFENSE.sub(" , ", text)
+    text = _CANT_GO_WRONG.sub(" ", text)
+    text = _BRAND_HOUSE.sub(lambda m: f"{m.group(1)} , ", text)
+    text = _CAN_WE_NOT.sub("no ", text)
+    text = _IF_IT_IS_OUT.sub(lambda m: f"no {m.group(1)}", text)
+    text = _DONT_MIX.sub(lambda m: f"no {m.group(1) or m.group(2) or m.group(3)}", text)
     text = _ASKING_LEAD.sub(" ", text)
     text = _NAMED_RULE.sub(lambda m: f"no {m.group(1)}", text)
     text = _DEALBREAKER.sub(lambda m: f"{m.group(1) or m.group(3) or ''}no {m.group(2) or m.group(4)}", text)
@@ -789,6 +861,7 @@ def rephrase(text: str) -> str:
     text = _SELF.sub(_self_audience, text)
     text = _PERSON_IS.sub(lambda m: f"{m.group(1)} , ", text)
     text = _AGE.sub(lambda m: _CHILD.get(m.group(1) or "kid", m.group(1)), text)
+    text = _GRADE.sub(lambda m: m.group(1) or "kid", text)
     return _LITTLE.sub(lambda m: _CHILD.get(m.group(1), m.group(1)), text)
 
 

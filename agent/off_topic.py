@@ -32,6 +32,8 @@ _CODE = re.compile(
     r"\|\s*(?:jq|grep|sed|awk|xargs|sh|bash)\b|\brm\s+-rf\b|"
     # a pasted file path ("~/Downloads/datasheet (1).pdf", "/storage/emulated/0/DCIM/IMG_2024.jpg"; seventh round)
     r"^\s*(?:~|\.{0,2}/|[A-Za-z]:\\)[^\s/\\]*(?:[/\\][^/\\\n]+)+\.(?:jpe?g|png|gif|heic|pdf|txt|csv|docx?|xlsx?|zip|json|mp4)\s*$|"
+    # a spreadsheet formula pasted ("=IFERROR(VLOOKUP(B2, ...)")
+    r"^\s*=[A-Z]{2,}\(|"
     # an automatic reply pasted or forwarded ("Delivery Status Notification (Failure): ...")
     r"^\s*(?:Delivery Status Notification|Mail Delivery (?:Failed|Subsystem)|Undeliverable:|Out of Office|"
     r"Automatic reply:|Auto-?Reply:)",
@@ -86,7 +88,7 @@ def off_topic_reason(message: str) -> str | None:
     without_links = _URL.sub(" ", text)
     if _URL.search(text) and len(without_links.split()) <= 3:
         return "a link"
-    if _is_json(text) or _CODE.search(text):
+    if _is_json(text) or _CODE.search(text) or _is_table(text):
         return "code"
     letters = [ch for ch in text if ch.isalpha()]
     if _LANGUAGE_SWITCH.search(lowered):
@@ -99,6 +101,18 @@ def off_topic_reason(message: str) -> str | None:
     if foreign >= 2 and foreign > english:
         return "another language"
     return None
+
+
+def _is_table(text: str) -> bool:
+    """Rows pasted from a spreadsheet: three or more lines, each with the same count (2+) of one delimiter; a comma or
+    semicolon only when no cell starts with a space ("a jacket, size M, navy" on three lines is a shopper's list)."""
+    rows = [row for row in text.splitlines() if row.strip()]
+    if len(rows) < 3:
+        return False
+    return any(
+        len({row.count(d) for row in rows}) == 1 and rows[0].count(d) >= 2 and not any(f"{d} " in row for row in rows)
+        for d in (",", "\t", "|", ";")
+    ) or any(len({row.count(d) for row in rows}) == 1 and rows[0].count(d) >= 2 for d in ("\t", "|"))
 
 
 def _is_json(text: str) -> bool:

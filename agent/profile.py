@@ -387,7 +387,7 @@ RELATIVES: dict[str, str] = {
     # what people call them (the set's sixth round: "a flannel for the hubby", "maxi dress for wifey", "granny needs
     # a lighted pocket magnifier", "a beginner microscope for my kiddo")
     **dict.fromkeys(("hubby", "gramps", "grandad", "granddad", "grandpop", "pops"), "men"),
-    **dict.fromkeys(("wifey", "granny", "nana", "gran", "grandmom"), "women"),
+    **dict.fromkeys(("wifey", "granny", "nana", "gran", "grandmom", "missus", "missis"), "women"),
     **dict.fromkeys(("kiddo", "kiddos", "kiddie", "kiddies"), "kids"),
     **dict.fromkeys(("great-grandpa", "great-grandfather", "great-uncle", "grandson-in-law"), "men"),
     **dict.fromkeys(("great-grandma", "great-grandmother", "great-aunt", "granddaughter-in-law"), "women"),
@@ -403,10 +403,10 @@ def _relatives(words: Sequence[Word], negated: bytearray) -> list[str]:
     dad" (the last three found by issue 18's new phrasings)."""
     found = []
     for index, word in enumerate(words[:-1]):
-        if word.text not in ("for", "to", "get", "buy", "give"):  # "to get my niece a 3D pen"
+        if word.text not in ("for", "to", "get", "buy", "give", "buying", "getting", "gifting"):  # "to get my niece"
             continue
         at = index + 1
-        if words[at].text in ("my", "her", "his", "our", "a", "the", "their", "your") and at + 1 < len(words):
+        if words[at].text in ("my", "me", "her", "his", "our", "a", "the", "their", "your") and at + 1 < len(words):
             at += 1
         relative = words[at].text.removesuffix("'s")
         if relative in RELATIVES and not negated[at]:

@@ -32,7 +32,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:[£€¥]\s?\d+(?:[.,]\d+)?|\b\d+(?:[.,]\d+)?\s?(?:cad|aud|gbp|eur|cents?|pence)\b|"
         r"\b(?:a|one) (?:dollar|buck)\b)"
         r"(?:\s+(?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item|one))?|"
-        r"(?<=\d) (?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item)\b",
+        r"(?<=\d) (?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item)\b|"
+        # "got a $50 gift card", "stay inside my $25 gift card balance" (the set's eighth round)
+        r"\b(?:a |my |the )?gift ?cards?(?: balance)?\b",
         re.IGNORECASE,
     ),
     "rating": re.compile(
@@ -43,14 +45,20 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         # "the joggers customers rate highest"
         r"(?:(?:customers|buyers|people|users|reviewers) )?rates? (?:it |them )?(?:highest|highly|best|the highest)|"
         r"(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars?(?: rated)?"
-        r"(?: and up| or more| or better| or higher| plus)?|rated))\b",
+        r"(?: and up| or more| or better| or higher| plus)?|rated))\b|"
+        # star emoji and signs: "⭐⭐⭐⭐ or more", "4⭐+", "only 5★"
+        r"(?:\d(?:\.\d)?\s?)?[\u2b50\u2605]+\ufe0f?\+?(?: (?:or|and) (?:more|better|higher|above|up))?",
         re.IGNORECASE,
     ),
     "delivery": re.compile(
         r"\b(?:(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
         rf"(?: (?:fast|faster|quickly|quicker|sooner|free|overnight|(?:by |before |on )?{_DAYS}))*|"
         r"(?:that'?s |is |are |that are )?(?:in|out of|in-)[ ]?stock"
-        rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day)\b",
+        rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day|"
+        # "I can't wait weeks for it to show up", "won't take forever to get here" (the set's eighth round)
+        r"(?:can not|cannot|can't) wait (?:weeks|days|a week|long|forever)(?: for it)?"
+        r"(?: to (?:show up|arrive|get here))?|"
+        r"(?:will not|won't|does not|doesn't) take forever(?: to (?:get here|arrive|ship|show up|come))?)\b",
         re.IGNORECASE,
     ),
 }
