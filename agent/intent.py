@@ -37,7 +37,8 @@ _DEFERS = re.compile(
     r"on my (?:account|profile)\b(?! shows)|dark mode|font (?:size|bigger|smaller)|make the font|"
     # the eighth round: a human to talk to, and privacy ("do you save what I type in here?")
     r"customer service|(?:a |an )?(?:real |live )?(?:human|person|agent|rep|representative) (?:i could|to) "
-    r"(?:speak|talk)|transfer me|what i (?:type|typed|looked up|searched)|my data\b|privacy)"
+    r"(?:speak|talk)|(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:real |live )?(?:human|person|agent|rep\b|"
+    r"representative)|transfer me|what i (?:type|typed|looked up|searched)|my data\b|privacy)"
 )
 _CUES: dict[Intent, re.Pattern[str]] = {
     "dispute": re.compile(

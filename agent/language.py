@@ -782,7 +782,7 @@ _CAN_WE_NOT = re.compile(
     r"(?: me)?(?: any| anything| more)?\s+"
 )
 _IF_IT_IS_OUT = re.compile(
-    r"\bif (?:it is|it'?s|it has|it'?s got|it has got|there is|there'?s|they are|they'?re)(?: any| a| an)? "
+    r"\bif (?:it'?s got|it has got|it has|it is|it'?s|there is|there'?s|they are|they'?re)(?: any| a| an)? "
     r"([a-z0-9'-]+(?: [a-z0-9'-]+)?)(?: in it)?,? (?:then )?(?:it is|it'?s|they are|they'?re|count me|that'?s) "
     r"(?:out|a no|gone|no good|a dealbreaker)\b"
 )
