@@ -22,24 +22,42 @@ from agent.prompts import INTENT_LABELS, render_intent_prompt
 from agent.runtime import Recommender
 from agent.state import INTENTS, Intent
 
-# Asides that are no request: deferring the choice to someone else (the set's sixth round, read as disputes or
-# requests before: "let me run these by my PI first", "gonna show these to my wife and get back to you", "my lab
-# manager has the final say"), greetings of the season, "no rush", and questions about the chat's account or screen
-# (the seventh round: "happy thanksgiving", "no pressure, I've got all afternoon", "how do I log out of this thing?").
-_DEFERS = re.compile(
-    r"\b(?:get back to you|run (?:these|them|this|it) (?:by|past)|check with (?:my|the|our) |"
-    r"ask (?:my|the|our) [a-z]+(?: [a-z]+)? (?:first|before)|show (?:these|them|this|it) to (?:my|the|our) |"
-    r"(?:has|have|gets|get) the final say|talk (?:it|this) over|sleep on it|think it over|"
-    r"happy (?:thanksgiving|holidays|new year|birthday|easter|hanukkah|diwali|friday|weekend)|merry (?:christmas|xmas)|"
-    r"season'?s greetings|no rush(?! (?:delivery|shipping|order))|no hurry|no pressure|take your time|"
-    r"log (?:me )?(?:out|in)|sign (?:me )?(?:out|in|up)|(?:make|create|delete) (?:an |my )?account|"
-    r"(?:change|reset|delete|update|edit) (?:my|the) (?:account|profile|password|email(?: address)?|username)|"
-    r"on my (?:account|profile)\b(?! shows)|dark mode|font (?:size|bigger|smaller)|make the font|"
-    # the eighth round: a human to talk to, and privacy ("do you save what I type in here?")
-    r"customer service|(?:a |an )?(?:real |live )?(?:human|person|agent|rep|representative) (?:i could|to) "
-    r"(?:speak|talk)|(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:real |live )?(?:human|person|agent|rep\b|"
-    r"representative)|transfer me|what i (?:type|typed|looked up|searched)|my data\b|privacy)"
-)
+# Asides that are no request, by kind: deferring the choice to someone else (the set's sixth round, read as disputes
+# or requests before: "let me run these by my PI first", "gonna show these to my wife and get back to you", "my lab
+# manager has the final say"), greetings of the season and "no rush" (the seventh: "happy thanksgiving", "no
+# pressure, I've got all afternoon"), the chat's account or screen ("how do I log out of this thing?"), and a person
+# to talk to or what is kept of the chat (the eighth: "is there a customer service rep I could speak with?").
+_ASIDES: dict[str, re.Pattern[str]] = {
+    # a greeting or thanks alone ("hi there": the 135M model answered it with "I'm here to help you find your
+    # favorite skincare item ... Answer: Yes")
+    "hello": re.compile(
+        r"^\s*(?:hi|hello|hey|howdy|yo|greetings|good (?:morning|afternoon|evening))(?: there| again| all| everyone)?"
+        r"[\s!.,]*$"
+    ),
+    "thanks": re.compile(r"^\s*(?:thanks|thank you|thx|ty|cheers)(?: (?:so|very) much| a lot)?[\s!.,]*$"),
+    "later": re.compile(
+        r"\b(?:get back to you|run (?:these|them|this|it) (?:by|past)|check with (?:my|the|our) |"
+        r"ask (?:my|the|our) [a-z]+(?: [a-z]+)? (?:first|before)|show (?:these|them|this|it) to (?:my|the|our) |"
+        r"(?:has|have|gets|get) the final say|talk (?:it|this) over|sleep on it|think it over|"
+        r"no rush(?! (?:delivery|shipping|order))|no hurry|no pressure|take your time)"
+    ),
+    "greeting": re.compile(
+        r"\b(?:happy (?:thanksgiving|holidays|new year|birthday|easter|hanukkah|diwali|friday|weekend)|"
+        r"merry (?:christmas|xmas)|season'?s greetings)"
+    ),
+    "account": re.compile(
+        r"\b(?:log (?:me )?(?:out|in)|sign (?:me )?(?:out|in|up)|(?:make|create|delete) (?:an |my )?account|"
+        r"(?:change|reset|delete|update|edit) (?:my|the) (?:account|profile|password|email(?: address)?|username)|"
+        r"on my (?:account|profile)\b(?! shows)|dark mode|font (?:size|bigger|smaller)|make the font|"
+        r"what i (?:type|typed|looked up|searched)|my data\b|privacy)"
+    ),
+    "person": re.compile(
+        r"\b(?:customer service|(?:a |an )?(?:real |live )?(?:human|person|agent|rep|representative) (?:i could|to) "
+        r"(?:speak|talk)|(?:talk|speak|chat) (?:to|with) (?:a |an )?(?:real |live )?(?:human|person|agent|rep\b|"
+        r"representative)|transfer me)"
+    ),
+}
+_DEFERS = re.compile("|".join(f"(?:{p.pattern})" for p in _ASIDES.values()))
 _CUES: dict[Intent, re.Pattern[str]] = {
     "dispute": re.compile(
         r"\b(wrong|incorrect|not (?:for|a|an|what|true|right|that|this|the)|do not like|"
@@ -179,12 +197,19 @@ def asks_about_picks(message: str) -> bool:
     return len(text) <= 300 and bool(_ASKS_ABOUT_PICKS.search(text)) and not _REFUSAL.search(text)
 
 
-def is_aside(message: str) -> bool:
-    """A short aside that asks for nothing: leaving the choice to someone else or to later ("let me check with my wife
-    first"), a season's greeting, "no rush", a question about the account or the screen. Chit-chat, whatever else
-    its words cue (at most 15 words: a longer one may ask for something too)."""
+def aside_kind(message: str) -> str | None:
+    """The kind of a short aside that asks for nothing ("later": leaving the choice to someone else or to later, "let
+    me check with my wife first", "no rush"; "greeting": a season's greeting; "account": the chat's account, screen or
+    what it keeps; "person": a person to talk to), or None. At most 15 words: a longer one may ask for something."""
     text = prepare(message).lower()
-    return len(text.split()) <= 15 and bool(_DEFERS.search(text))
+    if len(text.split()) > 15:
+        return None
+    return next((kind for kind, pattern in _ASIDES.items() if pattern.search(text)), None)
+
+
+def is_aside(message: str) -> bool:
+    """A short aside (`aside_kind`): chit-chat, whatever else its words cue."""
+    return aside_kind(message) is not None
 
 
 def settles_on_pick(message: str) -> bool:

@@ -32,10 +32,10 @@ from agent.dispute import (
 from agent.dispute_kind_model import learned_kind
 from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
-from agent.intent import classify_intent
+from agent.intent import aside_kind, classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
-from agent.off_topic import OFF_TOPIC_REPLIES, off_topic_reason
+from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
 from agent.phrase_model import RulesReading, phrase_words, served_wanted, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
@@ -356,6 +356,9 @@ def _reply(state: AgentState, ctx: Context) -> str:
     off_topic = off_topic_reason(message)
     if off_topic is not None:
         return OFF_TOPIC_REPLIES[off_topic].format(domain=ctx.domain)
+    aside = aside_kind(message)
+    if aside is not None:
+        return ASIDE_REPLIES[aside].format(domain=ctx.domain)
     chat = RecommenderChatModel(llm=ctx.llm, max_tokens=ctx.reply_tokens)
     writer = get_stream_writer()
     guard = LeakGuard(agent_instructions(ctx.domain), emit=lambda t: writer({"reply": t}))

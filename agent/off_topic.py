@@ -76,6 +76,19 @@ OFF_TOPIC_REPLIES: dict[str, str] = {
 }
 """The answer to each kind of off-topic message: said plainly, not left to a 135M model's free-form reply."""
 
+ASIDE_REPLIES: dict[str, str] = {
+    "hello": "Hello! I recommend items from the {domain} catalog and say why. Tell me what you are looking for.",
+    "thanks": "You are welcome! Ask me any time for something else from the {domain} catalog.",
+    "later": "Take your time; the list stays here, and you can come back to it in this conversation.",
+    "greeting": "Thank you, and the same to you! Tell me when you want to look for something in the {domain} catalog.",
+    "account": "I am a recommender for the {domain} catalog and cannot change accounts or settings. The conversation "
+    "is saved so that it can be resumed; ask whoever runs this service what else is kept.",
+    "person": "I am an automated recommender and cannot pass you to a person. I can search the {domain} catalog and "
+    "explain my picks; tell me what you are looking for.",
+}
+"""The answer to each kind of aside (agent/intent.py `aside_kind`): asked as "can I talk to a real person?", the
+135M model answered "Yes, you can ask for a product recommendation by asking for "product"..."."""
+
 
 def off_topic_reason(message: str) -> str | None:
     """Why `message` is not a shopper's message ("instructions", "a link", "code", "another language"), or None."""

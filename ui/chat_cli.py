@@ -65,7 +65,7 @@ def _print_items(console: Console, result: TurnResult) -> None:
     console.print(table)
 
 
-def _print_result(console: Console, result: TurnResult) -> None:
+def _print_result(console: Console, result: TurnResult, streamed: str = "") -> None:
     if result.revision is not None:
         console.print(f"[bold]{escape(result.revision['summary'])}[/bold]")
     if result.items:
@@ -74,7 +74,13 @@ def _print_result(console: Console, result: TurnResult) -> None:
         if summary is not None:
             console.print(f"[dim]{summary}[/dim]")
     else:
-        console.print(result.answer, markup=False)
+        # A reply streamed as it was written is not printed again: only what follows it ("Tell me what you are looking
+        # for ..."); printed whole, a chit-chat reply appeared twice.
+        answer = result.answer
+        if streamed.strip() and answer.startswith(streamed.strip()):
+            answer = answer[len(streamed.strip()) :].lstrip("\n")
+        if answer:
+            console.print(answer, markup=False)
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
 
@@ -85,6 +91,8 @@ class _Streamer:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.writing = False
+        self.reply = ""
+        """The reply as streamed (a chit-chat answer), so that it is not printed twice."""
 
     def __call__(self, event: Event) -> None:
         kind, payload = event
@@ -95,6 +103,8 @@ class _Streamer:
                 self.console.print("[bold]Rationale:[/bold] " if kind == "token" else "", end="")
                 self.writing = True
             self.console.print(payload, end="", markup=False, highlight=False)
+            if kind == "reply":
+                self.reply += payload
         elif kind == "node" and self.writing and payload in ("reason", "respond"):
             self.console.print()
             self.writing = False
@@ -133,11 +143,12 @@ def chat_command(
                 if dispute_item is None:
                     continue
             try:
-                last = agent.turn(thread, line, user_id=user, dispute_item=dispute_item, on_event=_Streamer(console))
+                streamer = _Streamer(console)
+                last = agent.turn(thread, line, user_id=user, dispute_item=dispute_item, on_event=streamer)
             except (ConversationError, TurnFailedError) as exc:
                 console.print(f"\n[red]{escape(str(exc))}[/red]")
                 continue
-            _print_result(console, last)
+            _print_result(console, last, streamer.reply)
         console.print(f"[dim]Conversation {thread} saved; resume it with --thread {thread}.[/dim]")
 
 

@@ -52,6 +52,33 @@ def test_chat_with_piped_input_and_a_button_dispute(tiny_agent: None) -> None:
     assert "resume it with --thread c1" in result.output
 
 
+def test_chit_chat_is_printed_once_and_asides_get_a_plain_answer(tiny_agent: None) -> None:
+    # a streamed chit-chat reply was printed as it was written and then again whole
+    lines = "tell me a joke\ncan I talk to a real person?\n"
+    result = CliRunner().invoke(cli.app, ["chat", "-d", "scientific", "-t", "c4"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Tell me what you are looking for and I will search the catalog.") == 1
+    assert "I am an automated recommender and cannot pass you to a person." in " ".join(result.output.split())
+
+
+def test_a_streamed_reply_is_not_printed_again() -> None:
+    from rich.console import Console
+
+    from agent.session import TurnResult
+    from ui.chat_cli import _print_result, _Streamer
+
+    console = Console(record=True, width=100)
+    streamer = _Streamer(console)
+    for piece in ("Hello, ", "I find things."):
+        streamer(("reply", piece))
+    streamer(("node", "respond"))
+    answer = "Hello, I find things.\n\nTell me what you are looking for and I will search the catalog."
+    _print_result(console, TurnResult("t", "other", answer, "", [], None, None), streamer.reply)
+    text = console.export_text()
+    assert text.count("Hello, I find things.") == 1
+    assert text.count("Tell me what you are looking for") == 1
+
+
 def test_chat_resumes_a_thread(tiny_agent: None) -> None:
     CliRunner().invoke(cli.app, ["chat", "-d", "scientific", "-t", "c2"], input="a multimeter\n")
     again = CliRunner().invoke(cli.app, ["chat", "-d", "scientific", "-t", "c2"], input="")
