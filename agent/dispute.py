@@ -40,6 +40,7 @@ from agent.item_kind import head_word
 from agent.language import (
     COMPLAINT_WORDS,
     FILLER_WORDS,
+    PICK_LEAD,
     asking_clauses,
     find_negations,
     pick_statements,
@@ -466,12 +467,10 @@ def _names_a_thing(phrase: str) -> bool:
     return any(t not in FILLER_WORDS and not audience_words([t]) for t in tokenize(phrase))
 
 
-_PICK_LEAD = r"(?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one| pick| option)?"
-"""A pick named at the start of a message ("B", "the 1st one")."""
 PLUS_FEATURE = re.compile(
-    r"^\s*" + _PICK_LEAD + r"\s*(?:\+|\bplus\b)\s*[a-z]"
+    r"^\s*" + PICK_LEAD + r"\s*(?:\+|\bplus\b)\s*[a-z]"
     # "keep going in the direction of B", "next round, lean harder toward A", "push further in B's direction"
-    r"|\b(?:in the direction of|toward|towards)\s+" + _PICK_LEAD + r"\b|\b[a-c]'?s direction\b"
+    r"|\b(?:in the direction of|toward|towards)\s+" + PICK_LEAD + r"\b|\b[a-c]'?s direction\b"
     # "take the first one as your template", "treat the second pick as the baseline" (the set's eighth round)
     r"|\bas (?:the|a|your|my) (?:reference(?: point)?|baseline|template|benchmark|starting point)\b"
 )
@@ -482,7 +481,7 @@ _LIKE = re.compile(
     # the set's sixth round: "got a close cousin of B?", "anything that's basically C's twin?", "the 1st one + a
     # carrying case", "C plus pockets pls"
     r"cousin|cousins|sibling|siblings|twin|same family as|direction|toward|towards)\b|^\s*"
-    + _PICK_LEAD
+    + PICK_LEAD
     + r"\s*(?:\+|\bplus\b)"
 )
 

@@ -141,9 +141,11 @@ _ACQUIRE = (
     # the set's eighth round: "sign me up for B", "put me down for the last one", "ok ill do tha last 1"
     r"sign me up for|put me down for|do|gettin)"
 )
+# Emoji of approval: check marks, thumbs up, 100, fire, hearts, raised hands, a shopping cart.
+_APPROVING = r"[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c\U0001f6d2]"
 _END = (
     r"(?:\s*(?:please|pls|plz|then|now|rn|right now|asap|today|thanks|thank you|thx|ty|for me|for sure|ftw))*"
-    r"\s*(?:[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c\U0001f6d2]\s*)*(?:[.!,;]|$)"
+    rf"\s*(?:{_APPROVING}\s*)*(?:[.!,;]|$)"
 )
 _SETTLES = re.compile(
     rf"(?:^|[.!?,;:]\s*|\b(?:ok(?:ay)?|yes|yeah|yep|bet|cool|great|nice|alright)\W+){_ACQUIRE} {_PICK}{_END}"
@@ -152,14 +154,11 @@ _SETTLES = re.compile(
     # "the first one is going in my cart", "putting the Fluke in my basket"
     rf"|^\s*(?:(?:i'?m |i am |we'?re )?(?:putting|adding|tossing|throwing|popping) )?{_PICK}\b[^!?]{{0,12}}?"
     rf"\b(?:(?:is |are )?(?:going|goes) )?(?:in|into|to) (?:my|the|our) (?:cart|basket|bag|order){_END}"
-    # "kk b pls ty", "yep, the middle one", "1st 1 pls thx", "c ftw"; "C's a total no-brainer"
+    # "kk b pls ty", "yep, the middle one", "1st 1 pls thx", "c ftw", "middle one 💯"; "C's a total no-brainer"
     rf"|^\s*(?:(?:ok(?:ay)?|kk?|yes|yep|yeah|yup|sure)\W+)?{_PICK}{_END}"
     rf"|^\s*(?:[a-z!']{{1,12}},? )?{_PICK}(?:'s| is)? (?:a |an )?(?:total |complete |absolute )?no-?brainer\b"
-    # "B 👍", "✅ the first one", "middle one 💯"
-    r"|^\s*(?:[\u2705\u2714\ufe0f\U0001f44d\U0001f4af\U0001f525\u2764\U0001f60d\U0001f64c]\s*)+"
-    + _PICK
-    + r"\s*$"
-    + rf"|^\s*{_PICK}\s*(?:[\u2705\u2714\U0001f44d\U0001f4af\U0001f525\u2764\ufe0f\U0001f60d\U0001f64c]\s*)+$"
+    # "✅ the first one"
+    rf"|^\s*(?:{_APPROVING}\s*)+{_PICK}\s*$"
 )
 _REFUSAL = re.compile(
     r"\b(?:not|no(?!-brainer)|never|nope|nah|neither|nor|without|instead|but|(?<!would )(?<!'d )like|similar|than|"

@@ -795,7 +795,9 @@ _DONT_MIX = re.compile(
 # "show me the 3M version of an N95 mask" -> "show me 3m n95 mask": a brand's make of a thing
 _VERSION_OF = re.compile(r"\bthe ([a-z0-9'.-]+) (?:version|variant|take|edition) of (?:an? |the )?")
 # A pick plus a feature: "C plus pockets pls", "the 1st one + a carrying case" -> "like c but with pockets pls".
-_PLUS = re.compile(r"^\s*((?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one)?)\s*(?:\+|\bplus\b)\s*")
+PICK_LEAD = r"(?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one| pick| option)?"
+"""A pick named at the start of a message ("B", "the 1st one")."""
+_PLUS = re.compile(rf"^\s*({PICK_LEAD})\s*(?:\+|\bplus\b)\s*")
 _ANY = re.compile(r"^\s*any ((?:[a-z0-9'-]+ ){0,3}?[a-z0-9'-]+) (?:is|are|s|would be|will do)\b")
 
 

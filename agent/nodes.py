@@ -154,8 +154,10 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
     asked = None
     spelled, _ = _spelled(ctx, message)
     labels = [p["label"] for p in state.picks]
-    thing = request_profile(spelled, ctx.vocabulary, labels).get("thing")
-    if dispute["kind"] in ("item", "attribute") and thing:
+    thing = None
+    if dispute["kind"] in ("item", "attribute"):
+        thing = request_profile(spelled, ctx.vocabulary, labels).get("thing")
+    if thing:
         # A dispute that names another product ("a hoodie, nothing for kids" after jeans) starts over its wishes, as
         # a request for it does (agent/state.py `merge_profile`): kept, the jeans' words searched "hoodie men bootcut
         # jeans" and a jean came third among the hoodies.

@@ -123,9 +123,11 @@ def _is_table(text: str) -> bool:
     if len(rows) < 3:
         return False
     return any(
-        len({row.count(d) for row in rows}) == 1 and rows[0].count(d) >= 2 and not any(f"{d} " in row for row in rows)
-        for d in (",", "\t", "|", ";")
-    ) or any(len({row.count(d) for row in rows}) == 1 and rows[0].count(d) >= 2 for d in ("\t", "|"))
+        len({row.count(d) for row in rows}) == 1
+        and rows[0].count(d) >= 2
+        and (d in "\t|" or not any(f"{d} " in row for row in rows))
+        for d in (",", ";", "\t", "|")
+    )
 
 
 def _is_json(text: str) -> bool:
