@@ -145,6 +145,10 @@ def find_dispute(
         kind = "claim"  # "you mistook a tunic for a dress" names what a pick was called, as "X is not a Y" does
     if kind is not None and _IN_HISTORY.search(text):
         kind = "owned"  # "B is already in my order history" (the set's sixth round: read as an item dispute)
+    if kind == "owned" and _RETURNED.search(text) and not _IN_HISTORY.search(text):
+        # "sent C back twice already", "I returned that exact jacket within a week, so nope": the user had it and
+        # no longer does, a rejection of the pick (the set's ninth round, 3 development lines read as owned)
+        kind = "item"
     if kind is not None:
         return _of_kind(kind, message, picks, claims, items, explicit)
 
@@ -351,6 +355,10 @@ _SAID_NO = re.compile(r"\b(?:i|we) (?:said|asked for|told you|wanted|want|need) 
 _RULE_IGNORED = re.compile(
     r"\b(?:ignored|ignoring|skipped|overlooked|forgot|forgotten|missed)\b[^.!?]*\b(?:no|nothing|without)[ -]"
 )
+_RETURNED = re.compile(
+    r"\b(?:returned|return(?:ing)? (?:it|them|that|this)|(?:sent|send|shipped|ship|took|take|brought|bring) "
+    r"(?:[a-z0-9']{1,20} ){0,3}?back)\b"
+)
 _IN_HISTORY = re.compile(
     r"\b(?:order|purchase|purchasing|buying) history\b|\balready (?:have|own|owns|got)\b|"
     r"\balready (?:lives|sits|is|lies) (?:on|in) (?:my|our)\b|"
@@ -373,9 +381,32 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
     """(wanted, ruled out, picks meant) of a correction: "a pH meter is not a multimeter" rules out pH meters and
     still wants a multimeter; "C isn't waterproof" wants waterproof, about C; "B is a surgical mask, not an N95
     respirator" rules out surgical masks and wants an N95 respirator; "C doesn't include slides" wants slides.
-    None when the message is not one of these shapes."""
+    None when the message is not one of these shapes.
+
+    A correction may come after a clause of its own ("check again, B isn't true RMS", "per the listing, the last
+    one isn't sherpa lined", "thanks for these! small thing: B isn't machine washable"): when the whole message is no
+    correction, each clause suffix is tried, the longest first. The leads listed in `_LEAD` covered a few such
+    clauses one by one; 4 development claim families of the fourth and fifth sessions (`check-again-nth-isnt`,
+    `per-source-nth-isnt`) still lost their wish to a lead no list had."""
     text = _NEITHER.sub(r"\1 not \2 or ", prepare(message[:_LABEL_WINDOW]).strip())
-    text = _DICTATED.sub("", text)
+    text = _UNAPOSTROPHED.sub(r"\1 not", _DICTATED.sub("", text))  # "the first one isnt non-iron"
+    found = _corrected_text(text, picks)
+    if found is not None:
+        return found
+    for clause in _CLAUSE_BREAK.finditer(text):
+        found = _corrected_text(text[clause.end() :], picks)
+        if found is not None:
+            return found
+    return None
+
+
+_TASTE = re.compile(r"^(?:really |quite |exactly |at all )?(?:my|our|his|her|their|your)\b")
+_UNAPOSTROPHED = re.compile(r"\b(is|are|was|were|does|do|did|has|have)nt\b")
+_CLAUSE_BREAK = re.compile(r"[,:;.!?]+\s+|\s+[-\u2013\u2014]+\s+")
+
+
+def _corrected_text(text: str, picks: Sequence[Pick]) -> tuple[list[str], list[str], list[str]] | None:
+    """`corrected_claim` of a prepared text, as a whole."""
     subject, ruled_out, wanted = None, None, None
     if (found := _CALLING.match(text)) or (found := _MISTOOK.match(text)):
         ruled_out, wanted = found["x"].strip(), found["y"].strip()
@@ -406,8 +437,10 @@ def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], lis
         return None
     subject = _reported_pick(re.sub(r"^(?:a|an|the|some) ", "", subject.strip()))
     wanted = wanted.strip()
-    if not _names_a_thing(wanted) or _POINTER.match(wanted):
-        return None  # "B is not what I want", "... not for kids", "A is more of a jacket than B": nothing to want
+    if not _names_a_thing(wanted) or _POINTER.match(wanted) or _TASTE.match(wanted):
+        # "B is not what I want", "... not for kids", "A is more of a jacket than B", "B is not my style" (a taste,
+        # not a property the rationale gave it): nothing to want
+        return None
     pointer = bool(_POINTER.match(subject))
     if ruled_out is None and not pointer:
         ruled_out = subject

@@ -13,7 +13,8 @@ Meter Multimeters"; "OWON B35T Plus Multimeter with True RMS ..."), so:
 - the *head segment* of a title is what comes before the first ",", "(", " - ", "for", "with", "compatible",
   "fits", "by", "includes";
 - its *head word* is the last word of that segment that is not a size, a number or a model code (the compound
-  noun's head: "... Multimeter Probe Test Lead Cable 0.6M" is a cable);
+  noun's head: "... Multimeter Probe Test Lead Cable 0.6M" is a cable); a generic head ("tool", "kit") stands also
+  for the word before it ("... Clamp Meter Multimeter Test Tool" is a multimeter);
 - the category's last word names the catalog's own kind ("... Clamp Meters", "... Test Probes & Leads").
 
 `kind_scores` gives each candidate, for each thing the request names, 3 when it is the head word (2 when the head
@@ -45,6 +46,13 @@ _SIZES = frozenset(
     }
 )  # fmt: skip
 """Trailing words that say how many, how big or which colour, not what ("... Nitrile Gloves Large" is gloves)."""
+_GENERIC = frozenset({"tool", "kit", "device", "instrument", "equipment", "unit", "system"})
+"""Heads that say only that the item is some kind of gear: the word before them says which ("Clamp Meter Multimeter
+Test Tool" is a multimeter, "Inspection Camera Kit" a camera, "Stethoscope Kit" a stethoscope). In the scientific
+catalog 172 titles end in "kit" and 26 in "tool"; read as the kind, the Uni-T UT204 clamp multimeter scored as a mere
+mention of "multimeter", as the DROK battery gauge does, and the gauge came third for "a good multimeter"."""
+_GENERIC_MODIFIERS = frozenset({"test", "testing", "measuring", "measurement", "diagnostic"})
+"""Words that qualify a generic head rather than name a kind ("Test Tool", "Measuring Instrument")."""
 
 
 def _key(word: str) -> str:
@@ -68,13 +76,30 @@ def head_word(title: str) -> str | None:
     return None
 
 
+def _behind_generic(segment: Sequence[str], head: str | None) -> str | None:
+    """For a generic head ("... Multimeter Test Tool"), the word that says which gear it is ("multimeter")."""
+    if head not in _GENERIC:
+        return None
+    words = list(segment)
+    while words and (words[-1] != head):
+        words.pop()  # drop what trails the head (sizes, codes) and the head itself below
+    for word in reversed(words[:-1]):
+        if word in _GENERIC or word in _GENERIC_MODIFIERS or word in _SIZES or len(word) < 3:
+            continue
+        if any(ch.isdigit() for ch in word):
+            return None  # "Pac-Kit 2": a model code, not a kind
+        return word
+    return None
+
+
 def head_kinds(title: str) -> list[str]:
-    """What an item is: its head word, and for a combined device the kinds its head segment joins with "and"
+    """What an item is: its head word, the word a generic head stands for ("Clamp Meter Multimeter Test Tool" ->
+    ["tool", "multimeter"]), and for a combined device the kinds its head segment joins with "and"
     ("Oscilloscope and Digital Multimeter" -> ["multimeter", "oscilloscope"])."""
     segment = head_segment(title)
     head = head_word(title)
     joined = [segment[i - 1] for i, word in enumerate(segment) if word == "and" and i > 0]
-    return [k for k in dict.fromkeys([head, *joined]) if k]
+    return [k for k in dict.fromkeys([head, _behind_generic(segment, head), *joined]) if k]
 
 
 def category_word(item: Item) -> str | None:
@@ -88,15 +113,17 @@ def category_word(item: Item) -> str | None:
 
 def kind_score(item: Item, things: Sequence[str]) -> int:
     """How much `item` is each of `things` (word keys, see the module docstring), summed."""
+    words = head_segment(item.title)
     head = head_word(item.title)
-    segment = set(head_segment(item.title))
+    heads = {head, _behind_generic(words, head)} - {None}
+    segment = set(words)
     category = category_word(item)
     score = 0
     # "Oscilloscope and Digital Multimeter": a combined device is partly the thing, as its category would say, and a
     # shopper asking for a multimeter expects the OWON B35T multimeter before the Owon oscilloscope that has one.
     head_score = 2 if "and" in segment else 3
     for thing in things:
-        if thing == head:
+        if thing in heads:
             score += head_score
         elif thing == category:
             score += 2

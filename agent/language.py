@@ -655,10 +655,12 @@ _NO_PROBLEM = re.compile(r"\bno [a-z0-9' -]{1,30}?[,?!.]* no (?:problem|worries|
 # "wool again? I can't stand wool", "polyester makes me itch", "plastic scratches too easily": a property that is
 # back, or bothers the user, is ruled out, as "no X" says it (6 development disputes).
 _COMPLAINED = re.compile(
-    r"(^|[.,;:!?]\s*)(?:the )?((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)(?: on (?:[a-j]|the [a-z]+(?: one)?))? "
+    # ("never again", "not again", "here we go again" complain of nothing in particular)
+    r"(^|[.,;:!?]\s*)(?:the )?(?!(?:never|not|once|over|back|here we go|go)\b)((?:[a-z0-9'-]+ ){0,1}[a-z0-9'-]+)"
+    r"(?: on (?:[a-j]|the [a-z]+(?: one)?))? "
     r"(?:again\b(?=\s*(?:[?!,.]|$|seriously|really))|"
     r"(?:makes|make) me (?:itch|itchy|sweat|sweaty|sneeze|break out|overheat|hot)|irritates?|"
-    r"ruins? (?:it|them|everything)|"
+    r"(?:ruins?|kills?) (?:it|them|everything)|"
     r"gives? me (?:a rash|hives)|(?:warps|warp|pills|pill|shrinks|shrink|fades|fade|melts|melt)\b|"
     r"(?:scratches|scratch|breaks|break|cracks|crack|stains|stain|rips|rip) (?:too )?easily)"
     r"[^.,;:!?\n]*"  # the rest of the complaint's clause is its story ("in like five minutes"), not a wish
@@ -673,6 +675,27 @@ _REJECTED_FOR = re.compile(
     r"no thanks|no(?=\s*(?:[.,;:!?\n]|$))|it'?s out|it is out|they'?re out|they are out|pass|hard pass|not for me)\b"
 )
 _CLAUSES = re.compile(r"([.,;:!?\n]+)")
+# The set's ninth round: "plastic ones need not apply", "hard pass on anything tinted", "velcro? hard pass",
+# "gas-powered is a hard pass" rule X out; "polyester → cotton pls", "dial => digital" swap X for Y; "no cap", "no
+# joke" at the start or end of a message are intensifiers, not rule-outs; "jakcet *jacket" corrects the word before it.
+_NEED_NOT_APPLY = re.compile(
+    r"(^|[.,;:!?\u2014\u2013-]\s*(?:(?:but|and|so) )?)(?:the |any |all )?((?:[a-z0-9'-]{1,30} ){0,2}[a-z0-9'-]{1,30}) "
+    r"need not apply\b"
+)
+_HARD_PASS = re.compile(
+    r"\bhard pass on (?:(?:any|anything|all)(?: with| made of| in| that has)? )?|"
+    r"(^|[.,;:!?]\s*(?:(?:but|and|so) )?)((?:[a-z0-9'-]{1,30} ){0,2}[a-z0-9'-]{1,30})"
+    r"(?:\s*[?!.,]+\s*| (?:is|are) (?:a )?)(?:hard pass|total pass)\b(?!\s+on\b)"
+)
+_ARROW = re.compile(
+    r"((?:[a-z][a-z0-9'-]{0,29} )?[a-z][a-z0-9'-]{0,29})\s*(?:\u2192|\u27a1\ufe0f?|->|=>|-->)\s*"
+    r"([a-z][a-z0-9'-]{0,29}(?: [a-z][a-z0-9'-]{0,29})?)"
+)
+_INTENSIFIER = re.compile(
+    r"^\s*(?:no cap|no joke|no lie|no jokes|not gonna lie|ngl|no kidding)\b[\s,:!.-]*"
+    r"|\b(?:no cap|no joke|no lie|ngl|fr fr)\s*[.!]*\s*$"
+)
+_STAR_FIX = re.compile(r"(?:^|(?<=\s))\*{1,2}([a-z][a-z'-]{1,30})\b")
 # "a denim jacket, hold the distressing", "flannel shirt pls, but hold the plaid": the diner's "hold the X" rules X
 # out (a development family of the set's sixth round, read before any rule was written for it).
 # "zero polyester", "exam gloves with zero latex": none of it (the set's seventh round)
@@ -828,12 +851,33 @@ def _indifferent(clause: str) -> str:
     return f" {found.group(1)} " if found and not found.group(1).startswith(("color", "colour", "brand")) else " , "
 
 
+def _star_fixed(text: str) -> str:
+    """`text` with each "*word" correction put in place of the word it corrects ("a denim jakcet *jacket lol" -> "a
+    denim jacket lol"): the most similar earlier word (difflib ratio at least 0.6), or dropped when none is."""
+    from difflib import SequenceMatcher
+
+    while found := _STAR_FIX.search(text):
+        fix, before, after = found.group(1), text[: found.start()], text[found.end() :]
+        words = list(re.finditer(r"[a-z][a-z'-]*", before))
+        scored = [(SequenceMatcher(None, w.group(0), fix).ratio(), w) for w in words]
+        best = max(scored, key=lambda pair: pair[0], default=None)
+        if best is not None and best[0] >= 0.6:
+            word = best[1]
+            before = f"{before[: word.start()]}{fix}{before[word.end() :]}"
+        text = f"{before.rstrip()} {after.lstrip()}"
+    return text
+
+
 def rephrase(text: str) -> str:
     """The message (as `prepare` reads it) with paraphrases of wishes put the one way the rules read them:
     indifferent clauses dropped ("color doesn't matter, a digital caliper" -> " , a digital caliper"), "X is a
     dealbreaker" -> "no X", "too much X" -> "no X", ages and "little" before a child dropped ("a 10 year old boy" ->
     "a boy", "a 12 year old" -> "a kid")."""
-    text = _NO_PROBLEM.sub(" , ", prepare(text))
+    text = _star_fixed(_NO_PROBLEM.sub(" , ", prepare(text)))
+    text = _INTENSIFIER.sub(" , ", text)
+    text = _NEED_NOT_APPLY.sub(lambda m: f"{m.group(1)}no {m.group(2)}", text)
+    text = _HARD_PASS.sub(lambda m: f"{m.group(1)}no {m.group(2)}" if m.group(2) else "no ", text)
+    text = _ARROW.sub(lambda m: f"no {m.group(1)} , {m.group(2)}", text)
     text = _AS_LONG_AS.sub(" , ", text)
     parts = _CLAUSES.split(text)
     text = "".join(_indifferent(part) if _INDIFFERENT.search(part) else part for part in parts)

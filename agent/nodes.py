@@ -36,7 +36,7 @@ from agent.intent import aside_kind, classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
-from agent.phrase_model import RulesReading, phrase_words, served_wanted, with_filter_words
+from agent.phrase_model import RulesReading, phrase_words, served_unwanted, served_wanted, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
 from agent.profile import wanted_phrases
@@ -86,16 +86,18 @@ def interpret(state: AgentState, runtime: Runtime[Context]) -> Update:
 def _asked(ctx: Context, message: str, rules: RulesReading, profile: Profile | None = None) -> list[str] | None:
     """The wanted words of a request or of a dispute's wishes as the learned phrase tagger reads them (it reads them
     better than the rules: README, "Understanding what the user says"; `rules` is the rules' reading of `message`),
-    with `profile`'s filter words, which then become its wanted words; None without a tagger (the rules' words
-    stand)."""
+    with `profile`'s filter words, which then become its wanted words (and its ruled-out phrases those of
+    agent/phrase_model.py `served_unwanted`); None without a tagger (the rules' words stand)."""
     if ctx.phrase_model is None or ctx.encoder is None:
         return None
     try:
         words = phrase_words(served_wanted(ctx.phrase_model, ctx.encoder, message, rules), rules.labels)
+        unwanted = served_unwanted(ctx.phrase_model, ctx.encoder, message, rules)
     except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
         log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)
         return None
     if profile is not None:
+        profile["unwanted"] = unwanted  # the rules' but for an attribute dispute they read nothing in
         words = with_filter_words(words, profile)
         profile["wanted"] = words
     return words

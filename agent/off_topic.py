@@ -36,7 +36,11 @@ _CODE = re.compile(
     r"^\s*=[A-Z]{2,}\(|"
     # an automatic reply pasted or forwarded ("Delivery Status Notification (Failure): ...")
     r"^\s*(?:Delivery Status Notification|Mail Delivery (?:Failed|Subsystem)|Undeliverable:|Out of Office|"
-    r"Automatic reply:|Auto-?Reply:)",
+    r"Automatic reply:|Auto-?Reply:)|"
+    # pasted LaTeX, BibTeX and reference-list entries (the set's ninth round: "$$ C_1V_1 = C_2V_2 $$",
+    # "\\begin{equation} ...", "@article{smith2020buffers, ...}", "[1] Miller, K. (2021). Fast fashion and ...")
+    r"\$\$|\\(?:begin|end|frac|sqrt|sum|int|mathrm|text)\s*\{|^\s*@[a-z]+\{\w|"
+    r"^\s*(?:\[\d{1,3}\]\s*)?[A-Z][A-Za-z'-]+,\s+(?:[A-Z]\.\s*)+(?:,[^()\n]{0,80})?\s*\((?:19|20)\d\d[a-z]?\)\.",
     re.MULTILINE,
 )
 # Function words of the languages a shopper here most often writes instead (German, Spanish, French, Italian,

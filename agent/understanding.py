@@ -27,7 +27,7 @@ from agent.intent_model import IntentModel
 from agent.language import COMPLAINT_WORDS
 from agent.learned import MessageEncoder
 from agent.off_topic import off_topic_reason
-from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, served_wanted
+from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, served_unwanted, served_wanted
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
@@ -189,6 +189,7 @@ def read_message(
             wanted = wanted_phrases(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
             rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, dispute["kind"])
             wanted = served_wanted(phrase_model, encoder, message, rules)
+            preferences["unwanted"] = served_unwanted(phrase_model, encoder, message, rules)
         return Reading(
             intent,
             wanted,

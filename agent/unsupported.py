@@ -44,6 +44,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:reviews?|reviewers?|ratings?)(?: (?:rave|love|like|praise)(?: about)?)?|"
         # "the joggers customers rate highest"
         r"(?:(?:customers|buyers|people|users|reviewers) )?rates? (?:it |them )?(?:highest|highly|best|the highest)|"
+        # a count of reviews (the set's ninth round): "at least 1,000 reviews", "500+ reviews", "2k ratings"
+        r"(?:(?:with )?(?:at least |over |more than |)\d[\d,.]*\+?k?\+? (?:reviews?|ratings?))|"
         r"(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars?(?: rated)?"
         r"(?: and up| or more| or better| or higher| plus)?|rated))\b|"
         # star emoji and signs: "⭐⭐⭐⭐ or more", "4⭐+", "only 5★"
@@ -51,7 +53,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "delivery": re.compile(
-        r"\b(?:(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
+        # where it ships (the set's ninth round): "that can ship to an APO address", "ships to Canada"
+        r"\b(?:(?:that |which )?(?:'ll |ll |can |will )?(?:ships?|shipping|deliver(?:s|ed|y)?) (?:to|into|out to) "
+        r"[^,.;!?\n]{1,40}|"
+        r"(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
         rf"(?: (?:fast|faster|quickly|quicker|sooner|free|overnight|(?:by |before |on )?{_DAYS}))*|"
         r"(?:that'?s |is |are |that are )?(?:in|out of|in-)[ ]?stock"
         rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day|"

@@ -78,6 +78,16 @@ def score(
         _count(counts, "tagger_unwanted", ruled_out if reads else [], line.unwanted)
         _count(counts, "rules_wanted", reading.wanted, line.wanted)
         _count(counts, "rules_unwanted", reading.unwanted, line.unwanted)
+        short = len(spans) <= max_words and row is not None
+        attribute = reading.intent == "dispute" and reading.dispute_kind == "attribute"
+        tagged_dispute = reading.intent == "dispute" and reading.dispute_kind in TAGGED_DISPUTES
+        for name, applies in (
+            ("fallback_unwanted_attribute", attribute),
+            ("fallback_unwanted_disputes", tagged_dispute),
+            ("fallback_unwanted_all", tagged_dispute or reading.intent == "request"),
+        ):
+            use = short and applies and not reading.unwanted
+            _count(counts, name, ruled_out if use else reading.unwanted, line.unwanted)
 
 
 def _fit(rows: Sequence[Row | None], c: float) -> PhraseModel:

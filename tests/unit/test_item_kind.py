@@ -48,7 +48,13 @@ CLIPS = item(
     "Heavy Duty Insulation Piercing Test Clip, Fully Insulated Quick Piercing Test Clips Multimeter Test Probe",
     category="Test, Measure & Inspect Electrical Testing Test Probes & Leads",
 )
-ALL = [PH_PEN, LEADS, CASE, CLAMP, CLIPS, SCOPE, OWON]
+GAUGE = item(
+    "B00BY4M7AW",
+    "DROK Digital Current Tester Multimeter DC 100V Volt 2A Ampere Battery Monitor Gauge 2in1 Red/Blue 2-color LED"
+    " Display Car Automotive 12V 24V Built-in Shunt",
+    category="Test, Measure & Inspect Electrical Testing Component Testers",
+)
+ALL = [PH_PEN, LEADS, CASE, GAUGE, CLAMP, CLIPS, SCOPE, OWON]
 
 
 def test_the_head_segment_stops_at_the_first_use_or_detail() -> None:
@@ -70,18 +76,26 @@ def test_the_category_word_is_the_catalog_kind() -> None:
 
 def test_kind_scores_rank_what_is_a_multimeter_over_what_mentions_one() -> None:
     scores = dict(zip([i.item_id for i in ALL], kind_scores(ALL, ["multimeter"]), strict=True))
-    assert scores[OWON.item_id] == 3
+    # "... Clamp Meter Multimeter Test Tool": a generic head ("tool", "kit") stands for the word before it.
+    assert scores[OWON.item_id] == scores[CLAMP.item_id] == 3
     assert scores[SCOPE.item_id] == 2  # "Oscilloscope and Digital Multimeter": partly a multimeter
-    assert scores[CLAMP.item_id] == scores[PH_PEN.item_id] == scores[LEADS.item_id] == 1  # a modifier
+    assert scores[GAUGE.item_id] == scores[PH_PEN.item_id] == scores[LEADS.item_id] == 1  # a modifier
+    # The three multimeters come before the battery gauge, whatever the prior says within a tier.
+    ranked = sorted(ALL, key=lambda i: -scores[i.item_id])
+    assert {i.item_id for i in ranked[:3]} == {OWON.item_id, CLAMP.item_id, SCOPE.item_id}
     assert scores[CASE.item_id] == scores[CLIPS.item_id] == 0  # only after the cut: accessories
     # Two named words add up: a clamp meter is more a "clamp meter" than a pH meter is.
     assert kind_score(CLAMP, ["clamp", "meter"]) > kind_score(PH_PEN, ["clamp", "meter"]) > 0
+    assert kind_score(GAUGE, ["shunt"]) == 3
 
 
 def test_named_things_are_request_words_that_name_a_kind_among_the_candidates() -> None:
     assert named_things(["multimeter", "electronics", "hobby", "work"], ALL) == ["multimeter"]
     assert named_things(["multimeters"], ALL) == ["multimeter"]  # plural-tolerant
     assert named_things(["hobby"], ALL) == []
+    # What stands behind a generic head scores, but names no kind by itself: "a professional multimeter" over a
+    # "Professional Tool Kit" is not a request for professionals.
+    assert named_things(["professional", "multimeter"], [*ALL, item("p", "Professional Tool Kit")]) == ["multimeter"]
 
 
 def test_the_thing_part_is_what_comes_before_the_purpose() -> None:
@@ -100,3 +114,15 @@ def test_a_combined_device_is_each_kind_its_head_joins() -> None:
 
     assert head_kinds(SCOPE.title) == ["multimeter", "oscilloscope"]
     assert head_kinds(OWON.title) == ["multimeter"]
+
+
+def test_a_generic_head_stands_for_the_word_before_it() -> None:
+    from agent.item_kind import head_kinds
+
+    assert head_kinds(CLAMP.title) == ["tool", "multimeter"]  # "Test" qualifies "Tool"
+    assert head_kinds("DEWALT DCT410S1 12V MAX Inspection Camera Kit") == ["kit", "camera"]
+    assert head_kinds("Lisle 52750 Stethoscope Kit") == ["kit", "stethoscope"]
+    assert head_kinds("Climax Metal Part Drill Kit 100") == ["kit", "drill"]
+    assert head_kinds("Kit 2") == ["kit"]  # nothing before it
+    assert head_kinds(GAUGE.title) == ["shunt"]  # not generic: stays what the title ends in
+    assert kind_score(item("k", "Lisle 52750 Stethoscope Kit"), ["stethoscope"]) == 3

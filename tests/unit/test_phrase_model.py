@@ -227,3 +227,13 @@ def test_the_shipped_tagger_reads_a_request_with_the_packaged_encoder(scientific
     )
     assert (dispute.intent, dispute.dispute_kind, dispute.item) == ("dispute", "owned", 1)
     assert dispute.wanted == ["digital caliper"], dispute.wanted
+    # A complaint about what the picks have, with no negation cue the rules know: the tagger's ruled-out phrase.
+    complaint = read_message(
+        "ugh, fleece lining on all of them",
+        previous,
+        dispute_kind_model=open_dispute_kind_model(),
+        phrase_model=model,
+        **context,
+    )
+    assert (complaint.intent, complaint.dispute_kind) == ("dispute", "attribute")
+    assert complaint.unwanted == ["fleece lining"], complaint.unwanted
