@@ -33,13 +33,13 @@ from agent.dispute_kind_model import learned_kind
 from agent.evidence import asked_text, links_for
 from agent.guard import WITHHELD_NOTE, LeakGuard
 from agent.intent import aside_kind, classify_intent
-from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_scores, named_things
+from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_score, kind_scores, named_things
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
 from agent.phrase_model import RulesReading, phrase_words, served_unwanted, served_wanted, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
-from agent.profile import wanted_phrases
+from agent.profile import violation, wanted_phrases
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.question import answer_question
 from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
@@ -214,6 +214,7 @@ def reason(state: AgentState, runtime: Runtime[Context]) -> Update:
         exclude=set(state.exclude),
         profile=state.profile,
     )
+    found = [*found, *_undisputed(state, ctx, found)]
     if not found:
         return {"candidates": [], "shown": None, "notes": [*state.notes, *notes]}
     # Every source's candidates, in the prior's order; the model reads the best max_candidates of them.
@@ -375,6 +376,37 @@ def _reply(state: AgentState, ctx: Context) -> str:
     text, _ = guard.clean("".join(pieces))
     text = text.strip() or "I can recommend items from the catalog."
     return text + "\n\nTell me what you are looking for and I will search the catalog."
+
+
+def _undisputed(state: AgentState, ctx: Context, found: list[Candidate]) -> list[Candidate]:
+    """After a dispute, the last answer's picks that were not disputed and that this turn's searches did not return:
+    candidates still, so that `_stable_revision` can keep them. The revision searches again from the profile, and a
+    search can miss what the first turn found by another query: "a pH meter is not a multimeter" (about none of the
+    picks) searched "multimeter electronics hobby work" only, and the OWON B35T, found the first time by the
+    search for "multimeter" alone, was dropped for a battery gauge. Not kept: what is now ruled out or excluded, and
+    what is not the thing the profile now asks for (a dispute that names another product starts over).
+
+    So too after a request that asks for nothing new to search ("under 50 dollars please": the catalog has no
+    prices, the answer says so, and the list should stand; it lost the B35T the same way)."""
+    refines = (
+        state.intent == "request"
+        and not state.asked
+        and similar_pick(last_user_message(state.messages), state.picks) is None
+    )
+    if state.dispute is None and not refines:
+        return []
+    items = ctx.retrievers.dataset.items
+    have = {c["item_id"] for c in found} | set(state.exclude) | set(state.rejected)
+    thing = [singular(word) for word in state.profile.get("thing", [])]
+    kept = []
+    for pick in state.picks:
+        item = items.get(pick["item_id"])
+        if item is None or item.item_id in have or violation(item, state.profile) is not None:
+            continue
+        if thing and kind_score(item, thing) == 0:
+            continue
+        kept.append(Candidate(item_id=item.item_id, title=item.title, score=0.0, source="last_answer", prior=0.0))
+    return kept
 
 
 def _stable_revision(order: tuple[str, ...], state: AgentState) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from agent.errors import (
 from agent.prior import Calibration
 from agent.session import Event, RecommenderAgent
 from agent.settings import AgentSettings, ModelSettings
-from tools.search import CatalogRetrievers
+from tools.search import CatalogRetrievers, SearchResult
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +352,30 @@ def test_a_dispute_that_asks_for_something_links_the_candidates_to_it(make_agent
     state = agent.values("wish")
     assert result.intent == "dispute"
     assert re.search(r'links: asked: [^\n]*"multimeter"', state["shown"]["prompt"])
+
+
+
+def test_a_revision_keeps_the_undisputed_picks_its_new_search_missed(
+    make_agent: Any, tiny_llm: Any, retrievers: CatalogRetrievers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first turn searches the whole request and the thing alone ("multimeter"); the revision after a claim about
+    # none of the picks searches from the profile only, and dropped the picks only the thing search had found (the
+    # OWON B35T, for a battery gauge). Here the revision's search finds nothing at all.
+    agent = make_agent(tiny_llm)
+    first = agent.turn("keep", "I want a good multimeter for electronics hobby work")
+    first_ids = [i["item_id"] for i in first.items]
+    assert first_ids
+    with monkeypatch.context() as patch:
+        patch.setattr(retrievers.hybrid, "search", lambda *args, **kwargs: SearchResult(()))
+        second = agent.turn("keep", "that is wrong, a pH meter is not a multimeter")
+        # kept: the picks that are still what the profile asks for (multimeters, not the small catalog's soldering
+        # station) and that the claim does not rule out
+        kept = [i["item_id"] for i in first.items if "multimeter" in i["title"].lower()]
+        assert kept and [i["item_id"] for i in second.items] == kept
+        # A request that asks for nothing new to search keeps the list too; the answer says what the catalog lacks.
+        third = agent.turn("keep", "under 50 dollars please")
+        assert [i["item_id"] for i in third.items] == kept
+        assert any("no prices" in note for note in third.notes)
+        # A dispute that names another product starts over: the multimeters are not kept for it.
+        fourth = agent.turn("keep", "no, a soldering iron instead")
+        assert not {i["item_id"] for i in fourth.items} & set(kept)
