@@ -354,7 +354,6 @@ def test_a_dispute_that_asks_for_something_links_the_candidates_to_it(make_agent
     assert re.search(r'links: asked: [^\n]*"multimeter"', state["shown"]["prompt"])
 
 
-
 def test_a_revision_keeps_the_undisputed_picks_its_new_search_missed(
     make_agent: Any, tiny_llm: Any, retrievers: CatalogRetrievers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
