@@ -63,6 +63,11 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(wrong|incorrect|not (?:for|a|an|what|true|right|that|this|the)|do not like|"
         r"is not|are not|does not|said no|no more|already (?:own|have|bought|got)|own (?:that|it|this) already|"
         r"have (?:that|it|this) already|nope|never said|not interested|"
+        # owned by now or on its way (the set's ninth round): "A is already on its way to me, ordered it monday",
+        # "bought the middle one yesterday", "I have a drawer full of C already", "stocked up on B last month"
+        r"already (?:ordered|on (?:its|the) way|in transit|shipped)|on (?:its|the) way to (?:me|us)|"
+        r"(?:ordered|bought|got) (?:it|that|this|one|[a-c]|the \w+(?: one)?) (?:yesterday|last \w+|this morning|"
+        r"earlier|on \w+day|\w+day)|(?:drawer|box|closet|shelf|cabinet|bin)(?:ful)? (?:full )?of|stocked up|"
         r"(?:^|[.!?] )no \w+|without \w+|hate|"
         # issue 18's new phrasings: "replace B", "swap out the first one", "not feeling A", "zippers are a
         # dealbreaker", "too much polyester", "I can't wear wool", "you called C test tubes"

@@ -56,7 +56,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         # where it ships (the set's ninth round): "that can ship to an APO address", "ships to Canada"
         r"\b(?:(?:that |which )?(?:'ll |ll |can |will )?(?:ships?|shipping|deliver(?:s|ed|y)?) (?:to|into|out to) "
         r"[^,.;!?\n]{1,40}|"
-        r"(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|deliver(?:y|ed|s)?)"
+        # ("tracking says out for delivery" tells where an order is, it asks for nothing)
+        r"(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|(?<!out for )deliver(?:y|ed|s)?)"
         rf"(?: (?:fast|faster|quickly|quicker|sooner|free|overnight|(?:by |before |on )?{_DAYS}))*|"
         r"(?:that'?s |is |are |that are )?(?:in|out of|in-)[ ]?stock"
         rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day|"

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from agent.dispute import corrected_claim, find_dispute
+from agent.intent import cue_prior
 from agent.language import read_word_spans, rephrase
 from agent.off_topic import off_topic_reason
 from agent.phrase_model import PhraseModel, RulesReading, served_unwanted, word_features, word_vectors
 from agent.profile import extract_preferences
+from agent.records import INTENTS
 from agent.unsupported import strip_unsupported, unsupported_constraints
 from tests.unit.hash_encoder import HashEncoder
 from tests.unit.labelled_picks import labelled_picks
@@ -135,3 +137,15 @@ def test_an_attribute_dispute_the_rules_read_nothing_in_takes_the_taggers_ruled_
     assert served_unwanted(None, None, "polyester", attribute) == []
     # a phrase that only points at a pick is no rule-out
     assert served_unwanted(model, encoder, "B", attribute) == []
+
+
+def test_a_pick_ordered_and_on_its_way_is_owned() -> None:
+    picks = labelled_picks("Lead Solder Wire", "Acrylic Knit Vest", "Lined Rain Jacket")
+    for message in ("C is already on its way to me", "got the middle one last week, tracking says out for delivery"):
+        assert cue_prior(message, INTENTS, 1.0)["dispute"] == 1.0
+        assert find_dispute(message, picks, [], {}, kind="item")["kind"] == "owned"
+    assert find_dispute("there's a box full of B in the stockroom", picks, [], {}, kind="item")["kind"] == "owned"
+    # where an order is tells nothing the catalog cannot honour; asking for a delivery date does
+    assert unsupported_constraints("tracking says out for delivery") == []
+    assert unsupported_constraints("can it be delivered by friday?") == ["delivery"]
+    assert cue_prior("ordered B!", INTENTS, 1.0)["dispute"] == 0.0  # an order placed now is an accept
