@@ -70,7 +70,7 @@ def test_claim_and_attribute_disputes(agent: Any, scientific: Dataset) -> None:
 def test_a_new_user_asking_for_a_multimeter_gets_multimeters(agent: Any, scientific: Dataset) -> None:
     # Eight scientific titles say "multimeter" and three are multimeters; text search alone committed a current
     # gauge, alligator clips and a pH pen (README, issue 16). The thing named comes first now (agent/item_kind.py).
-    from agent.item_kind import head_segment, head_word
+    from agent.item_kind import head_kinds
 
     events: list[tuple[str, Any]] = []
     result = agent.turn("real-kind", "I want a good multimeter for electronics hobby work", on_event=events.append)
@@ -78,12 +78,15 @@ def test_a_new_user_asking_for_a_multimeter_gets_multimeters(agent: Any, scienti
     searched = [p["args"]["query"] for kind, p in events if kind == "tool_call" and p["name"] == "search_catalog"]
     assert "multimeter" in searched
     titles = [scientific.items[i["item_id"]].title for i in result.items]
-    assert head_word(titles[0]) == "multimeter", titles
-    assert all("multimeter" in head_segment(t) for t in titles), titles
+    # the catalog's three multimeters: the OWON B35T, the Uni-T UT204 ("... Clamp Meter Multimeter Test Tool") and
+    # the Owon oscilloscope-multimeter; not the DROK battery gauge that only mentions one
+    assert len(titles) == 3 and all("multimeter" in head_kinds(t) for t in titles), titles
     after = agent.turn("real-kind", "that's wrong, a pH meter is not a multimeter")
     assert after.intent == "dispute"
     kept = [scientific.items[i["item_id"]].title.lower() for i in after.items]
     assert after.items and not any("ph meter" in t for t in kept), kept
+    # the claim is about none of the picks: the multimeters stay, whatever the revision's own search finds
+    assert [i["item_id"] for i in after.items] == [i["item_id"] for i in result.items]
 
 
 def _ask(message: str, thread: str, env: dict[str, str]) -> dict[str, Any]:
