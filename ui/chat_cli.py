@@ -60,9 +60,16 @@ def _print_items(console: Console, result: TurnResult) -> None:
             escape(item["title"]),
             escape(item["item_id"]),
             escape(item["reason"]),
-            "yes" if item["grounded"] else "no",
+            # "no" read as "not true" beside a true reason: the reason is then the item's computed links, not a
+            # claim of the rationale (the web chat and Slack say "from its links" too)
+            "yes" if item["grounded"] else "links",
         )
     console.print(table)
+    if not all(item["grounded"] for item in result.items):
+        console.print(
+            "[dim]grounded: yes = a true claim of the rationale argues for it; links = the why is its computed "
+            "links[/dim]"
+        )
 
 
 def _print_result(console: Console, result: TurnResult, streamed: str = "") -> None:

@@ -120,3 +120,21 @@ def test_ask_errors_are_sentences_with_exit_codes(tiny_agent: None) -> None:
     unknown = runner.invoke(cli.app, ["ask", "-d", "nope", "-m", "hi"])
     assert unknown.exit_code == 2
     assert "nope" in unknown.output and "Traceback" not in unknown.output
+
+
+def test_a_pick_argued_for_by_its_links_alone_is_marked_so() -> None:
+    from rich.console import Console
+
+    from agent.session import TurnResult
+    from ui.chat_cli import _print_result
+
+    console = Console(record=True, width=160)
+    items = [
+        {"item_id": "a", "title": "OWON B35T", "reason": "Option A has multimeter", "grounded": True},
+        {"item_id": "b", "title": "Uni-T UT204", "reason": "Has “multimeter” as you asked", "grounded": False},
+    ]
+    _print_result(console, TurnResult("t", "request", "", "Option A has multimeter.", items, 1.0, None))
+    text = console.export_text()
+    rows = [line for line in text.splitlines() if "OWON" in line or "Uni-T" in line]
+    assert "yes" in rows[0] and "links" in rows[1] and " no " not in rows[1]
+    assert "links = the why is its computed links" in " ".join(text.split())
