@@ -24,7 +24,7 @@ from rich.table import Table
 from agent.errors import AgentError, ConversationError, TurnFailedError
 from agent.session import Event, RecommenderAgent, TurnResult
 from tools.errors import ToolsError
-from ui.turn_format import grounding_summary, tool_call_text
+from ui.turn_format import grounding_summary, rationale_labels, tool_call_text
 
 _OPEN_ERRORS = (AgentError, ToolsError, OSError)
 
@@ -77,6 +77,9 @@ def _print_result(console: Console, result: TurnResult, streamed: str = "") -> N
         console.print(f"[bold]{escape(result.revision['summary'])}[/bold]")
     if result.items:
         _print_items(console, result)
+        labels = rationale_labels(result)
+        if labels is not None:
+            console.print(f"[dim]{escape(labels)}[/dim]")
         summary = grounding_summary(result)
         if summary is not None:
             console.print(f"[dim]{summary}[/dim]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,22 @@ SUPPORTED, UNSUPPORTED = "✓", "✗"
 
 # Attributes that only link to other records (clothing's size/colour variants) say nothing to a shopper.
 _SKIPPED_ATTRIBUTES = frozenset({"variants"})
+
+
+_LABEL = re.compile(r"\b(?:[Oo]ption|[Cc]andidate)\s+([A-T])\b")
+
+
+def rationale_labels(result: TurnResult) -> str | None:
+    """Where the candidates the rationale names stand in the list shown: "in the rationale: H is #1, A is #2, D was
+    not picked". The rationale names candidates by their labels among the 20 the model ranked ("Option H has "men"
+    and "hoodie""), which the numbered list does not show; None when it names none."""
+    positions = {item.get("label"): n for n, item in enumerate(result.items, start=1)}
+    said = list(dict.fromkeys(_LABEL.findall(result.rationale)))
+    if not said:
+        return None
+    return "in the rationale: " + ", ".join(
+        f"{label} is #{positions[label]}" if label in positions else f"{label} was not picked" for label in said
+    )
 
 
 def tool_call_text(name: str, args: Mapping[str, Any]) -> str:

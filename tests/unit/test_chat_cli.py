@@ -130,11 +130,14 @@ def test_a_pick_argued_for_by_its_links_alone_is_marked_so() -> None:
 
     console = Console(record=True, width=160)
     items = [
-        {"item_id": "a", "title": "OWON B35T", "reason": "Option A has multimeter", "grounded": True},
+        {"item_id": "a", "title": "OWON B35T", "reason": "Option H has multimeter", "grounded": True, "label": "H"},
         {"item_id": "b", "title": "Uni-T UT204", "reason": "Has “multimeter” as you asked", "grounded": False},
     ]
-    _print_result(console, TurnResult("t", "request", "", "Option A has multimeter.", items, 1.0, None))
+    rationale = "Option H has multimeter. Candidate D also links to you."
+    _print_result(console, TurnResult("t", "request", "", rationale, items, 1.0, None))
     text = console.export_text()
+    # the rationale's candidate labels, which the numbered list does not show, are placed in it
+    assert "in the rationale: H is #1, D was not picked" in text
     rows = [line for line in text.splitlines() if "OWON" in line or "Uni-T" in line]
     assert "yes" in rows[0] and "links" in rows[1] and " no " not in rows[1]
     assert "links = the why is its computed links" in " ".join(text.split())
