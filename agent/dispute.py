@@ -40,6 +40,7 @@ from agent.item_kind import head_word
 from agent.language import (
     COMPLAINT_WORDS,
     FILLER_WORDS,
+    OWNED_BY_NOW,
     PICK_LEAD,
     asking_clauses,
     find_negations,
@@ -363,8 +364,7 @@ _IN_HISTORY = re.compile(
     r"\b(?:order|purchase|purchasing|buying) history\b|\balready (?:have|own|owns|got)\b|"
     # ordered and on its way is owned (the set's ninth round): "already ordered C last night", "B's already on the
     # PO", "A is already on its way to me", "tracking says out for delivery"
-    r"\balready (?:ordered|on (?:its|the) way|on the po|in transit|shipped)\b|\bon (?:its|the) way to (?:me|us)\b|"
-    r"\bout for delivery\b|\b(?:drawer|box|closet|shelf|cabinet|bin)(?:ful)? (?:full )?of\b|\bstocked up\b|"
+    rf"\b(?:{OWNED_BY_NOW}|already on the po|out for delivery)\b|"
     r"\balready (?:lives|sits|is|lies) (?:on|in) (?:my|our)\b|"
     r"\balready in (?:my|our) (?:closet|wardrobe|drawer|lab|shop|kit|toolbox|collection|house|home)\b"
 )

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from agent.language import prepare
+from agent.language import OWNED_BY_NOW, prepare
 from agent.prompts import INTENT_LABELS, render_intent_prompt
 from agent.runtime import Recommender
 from agent.state import INTENTS, Intent
@@ -65,9 +65,9 @@ _CUES: dict[Intent, re.Pattern[str]] = {
         r"have (?:that|it|this) already|nope|never said|not interested|"
         # owned by now or on its way (the set's ninth round): "A is already on its way to me, ordered it monday",
         # "bought the middle one yesterday", "I have a drawer full of C already", "stocked up on B last month"
-        r"already (?:ordered|on (?:its|the) way|in transit|shipped)|on (?:its|the) way to (?:me|us)|"
+        rf"{OWNED_BY_NOW}|"
         r"(?:ordered|bought|got) (?:it|that|this|one|[a-c]|the \w+(?: one)?) (?:yesterday|last \w+|this morning|"
-        r"earlier|on \w+day|\w+day)|(?:drawer|box|closet|shelf|cabinet|bin)(?:ful)? (?:full )?of|stocked up|"
+        r"earlier|on \w+day|\w+day)|"
         r"(?:^|[.!?] )no \w+|without \w+|hate|"
         # issue 18's new phrasings: "replace B", "swap out the first one", "not feeling A", "zippers are a
         # dealbreaker", "too much polyester", "I can't wear wool", "you called C test tubes"

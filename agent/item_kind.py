@@ -69,7 +69,11 @@ def head_segment(title: str) -> list[str]:
 
 def head_word(title: str) -> str | None:
     """The last word of the head segment that is not a size, colour, count or code (None for an empty title)."""
-    for word in reversed(head_segment(title)):
+    return _head_of(head_segment(title))
+
+
+def _head_of(segment: Sequence[str]) -> str | None:
+    for word in reversed(segment):
         if word in _SIZES or any(ch.isdigit() for ch in word) or len(word) < 3:
             continue
         return word
@@ -97,7 +101,7 @@ def head_kinds(title: str) -> list[str]:
     ["tool", "multimeter"]), and for a combined device the kinds its head segment joins with "and"
     ("Oscilloscope and Digital Multimeter" -> ["multimeter", "oscilloscope"])."""
     segment = head_segment(title)
-    head = head_word(title)
+    head = _head_of(segment)
     joined = [segment[i - 1] for i, word in enumerate(segment) if word == "and" and i > 0]
     return [k for k in dict.fromkeys([head, _behind_generic(segment, head), *joined]) if k]
 
@@ -114,7 +118,7 @@ def category_word(item: Item) -> str | None:
 def kind_score(item: Item, things: Sequence[str]) -> int:
     """How much `item` is each of `things` (word keys, see the module docstring), summed."""
     words = head_segment(item.title)
-    head = head_word(item.title)
+    head = _head_of(words)
     heads = {head, _behind_generic(words, head)} - {None}
     segment = set(words)
     category = category_word(item)

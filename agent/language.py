@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Literal
 
 from tools.tokenize import ENGLISH_STOPWORDS, normalize_text
@@ -818,6 +819,12 @@ _DONT_MIX = re.compile(
 # "show me the 3M version of an N95 mask" -> "show me 3m n95 mask": a brand's make of a thing
 _VERSION_OF = re.compile(r"\bthe ([a-z0-9'.-]+) (?:version|variant|take|edition) of (?:an? |the )?")
 # A pick plus a feature: "C plus pockets pls", "the 1st one + a carrying case" -> "like c but with pockets pls".
+OWNED_BY_NOW = (
+    r"already (?:ordered|on (?:its|the) way|in transit|shipped)|on (?:its|the) way to (?:me|us)|"
+    r"(?:drawer|box|closet|shelf|cabinet|bin)(?:ful)? (?:full )?of|stocked up"
+)
+"""A pick the user has by now or soon (the set's ninth round): "A is already on its way to me", "I have a drawer
+full of C", "stocked up on B last month"; read alike by the intent cues and the owned-dispute rule."""
 PICK_LEAD = r"(?:the )?(?:[a-c]|1st|2nd|3rd|first|second|third|last|middle)(?: one| pick| option)?"
 """A pick named at the start of a message ("B", "the 1st one")."""
 _PLUS = re.compile(rf"^\s*({PICK_LEAD})\s*(?:\+|\bplus\b)\s*")
@@ -854,8 +861,6 @@ def _indifferent(clause: str) -> str:
 def _star_fixed(text: str) -> str:
     """`text` with each "*word" correction put in place of the word it corrects ("a denim jakcet *jacket lol" -> "a
     denim jacket lol"): the most similar earlier word (difflib ratio at least 0.6), or dropped when none is."""
-    from difflib import SequenceMatcher
-
     while found := _STAR_FIX.search(text):
         fix, before, after = found.group(1), text[: found.start()], text[found.end() :]
         words = list(re.finditer(r"[a-z][a-z'-]*", before))

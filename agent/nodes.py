@@ -36,7 +36,7 @@ from agent.intent import aside_kind, classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_score, kind_scores, named_things
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
-from agent.phrase_model import RulesReading, phrase_words, served_unwanted, served_wanted, with_filter_words
+from agent.phrase_model import RulesReading, phrase_words, served_phrases, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
 from agent.profile import violation, wanted_phrases
@@ -87,12 +87,12 @@ def _asked(ctx: Context, message: str, rules: RulesReading, profile: Profile | N
     """The wanted words of a request or of a dispute's wishes as the learned phrase tagger reads them (it reads them
     better than the rules: README, "Understanding what the user says"; `rules` is the rules' reading of `message`),
     with `profile`'s filter words, which then become its wanted words (and its ruled-out phrases those of
-    agent/phrase_model.py `served_unwanted`); None without a tagger (the rules' words stand)."""
+    agent/phrase_model.py `served_phrases`); None without a tagger (the rules' words stand)."""
     if ctx.phrase_model is None or ctx.encoder is None:
         return None
     try:
-        words = phrase_words(served_wanted(ctx.phrase_model, ctx.encoder, message, rules), rules.labels)
-        unwanted = served_unwanted(ctx.phrase_model, ctx.encoder, message, rules)
+        wanted, unwanted = served_phrases(ctx.phrase_model, ctx.encoder, message, rules)
+        words = phrase_words(wanted, rules.labels)
     except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
         log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)
         return None

@@ -229,41 +229,49 @@ class PhraseModel:
         return cls(**read_weights(path, PHRASE_MODEL_VERSION, "phrase model", PhraseModelError))
 
 
+def served_phrases(
+    model: PhraseModel | None, encoder: TokenEncoder | None, message: str, reading: RulesReading
+) -> tuple[list[str], list[str]]:
+    """(wanted, ruled-out) phrases the agent acts on, from one pass of the tagger at most; `reading` is the rules'
+    reading of `message` (spelled as the rules read it).
+
+    Wanted: a request's are the tagger's when one is shipped and it finds any, else the rules'; the wishes of a
+    dispute of a pick, of an attribute or of a pick the user owns (`TAGGED_DISPUTES`) are the tagger's, none
+    included; a claim's (and a correction's: the caller keeps those) and every other intent's are the rules'.
+
+    Ruled out: the rules' everywhere, except an attribute dispute in which they find none ("the Bluetooth on the
+    first one kills it", "still seeing polyester in these"): there the tagger's. A complaint about what the picks have
+    names it without any negation cue the rules know. Measured with `python -m evals.phrase_tagger` (2,078 lines):
+    ruled-out F1 0.909 -> 0.917 cross-validated on the development part, 0.623 -> 0.661 on the held-out part; the same
+    fallback for every request and dispute reads 0.915 / 0.659, and the tagger alone 0.816 / 0.620, so the rules keep
+    everything else."""
+    rules = (list(reading.wanted), list(reading.unwanted))
+    if model is None or encoder is None:
+        return rules
+    request = reading.intent == "request"
+    if not request and not (reading.intent == "dispute" and reading.dispute_kind in TAGGED_DISPUTES):
+        return rules
+    read = model.phrases(encoder, message, reading)
+    if read is None:
+        return rules
+    wanted = [phrase for phrase in read[0] if not _points(phrase, reading.labels)]
+    attribute = reading.intent == "dispute" and reading.dispute_kind == "attribute"
+    unwanted = [phrase for phrase in read[1] if not _points(phrase, reading.labels)]
+    return (wanted or rules[0]) if request else wanted, unwanted if attribute and not reading.unwanted else rules[1]
+
+
 def served_wanted(
     model: PhraseModel | None, encoder: TokenEncoder | None, message: str, reading: RulesReading
 ) -> list[str]:
-    """The wanted phrases the agent acts on, `reading.wanted` being the rules': a request's are the tagger's when one
-    is shipped and it finds any, else the rules'; the wishes of a dispute of a pick, of an attribute or of a pick
-    the user owns (`TAGGED_DISPUTES`) are the tagger's, none included; a claim's (and a correction's: the caller
-    keeps those) and every other intent's are the rules'. `message` is spelled as the rules read it."""
-    if model is None or encoder is None:
-        return list(reading.wanted)
-    request = reading.intent == "request"
-    if not request and not (reading.intent == "dispute" and reading.dispute_kind in TAGGED_DISPUTES):
-        return list(reading.wanted)
-    read = model.phrases(encoder, message, reading)
-    if read is None:
-        return list(reading.wanted)
-    wanted = [phrase for phrase in read[0] if not _points(phrase, reading.labels)]
-    return (wanted or list(reading.wanted)) if request else wanted
+    """The wanted phrases of `served_phrases`."""
+    return served_phrases(model, encoder, message, reading)[0]
 
 
 def served_unwanted(
     model: PhraseModel | None, encoder: TokenEncoder | None, message: str, reading: RulesReading
 ) -> list[str]:
-    """The ruled-out phrases the agent acts on, `reading.unwanted` being the rules': the rules' everywhere, except an
-    attribute dispute in which they find none ("the Bluetooth on the first one kills it", "still seeing polyester in
-    these"): there the tagger's. A complaint about what the picks have names it without any negation cue the rules
-    know. Measured with `python -m evals.phrase_tagger` (2,078 lines): ruled-out F1 0.909 -> 0.917 cross-validated
-    on the development part, 0.623 -> 0.661 on the held-out part; the same fallback for every request and dispute
-    reads 0.915 / 0.659, and the tagger alone 0.816 / 0.620, so the rules keep everything else."""
-    attribute = reading.intent == "dispute" and reading.dispute_kind == "attribute"
-    if model is None or encoder is None or reading.unwanted or not attribute:
-        return list(reading.unwanted)
-    read = model.phrases(encoder, message, reading)
-    if read is None:
-        return list(reading.unwanted)
-    return [phrase for phrase in read[1] if not _points(phrase, reading.labels)]
+    """The ruled-out phrases of `served_phrases`."""
+    return served_phrases(model, encoder, message, reading)[1]
 
 
 def _points(phrase: str, labels: Sequence[str]) -> bool:

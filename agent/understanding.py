@@ -27,7 +27,7 @@ from agent.intent_model import IntentModel
 from agent.language import COMPLAINT_WORDS
 from agent.learned import MessageEncoder
 from agent.off_topic import off_topic_reason
-from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, served_unwanted, served_wanted
+from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, served_phrases, served_wanted
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
@@ -188,8 +188,7 @@ def read_message(
         else:  # as `revise` reads the wishes (agent/nodes.py): the learned tagger's when one is shipped
             wanted = wanted_phrases(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
             rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, dispute["kind"])
-            wanted = served_wanted(phrase_model, encoder, message, rules)
-            preferences["unwanted"] = served_unwanted(phrase_model, encoder, message, rules)
+            wanted, preferences["unwanted"] = served_phrases(phrase_model, encoder, message, rules)
         return Reading(
             intent,
             wanted,
