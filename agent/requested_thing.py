@@ -17,6 +17,7 @@ thing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agent.language import FILLER_WORDS, REFERENCE_WORDS, prepare, singular, thing_part, word_parts
@@ -55,6 +56,11 @@ _OPENERS = frozenset(
 """First words of a request that refines: "in black", "with a hood", "something warmer", "any cheaper ones?"."""
 
 _ONE = frozenset({"one", "ones"})
+_INTERJECTION = re.compile(
+    r"^\s*(?:no|nah|nope|actually|ok(?:ay)?|well|hmm+|um+|uh+|so|right|sorry|oh)\s*[,.!;:\u2014-]+\s*", re.IGNORECASE
+)
+"""A word set off before the request ("no, a soldering iron instead", "actually, a hoodie"): not its opener. "no
+plastic" (no comma) still refines."""
 _REQUEST_LEAD = frozenset(
     {
         *("i", "id", "i'd", "we", "need", "want", "would", "like", "looking", "for", "can", "could", "you", "please"),
@@ -70,7 +76,7 @@ def requested_thing(message: str, labels: Sequence[str] = (), ignore: frozenset[
     """The word key of the thing `message` asks for, as a one-element list ("a hoodie, nothing for kids" ->
     ["hoodie"]), or [] when it names none ("in black", "cheaper ones", "more like B"). With the previous picks'
     `labels`, a pick's letter is a pointer, not a thing; words in `ignore` (a brand's words) are never the thing."""
-    words = word_parts(thing_part(message))
+    words = word_parts(thing_part(_INTERJECTION.sub("", message)))
     index = 0
     while index < len(words) and words[index] in _REQUEST_LEAD:
         index += 1

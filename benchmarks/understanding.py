@@ -1,7 +1,8 @@
 """How long the agent takes to read one user message (agent/understanding.py, as the graph's interpret and revise
 nodes read it): the learned intent classifier (one MiniLM encoding), typo correction, the profile, a request's
 wanted phrases by the learned word tagger (a second MiniLM pass, over the words: agent/phrase_model.py) and, after
-picks, the dispute; side by side with the cue rules alone, in one run, over the labelled set's messages.
+picks, the dispute; side by side with the cue rules alone and with the served reading less the fine-tuned reader
+(agent/reader_model.py: its lower- and upper-layer pass), in one run, over the labelled set's messages.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.understanding
 
@@ -48,6 +49,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     model = open_intent_model()
     assert model is not None, "no intent model: run `llmrec train intent`"
     kinds = open_dispute_kind_model()
+    plain_model, plain_kinds = open_intent_model(reader=None), open_dispute_kind_model(reader=None)
     tagger = open_phrase_model()
     encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=None)
     catalogs = {}
@@ -55,10 +57,20 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         items = load_dataset(domain).items
         catalogs[domain] = (items, Vocabulary.from_items(items.values()), Speller.from_items(items.values()))
     read_message("warm up", (), intent_model=model, encoder=encoder)  # loads MiniLM once, outside the timings
-    timings: dict[str, list[float]] = {"rules": [], "agent_cold": [], "agent_warm": [], "agent_no_tagger_cold": []}
+    timings: dict[str, list[float]] = {
+        "rules": [],
+        "agent_cold": [],
+        "agent_warm": [],
+        "agent_no_tagger_cold": [],
+        "agent_no_reader_cold": [],
+    }
     # One line at a time, every system on it, so the machine's load falls alike on each. "agent_no_tagger" is the
     # served reading less the word tagger (a request's wanted phrases by the rules): the tagger's cost, side by side.
-    runs = [("rules", "rules"), ("agent_no_tagger_cold", "agent_no_tagger")]
+    runs = [
+        ("rules", "rules"),
+        ("agent_no_tagger_cold", "agent_no_tagger"),
+        ("agent_no_reader_cold", "agent_no_reader"),
+    ]
     runs += [("agent_cold" if repeat == 0 else "agent_warm", "agent") for repeat in range(args.repeats)]
     for line in lines:
         items, vocabulary, speller = catalogs[line.domain]
@@ -66,6 +78,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             learned = system != "rules"
             if key.endswith("_cold"):
                 encoder.forget_queries()
+                if model.reader is not None:
+                    model.reader.forget()
+            plain = system == "agent_no_reader"
             start = time.perf_counter()
             read_message(
                 line.message,
@@ -73,9 +88,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 line.rationale,
                 items=items,
                 vocabulary=vocabulary,
-                intent_model=model if learned else None,
-                dispute_kind_model=kinds if learned else None,
-                phrase_model=tagger if system == "agent" else None,
+                intent_model=(plain_model if plain else model) if learned else None,
+                dispute_kind_model=(plain_kinds if plain else kinds) if learned else None,
+                phrase_model=tagger if system in ("agent", "agent_no_reader") else None,
                 encoder=encoder if learned else None,
                 speller=speller if learned else None,
             )

@@ -373,6 +373,30 @@ class Encoder:
                 torch.set_num_threads(threads)
         return hidden.astype(np.float32, copy=False), offsets
 
+    def lower_states(self, text: str, layers: int, max_tokens: int = 128) -> FloatMatrix:
+        """The encoder's vector of each sub-word of `text` (special tokens included) after its embeddings and first
+        `layers` transformer layers [tokens, dimension]: what a reader with upper layers of its own reads
+        (agent/reader_model.py). Float32 without autocast and one thread, as for `token_states`; the first 3 of
+        MiniLM's 6 layers take about 5 ms for a message of 20 words."""
+        import torch
+
+        model = self.model
+        batch = model.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)
+        auto = model[0].auto_model
+        with self._lock, torch.inference_mode():
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                batch = batch.to(model.device)
+                hidden = auto.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+                for layer in auto.encoder.layer[:layers]:
+                    out = layer(hidden)  # one unpadded text: no attention mask
+                    hidden = out[0] if isinstance(out, tuple) else out
+                states = hidden[0].float().cpu().numpy()
+            finally:
+                torch.set_num_threads(threads)
+        return np.asarray(states, dtype=np.float32)
+
 
 def _normalise(vectors: FloatMatrix) -> FloatMatrix:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -150,3 +150,18 @@ def test_dockerfile_installs_like_the_makefile_and_drops_root() -> None:
     assert user and user[-1] not in ("root", "0")
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert {".env", ".git", ".venv"} <= set(ignored)
+
+
+def test_the_image_carries_the_learned_readers_the_app_opens() -> None:
+    from agent.dispute_kind_model import DISPUTE_KIND_MODEL_PATH
+    from agent.intent_model import INTENT_MODEL_PATH
+    from agent.phrase_model import PHRASE_MODEL_PATH
+    from agent.reader_model import READER_PATH
+
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    assert "COPY adapters/intent adapters/intent" in lines
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()]
+    # .dockerignore: the last matching line decides; "adapters" alone would drop the folder whatever follows.
+    assert "adapters" not in ignored and ignored.index("!adapters/intent") > ignored.index("adapters/*")
+    for path in (INTENT_MODEL_PATH, DISPUTE_KIND_MODEL_PATH, PHRASE_MODEL_PATH, READER_PATH):
+        assert path.is_file() and path.parent == ROOT / "adapters" / "intent", path

@@ -23,6 +23,10 @@ LABELS = ["A", "B", "C"]
         ("how about a rain jacket?", ["jacket"]),
         ("what about boots", ["boot"]),
         ("a good multimeter for electronics hobby work", ["multimeter"]),
+        # a word set off before the request is no opener: "no, X instead" asks for X
+        ("no, a soldering iron instead", ["iron"]),
+        ("actually - a hoodie", ["hoodie"]),
+        ("nah. some nitrile gloves", ["glove"]),
     ],
 )
 def test_a_request_names_its_thing(message: str, thing: list[str]) -> None:
@@ -47,6 +51,8 @@ def test_a_request_names_its_thing(message: str, thing: list[str]) -> None:
         "for my wife",
         "size medium",
         "no leather",
+        "no, leather",
+        "okay, in black",
         "waterproof",
     ],
 )
