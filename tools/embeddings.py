@@ -47,6 +47,7 @@ Precision = Literal["auto", "float32", "bfloat16"]
 _SMALL_FILE = 1 << 20  # config and tokenizer files are hashed whole; weight files only by name and size
 _CHUNK_BATCHES = 16  # batches per cache shard: an interrupted run keeps all but the last ~1k vectors
 _QUERY_CACHE = 1024
+_LOWER_CACHE = 64
 _KEY_BYTES = 16
 
 
@@ -205,6 +206,8 @@ class Encoder:
         self.last_stats = EncodeStats()
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, FloatMatrix] = OrderedDict()
+        self._lower: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        """The last texts' lower-layer states (torch tensors) by `lower_states`, for `token_states` to go on from."""
         self._queries_lock = threading.Lock()
 
     @classmethod
@@ -333,6 +336,7 @@ class Encoder:
         """Empty the in-memory query cache (benchmarks measure encoding, not the cache)."""
         with self._queries_lock:
             self._queries.clear()
+            self._lower.clear()
 
     def encode_query(self, text: str) -> FloatMatrix:
         """The vector of one query [dimension]; the last 1,024 queries are remembered in memory."""
@@ -363,12 +367,20 @@ class Encoder:
             text, return_offsets_mapping=True, return_tensors="pt", truncation=True, max_length=max_tokens
         )
         offsets = [(int(a), int(z)) for a, z in batch.pop("offset_mapping")[0].tolist()]
+        with self._queries_lock:
+            cached = self._lower.get(text)
+        auto = model[0].auto_model
         with self._lock, torch.inference_mode():
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                batch = batch.to(model.device)
-                hidden = model[0].auto_model(**batch).last_hidden_state[0].float().cpu().numpy()
+                if cached is not None and cached[1].shape[1] == len(offsets):
+                    # The same text's lower layers were just run for the fine-tuned reader (agent/reader_model.py):
+                    # go on from them (the same vectors as a whole pass, about half the time).
+                    hidden = _layers(auto.encoder.layer[cached[0] :], cached[1])[0].float().cpu().numpy()
+                else:
+                    batch = batch.to(model.device)
+                    hidden = auto(**batch).last_hidden_state[0].float().cpu().numpy()
             finally:
                 torch.set_num_threads(threads)
         return hidden.astype(np.float32, copy=False), offsets
@@ -389,13 +401,24 @@ class Encoder:
             try:
                 batch = batch.to(model.device)
                 hidden = auto.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
-                for layer in auto.encoder.layer[:layers]:
-                    out = layer(hidden)  # one unpadded text: no attention mask
-                    hidden = out[0] if isinstance(out, tuple) else out
+                hidden = _layers(auto.encoder.layer[:layers], hidden)
                 states = hidden[0].float().cpu().numpy()
             finally:
                 torch.set_num_threads(threads)
+        if hidden.shape[1] < max_tokens:  # not cut short: `token_states` of this text can go on from here
+            with self._queries_lock:
+                self._lower[text] = (layers, hidden)
+                if len(self._lower) > _LOWER_CACHE:
+                    self._lower.popitem(last=False)
         return np.asarray(states, dtype=np.float32)
+
+
+def _layers(layers: Any, hidden: Any) -> Any:
+    """`hidden` [1, tokens, width] through transformer `layers`; one unpadded text, so no attention mask."""
+    for layer in layers:
+        out = layer(hidden)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
 
 
 def _normalise(vectors: FloatMatrix) -> FloatMatrix:

@@ -62,7 +62,15 @@ def test_lower_states_are_the_encoders_own_hidden_states(encoder: Encoder) -> No
     batch = model.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
         hidden = model[0].auto_model(**batch, output_hidden_states=True).hidden_states[FROZEN_LAYERS][0].numpy()
+    encoder.forget_queries()
+    whole, offsets = encoder.token_states(text)
     assert np.allclose(encoder.lower_states(text, FROZEN_LAYERS), hidden, atol=1e-5)
+    # The word tagger's pass over the same text goes on from the reader's lower layers: the same vectors.
+    again, again_offsets = encoder.token_states(text)
+    assert again_offsets == offsets and np.array_equal(again, whole)
+    long = "a multimeter " * 80  # 160+ word pieces: cut short at 128 for the reader, so not reused
+    encoder.lower_states(long, FROZEN_LAYERS)
+    assert encoder.token_states(long)[0].shape[0] > 128
     assert reader_text("   ") == "(empty)" and reader_text("Isn't it") == "is not it"
 
 
