@@ -11,6 +11,10 @@ import re
 from agent.language import asked_part
 
 _DAYS = r"(?:today|tomorrow|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|next week)"
+_SHIPPING_GOODS = (
+    r"(?:box|boxe|bag|label|tape|supplie|scale|envelope|container|material|carton|mailer|tube|crate|pallet|sticker)s?"
+)
+"""What one buys for shipping ("a shipping box", "delivery bags"): products, not wishes about delivery."""
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         r"(?:\b(?:under|below|less than|no more than|at most|max(?:imum)?|around|about|for)\s+)?"
@@ -58,6 +62,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"[^,.;!?\n]{1,40}|"
         # ("tracking says out for delivery" tells where an order is, it asks for nothing)
         r"(?:that |which )?(?:can |will )?(?:ships?|shipping|shipped|arriv(?:e|es|al)|(?<!out for )deliver(?:y|ed|s)?)"
+        # a thing for shipping is a product, not a wish about delivery ("a shipping box", "delivery bags")
+        rf"(?! {_SHIPPING_GOODS}\b)"
         rf"(?: (?:fast|faster|quickly|quicker|sooner|free|overnight|(?:by |before |on )?{_DAYS}))*|"
         r"(?:that'?s |is |are |that are )?(?:in|out of|in-)[ ]?stock"
         rf"(?: right now| now)?|(?:before|by) {_DAYS}|prime|overnight|next[- ]day|"

@@ -64,6 +64,10 @@ def test_a_pronoun_the_item_is_for_stands_for_the_relative_named_before_it() -> 
         ("hiking boots with at least 2,000 reviews", ["rating"], "hiking boots"),
         ("which calipers have 300+ reviews?", ["rating"], "which calipers have"),
         ("a parka that ships to Norway", ["delivery"], "a parka"),
+        # what one buys for shipping is a product, not a wish about delivery
+        ("I need a shipping box", [], "I need a shipping box"),
+        ("delivery bags and shipping labels", [], "delivery bags and shipping labels"),
+        ("shipping tape, must arrive by friday", ["delivery"], "shipping tape must"),
     ],
 )
 def test_review_counts_and_where_it_ships_are_constraints_the_catalog_lacks(
