@@ -46,6 +46,7 @@ from ui.turn_format import (  # noqa: E402
     distinct_claims,
     grounding_summary,
     key_attributes,
+    rationale_labels,
     tool_call_text,
 )
 from ui.web_auth import check_login, configured_users  # noqa: E402
@@ -108,6 +109,10 @@ def item_card(number: int, item: Mapping[str, Any], attributes: Mapping[str, Any
 def rationale_card(result: TurnResult) -> str:
     """Markdown under the streamed rationale: its distinct claims with their marks, and the grounding score."""
     lines = [f"**Rationale checked against its links** ({SUPPORTED} ties an item to you and holds, {UNSUPPORTED} not)"]
+    # The rationale names candidates by labels the numbered cards do not show ("Option H has ..."): place them.
+    labels = rationale_labels(result)
+    if labels:
+        lines.append(f"_{labels}_")
     lines += [claim_line(c) for c in distinct_claims(result.claims)] or ["_(no checkable claims)_"]
     summary = grounding_summary(result)
     if summary:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.session import TurnResult
-from ui.turn_format import grounding_summary, key_attributes
+from ui.turn_format import grounding_summary, key_attributes, rationale_labels
 
 DISPUTE_ACTION_PREFIX = "dispute_item_"
 """action_id of the n-th item's "That's wrong" button is this plus n: ids must be unique within a message."""
@@ -144,6 +144,9 @@ def answer_message(result: TurnResult, attributes: Attributes) -> tuple[str, lis
     if result.items:
         if result.rationale.strip():
             blocks.append(_section(f"*Rationale:* {escape(result.rationale.strip())}"))
+            # The rationale names candidates by labels the numbered items do not show ("Option H has ...").
+            if (labels := rationale_labels(result)) is not None:
+                blocks.append(_context([escape(labels)]))
         blocks.append({"type": "divider"})
         blocks.extend(item_blocks(result.thread, result.items, attributes))
         footer = [summary] if (summary := grounding_summary(result)) is not None else []

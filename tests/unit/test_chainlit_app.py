@@ -147,6 +147,12 @@ def test_rationale_card_lists_each_claim_once_and_the_score(app: Any) -> None:
     assert card.count("B is for beginners.") == 1
     assert "✓ KR Tools makes B." in card and card.endswith("_grounding 50%: 1 of 3 claims tie an item to you and hold_")
     assert "no checkable claims" in app.rationale_card(_result(claims=[], grounding=0.0))
+    assert "in the rationale" not in card  # "B is for beginners" names no candidate as "Option B"
+
+
+def test_rationale_card_places_the_candidates_the_rationale_names(app: Any) -> None:
+    card = app.rationale_card(_result(rationale="Option H has calipers. Option B also links to you."))
+    assert "_in the rationale: H was not picked, B is #1_" in card.splitlines()[1]
 
 
 def test_the_page_url_names_the_thread_to_reopen(app: Any) -> None:

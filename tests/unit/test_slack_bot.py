@@ -212,6 +212,18 @@ def test_answer_lists_rationale_then_items_with_buttons_and_marks(agent: FakeAge
     assert blocks[-1]["type"] == "context" and "grounding 100%: 1 of 1" in blocks[-1]["elements"][0]["text"]
 
 
+def test_the_candidates_the_rationale_names_are_placed_under_it(agent: FakeAgent) -> None:
+    result = agent.turn("slack:T:C:1.1", "a caliper")
+    result.rationale = "Option H has <caliper>. Candidate " + result.items[0]["label"] + " also links to you."
+    _, blocks = answer_message(result, attributes)
+    assert blocks[0]["text"]["text"].startswith("*Rationale:* Option H has &lt;caliper&gt;.")
+    placed = blocks[1]
+    assert placed["type"] == "context"
+    assert placed["elements"][0]["text"] == f"in the rationale: H was not picked, {result.items[0]['label']} is #1"
+    result.rationale = "Rationale for a caliper"  # names no candidate: no line
+    assert answer_message(result, attributes)[1][1] == {"type": "divider"}
+
+
 def test_revision_summary_comes_first_and_long_text_is_cut(agent: FakeAgent) -> None:
     agent.turn("slack:T:C:1.1", "a caliper")
     result = agent.turn("slack:T:C:1.1", "x" * 90, dispute_item="I1")
