@@ -37,6 +37,7 @@ import numpy.typing as npt
 from agent.language import prepare
 from agent.learned import LearnedModelError, LowerStatesEncoder, check_encoder, message_text, softmax
 from agent.records import INTENTS
+from tools.embeddings import one_torch_thread
 from tools.settings import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -139,13 +140,8 @@ class Reader:
                 self._cache.move_to_end(key)
                 return hit
         states = torch.from_numpy(encoder.lower_states(text, FROZEN_LAYERS, MAX_READ_TOKENS))[None]
-        with torch.inference_mode():
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)  # one short text, as `Encoder.encode_query` reads it
-            try:
-                intent, kind, _ = self.net(states, torch.ones(states.shape[:2], dtype=torch.bool))
-            finally:
-                torch.set_num_threads(threads)
+        with torch.inference_mode(), one_torch_thread():  # one short text, as `Encoder.encode_query` reads it
+            intent, kind, _ = self.net(states, torch.ones(states.shape[:2], dtype=torch.bool))
         out = (intent[0].double().numpy(), kind[0].double().numpy())
         with self._lock:
             self._cache[key] = out

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -276,20 +276,14 @@ class Encoder:
         import torch
 
         autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bfloat16 else contextlib.nullcontext()
-        with self._lock, autocast:
-            threads = torch.get_num_threads()
-            if single_thread:
-                torch.set_num_threads(1)
-            try:
-                vectors = self.model.encode(
-                    list(texts),
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            finally:
-                torch.set_num_threads(threads)
+        with self._lock, autocast, one_torch_thread() if single_thread else contextlib.nullcontext():
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return _normalise(np.asarray(vectors, dtype=np.float32))
 
     def encode(self, texts: Sequence[str], *, progress: bool = True, desc: str = "Embedding") -> FloatMatrix:
@@ -345,9 +339,7 @@ class Encoder:
             if hit is not None:
                 self._queries.move_to_end(text)
                 return hit
-        # One short text gains nothing from a second torch thread (15 ms either way on 2 idle cores) and
-        # loses much when another process shares the cores (13 ms with one thread, 80-200 ms with two: the
-        # threads spin at a barrier waiting for each other).
+        # One short text: one torch thread (`one_torch_thread`).
         vector: FloatMatrix = self._run([text], single_thread=True)[0]
         with self._queries_lock:
             self._queries[text] = vector
@@ -370,19 +362,14 @@ class Encoder:
         with self._queries_lock:
             cached = self._lower.get(text)
         auto = model[0].auto_model
-        with self._lock, torch.inference_mode():
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                if cached is not None and cached[1].shape[1] == len(offsets):
-                    # The same text's lower layers were just run for the fine-tuned reader (agent/reader_model.py):
-                    # go on from them (the same vectors as a whole pass, about half the time).
-                    hidden = _layers(auto.encoder.layer[cached[0] :], cached[1])[0].float().cpu().numpy()
-                else:
-                    batch = batch.to(model.device)
-                    hidden = auto(**batch).last_hidden_state[0].float().cpu().numpy()
-            finally:
-                torch.set_num_threads(threads)
+        with self._lock, torch.inference_mode(), one_torch_thread():
+            if cached is not None and cached[1].shape[1] == len(offsets):
+                # The same text's lower layers were just run for the fine-tuned reader (agent/reader_model.py):
+                # go on from them (the same vectors as a whole pass, about half the time).
+                hidden = _layers(auto.encoder.layer[cached[0] :], cached[1])[0].float().cpu().numpy()
+            else:
+                batch = batch.to(model.device)
+                hidden = auto(**batch).last_hidden_state[0].float().cpu().numpy()
         return hidden.astype(np.float32, copy=False), offsets
 
     def lower_states(self, text: str, layers: int, max_tokens: int = 128) -> FloatMatrix:
@@ -395,22 +382,32 @@ class Encoder:
         model = self.model
         batch = model.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)
         auto = model[0].auto_model
-        with self._lock, torch.inference_mode():
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                batch = batch.to(model.device)
-                hidden = auto.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
-                hidden = _layers(auto.encoder.layer[:layers], hidden)
-                states = hidden[0].float().cpu().numpy()
-            finally:
-                torch.set_num_threads(threads)
+        with self._lock, torch.inference_mode(), one_torch_thread():
+            batch = batch.to(model.device)
+            hidden = auto.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+            hidden = _layers(auto.encoder.layer[:layers], hidden)
+            states = hidden[0].float().cpu().numpy()
         if hidden.shape[1] < max_tokens:  # not cut short: `token_states` of this text can go on from here
             with self._queries_lock:
                 self._lower[text] = (layers, hidden)
                 if len(self._lower) > _LOWER_CACHE:
                     self._lower.popitem(last=False)
         return np.asarray(states, dtype=np.float32)
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread for the block, then as before. One short text gains nothing from a second thread (15 ms
+    either way on 2 idle cores) and loses much when another process shares the cores (13 ms with one thread, 80-200
+    ms with two: the threads spin at a barrier waiting for each other)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _layers(layers: Any, hidden: Any) -> Any:
