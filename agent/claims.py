@@ -227,6 +227,26 @@ def referenced_labels(claim: str, labels: Collection[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+TEXTED_WORDS = 6
+"""A message of at most 6 words may type a label in lower case: "kk b pls ty", "c ftw, gettin it"."""
+_TEXTED_LABEL = re.compile(r"(?<![\w'.-])([b-hj-z])(?![\w'.-])")
+
+
+def texted_labels(message: str, labels: Collection[str]) -> list[str]:
+    """The labels a short texted message types in lower case ("kk b pls ty", "c ftw, gettin it", "b or c?"), in order
+    of mention: after picks, a lone letter that is a label names its pick as the capital does. Never "a" or "i" (the
+    article and the pronoun), nor a letter after a word that makes it a value ("vitamin c", "usb c", "type b")."""
+    if len(message.split()) > TEXTED_WORDS:
+        return []
+    found: list[str] = []
+    for match in _TEXTED_LABEL.finditer(message):
+        label = match.group(1).upper()
+        previous = _PREVIOUS_WORD.search(message[: match.start()])
+        if label in labels and not (previous and previous.group(1).lower() in _NOT_LABEL_AFTER):
+            found.append(label)
+    return list(dict.fromkeys(found))
+
+
 def _is_label(token: str, before: str, after: str, chained: bool, labels: Collection[str]) -> bool:
     previous = _PREVIOUS_WORD.search(before)
     previous_word = previous.group(1).lower() if previous else ""

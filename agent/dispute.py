@@ -21,11 +21,11 @@ Rules, in order (the first that applies decides):
 6. Otherwise an item is rejected ("not that one", "I don't like B", "wrong") -> kind "item", items = the referenced
    picks.
 
-A referenced pick is found, in this order, by candidate label ("B", "option C"; capitals, as the prompt shows them, so
-"b is wrong" names no label; via `claims.referenced_labels`, which knows "A good choice" from "A is wrong"; in the
-first 2,000 characters), by ordinal ("the second one", "the
-last", "#2"), by the pick whose title shares the most words with the message ("the caliper"); failing all, the top
-pick. Disputed items are always among the picks.
+A referenced pick is found, in this order, by candidate label ("B", "option C"; capitals, as the prompt shows them,
+via `claims.referenced_labels`, which knows "A good choice" from "A is wrong", in the first 2,000 characters; in
+lower case only in a message of at most 6 words, as texting types it: "kk b pls ty", `claims.texted_labels`), by
+ordinal ("the second one", "the last", "#2"), by the pick whose title shares the most words with the message ("the
+caliper"); failing all, the top pick. Disputed items are always among the picks.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from agent.claims import referenced_labels
+from agent.claims import referenced_labels, texted_labels
 from agent.item_kind import head_word
 from agent.language import (
     COMPLAINT_WORDS,
@@ -604,7 +604,8 @@ def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = Tr
     """The picks the message points at (by label, ordinal or, with `by_title`, title words), else the top pick
     (`fallback`) or none."""
     by_label = {pick["label"]: pick["item_id"] for pick in reversed(picks)}
-    labels = referenced_labels(unicodedata.normalize("NFKC", message[:_LABEL_WINDOW]), list(by_label))
+    text = unicodedata.normalize("NFKC", message[:_LABEL_WINDOW])
+    labels = referenced_labels(text, list(by_label)) or texted_labels(text, list(by_label))
     if labels:
         return list(dict.fromkeys(by_label[label] for label in labels))
     text = prepare(message)

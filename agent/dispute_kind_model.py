@@ -28,7 +28,7 @@ from agent.dispute import DisputeKind
 from agent.learned import (
     LearnedModelError,
     MessageEncoder,
-    QueryEncoder,
+    TokenEncoder,
     check_encoder,
     fit_softmax,
     message_vector,
@@ -80,7 +80,7 @@ class DisputeKindModel:
 
 
 def fit_dispute_kind_model(
-    encoder: QueryEncoder,
+    encoder: TokenEncoder,
     messages: Sequence[str],
     kinds: Sequence[str],
     *,

@@ -33,7 +33,7 @@ from agent.intent import allowed_intents, asks_about_picks, cue_prior, is_aside,
 from agent.learned import (
     LearnedModelError,
     MessageEncoder,
-    QueryEncoder,
+    TokenEncoder,
     check_encoder,
     fit_softmax,
     message_vector,
@@ -77,7 +77,7 @@ def _unsupported_wish(message: str, has_picks: bool) -> bool:
     return bool(unsupported_constraints(message)) and votes["dispute"] == 0
 
 
-def features(encoder: QueryEncoder, message: str, has_picks: bool) -> npt.NDArray[np.float64]:
+def features(encoder: TokenEncoder, message: str, has_picks: bool) -> npt.NDArray[np.float64]:
     return np.concatenate([message_vector(encoder, message), side_features(message, has_picks)])
 
 
@@ -134,7 +134,7 @@ class IntentModel:
 
 
 def fit_intent_model(
-    encoder: QueryEncoder,
+    encoder: TokenEncoder,
     messages: Sequence[str],
     has_picks: Sequence[bool],
     labels: Sequence[str],

@@ -143,6 +143,14 @@ _CONTRACTIONS = (
     (re.compile(r"\balr\b"), "already"),
     (re.compile(r"\bhv\b"), "have"),
     (re.compile(r"\btha\b"), "the"),
+    # "1st 1 pls", "ill do the last 1", "that 1": a digit one after a pointer is the word ("the 1 inch ruler" stays)
+    (
+        re.compile(
+            r"\b(1st|2nd|3rd|first|second|third|last|middle|that|this|the other)\s+1\b"
+            r"(?=\s*$|\s*[,.!?;)]|\s+(?:pls|plz|please|thx|ty|thanks|lol|is|was|it|for|then|too|but|and|or)\b)"
+        ),
+        r"\1 one",
+    ),
     # "latex free" is "latex-free" (a substance ruled out: the labelling rule for "-free")
     (
         re.compile(

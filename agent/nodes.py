@@ -8,7 +8,7 @@ rationale (and of free-form replies) go out through LangGraph's stream writer as
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -36,7 +36,7 @@ from agent.intent import aside_kind, classify_intent
 from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_score, kind_scores, named_things
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
-from agent.phrase_model import RulesReading, phrase_words, served_phrases, with_filter_words
+from agent.phrase_model import RulesReading, claim_phrases, phrase_words, served_phrases, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
 from agent.profile import violation, wanted_phrases
@@ -169,7 +169,29 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         wishes = wanted_phrases(wish_part(spelled, dispute), ctx.vocabulary, labels, COMPLAINT_WORDS)
         rules = RulesReading("dispute", wishes, profile["unwanted"], labels, dispute["kind"])
         asked = _asked(ctx, spelled, rules, profile)
+    elif dispute["kind"] == "claim":
+        asked = _claimed(ctx, spelled, state.picks, profile)
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile, "asked": asked}
+
+
+def _claimed(ctx: Context, message: str, picks: Sequence[Pick], profile: Profile) -> list[str] | None:
+    """A claim dispute's wishes as `read_message` reads them (agent/phrase_model.py `claim_phrases`): a correction's
+    by the rules ("a pH meter is not a multimeter"), else the tagger's ("you called B autoclavable, it isn't"), which
+    the planner searches for; None where the rules' wishes stand or there is no tagger."""
+    if ctx.phrase_model is None or ctx.encoder is None:
+        return None
+    labels = [p["label"] for p in picks]
+    corrected = corrected_claim(message, picks)
+    rules = RulesReading("dispute", corrected[0] if corrected else [], list(profile["unwanted"]), labels, "claim")
+    try:
+        wanted, _ = claim_phrases(ctx.phrase_model, ctx.encoder, message, rules)
+    except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
+        log.warning("phrase tagger failed (%s); reading the claim by the rules", exc)
+        return None
+    if rules.wanted:
+        return None  # the correction's words (agent/dispute.py `dispute_preferences`)
+    profile["wanted"] = phrase_words(wanted, labels)
+    return profile["wanted"] or None
 
 
 def plan(state: AgentState, runtime: Runtime[Context]) -> Update:

@@ -12,8 +12,8 @@ float16.
 
 Served as: each classifier's probabilities averaged with the reader's (agent/intent_model.py `IntentModel.classify`,
 agent/dispute_kind_model.py `DisputeKindModel.classify`), then the same rules as before. One pass per message serves
-both (a cache of the last 256 messages): the lower layers (`Encoder.lower_states`, about 5 ms) and the upper 3 (about
-5 ms) on one thread.
+both (a cache of the last 256 messages): the lower layers (`Encoder.lower_states`, shared with the sentence vector and
+the word tagger: agent/learned.py) and the upper 3 on one thread.
 
 Trained by `llmrec train intent` (training/reader_fit.py, about 5 minutes on 2 cores) with a word-tag head as a
 second task (which words are wanted and ruled-out phrases; not served: the word tagger of agent/phrase_model.py reads
@@ -34,10 +34,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from agent.language import prepare
-from agent.learned import LearnedModelError, LowerStatesEncoder, check_encoder, message_text, softmax
+from agent.learned import (
+    MAX_READ_TOKENS,
+    LearnedModelError,
+    LowerStatesEncoder,
+    check_encoder,
+    reader_text,
+    softmax,
+)
 from agent.records import INTENTS
-from tools.embeddings import one_torch_thread
+from tools.embeddings import SHARED_LAYERS, one_torch_thread
 from tools.settings import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -45,9 +51,8 @@ if TYPE_CHECKING:
 
 READER_PATH = REPO_ROOT / "adapters" / "intent" / "reader.safetensors"
 READER_VERSION = 1
-FROZEN_LAYERS = 3
-"""The packaged encoder's layers read as they are; the reader has its own copies of the layers above."""
-MAX_READ_TOKENS = 128
+FROZEN_LAYERS = SHARED_LAYERS
+"""The packaged encoder's layers read as they are (3); the reader has its own copies of the layers above."""
 KINDS = ("item", "attribute", "claim", "owned")
 WORD_TAGS = ("O", "B-W", "I-W", "B-U", "I-U")
 _CONFIG_KEYS = (
@@ -65,12 +70,6 @@ _TRAIN = "llmrec train intent"
 
 class ReaderError(LearnedModelError):
     """The saved reader does not fit this encoder or version, or cannot be read."""
-
-
-def reader_text(message: str) -> str:
-    """The text the reader reads of a message (as trained): its first 2,000 characters, as agent/language.py
-    `prepare`s them (lower case, one kind of apostrophe and dash)."""
-    return prepare(message_text(message)) or "(empty)"
 
 
 def reader_net(config: dict[str, Any], upper_layers: int) -> torch.nn.Module:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from agent.language import singular
 from agent.profile import AUDIENCES, RELATIVES
@@ -30,6 +31,9 @@ DOMINANCE = 10
 COMMON_ENGLISH = 100_000
 """A word this frequent in the English list is a word ("niece", "worn", "clue", "onto": 1-10 million), never a
 typo, however much more common its neighbour is ("piece", "work", "blue", "into"); "calliper" (51 thousand) is below."""
+MIN_ENGLISH_TYPO = 6
+"""A typed word of 6+ letters may be corrected to a common English word the catalog does not use; shorter ones are
+slang, interjections and brands as often as typos ("sumn", "haha", "hanes", "korad")."""
 _WORD = re.compile(r"[a-z]+")
 _SPLIT_WORD = re.compile(r"(?<![\w'-])[A-Za-z]{2,}(?![\w'-])")
 
@@ -44,6 +48,19 @@ def _english() -> dict[str, int]:
             if word and count.isdigit():
                 counts[word] = int(count)
     return counts
+
+
+@cache
+def _common_english() -> Any:
+    """SymSpell over the English list's common words (COMMON_ENGLISH or more, 4+ letters: 54 thousand words; about
+    1.5 s and 150 MB to build, once per process)."""
+    from symspellpy import SymSpell
+
+    sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+    for word, count in _english().items():
+        if count >= COMMON_ENGLISH and len(word) >= MIN_LENGTH and word.isalpha():
+            sym.create_dictionary_entry(word, count)
+    return sym
 
 
 def _skeleton(word: str) -> str:
@@ -98,20 +115,39 @@ class Speller:
         # Two edits from 8 letters; from 6 when the word is in no English list ("nitrel" -> "nitrile"): a word no
         # dictionary and no title knows is a typo, and a longer word has few neighbours two edits away.
         distance = 2 if len(word) >= 8 or (len(word) >= 6 and word not in english) else 1
-        found_all = self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+        typed = english.get(word, 0)
+        found = [
+            (f.term, f.distance)
+            for f in self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+            if self.counts[f.term] >= DOMINANCE * self.counts[word] and english.get(f.term, 0) >= DOMINANCE * typed
+        ]
         # Of the words equally close, one with the typed consonants first ("powdr": "powder" before the commoner
         # "power"): a typo drops or swaps vowels far more often than consonants.
-        for found in sorted(found_all, key=lambda f: _skeleton(f.term) != _skeleton(word)):
-            target = found.term
+        for target, edits in sorted(found, key=lambda f: _skeleton(f[0]) != _skeleton(word)):
             if target == word:
                 return word
-            if len(word) < 8 and found.distance > 1 and _skeleton(target) != _skeleton(word):
+            if len(word) < 8 and edits > 1 and _skeleton(target) != _skeleton(word):
                 continue  # two edits in a short word only in its vowels: "nitrel" -> "nitrile", not "flanel" -> "flare"
-            catalog_wins = self.counts[target] >= DOMINANCE * self.counts[word]  # 0 for a word no title uses
-            english_wins = english.get(target, 0) >= DOMINANCE * english.get(word, 0)
-            if catalog_wins and english_wins:
-                return str(target)
-        return word
+            if english.get(target, 0) == 0:
+                # A catalog word no English list knows may be the titles' own typo: "mercurey" is "mercury", not
+                # the "mercurry" of 3 titles.
+                return self._common(word) or str(target)
+            return str(target)
+        return self._common(word) or word
+
+    def _common(self, word: str) -> str | None:
+        """The common English word one vowel-edit away from a word no title and no English list knows, which the
+        titles seldom use: "polyster" -> "polyester" (no clothing title says polyester), "burgandy" -> "burgundy",
+        "reveiws" -> "reviews". Only for words of MIN_ENGLISH_TYPO+ letters that no title uses, one edit away and with
+        the typed consonants, so short brands ("hanes", "korad") and the titles' rare words stay."""
+        from symspellpy import Verbosity
+
+        if len(word) < MIN_ENGLISH_TYPO or word in _english() or self.counts[word] > 0:
+            return None  # a word of a title ("separatory") is the catalog's word, however rare
+        for found in _common_english().lookup(word, Verbosity.CLOSEST, max_edit_distance=1):
+            if found.term != word and _skeleton(found.term) == _skeleton(word):
+                return str(found.term)
+        return None
 
     def _split(self, word: str) -> str | None:
         """Two catalog words typed as one ("rainjacket" -> "rain jacket", "labcoat" -> "lab coat", "tshirt" ->

@@ -27,7 +27,14 @@ from agent.intent_model import IntentModel
 from agent.language import COMPLAINT_WORDS
 from agent.learned import MessageEncoder
 from agent.off_topic import off_topic_reason
-from agent.phrase_model import PhraseModel, RulesReading, TaggedLine, served_phrases, served_wanted
+from agent.phrase_model import (
+    PhraseModel,
+    RulesReading,
+    TaggedLine,
+    claim_phrases,
+    served_phrases,
+    served_wanted,
+)
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
@@ -189,6 +196,9 @@ def read_message(
             wanted = wanted_phrases(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
             rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, dispute["kind"])
             wanted, preferences["unwanted"] = served_phrases(phrase_model, encoder, message, rules)
+        if dispute["kind"] == "claim":  # as `revise` reads them: the tagger's where the rules read none
+            rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, "claim")
+            wanted, preferences["unwanted"] = claim_phrases(phrase_model, encoder, message, rules)
         return Reading(
             intent,
             wanted,

@@ -1,8 +1,9 @@
 """How long the agent takes to read one user message (agent/understanding.py, as the graph's interpret and revise
-nodes read it): the learned intent classifier (one MiniLM encoding), typo correction, the profile, a request's
-wanted phrases by the learned word tagger (a second MiniLM pass, over the words: agent/phrase_model.py) and, after
-picks, the dispute; side by side with the cue rules alone and with the served reading less the fine-tuned reader
-(agent/reader_model.py: its lower- and upper-layer pass), in one run, over the labelled set's messages.
+nodes read it): the learned intent and dispute kind classifiers, the fine-tuned reader (agent/reader_model.py) and a
+request's wanted phrases by the learned word tagger (agent/phrase_model.py), all from one shared pass of MiniLM's
+layers over the message (tools/embeddings.py `token_states`, agent/learned.py), typo correction, the profile and,
+after picks, the dispute; side by side with the cue rules alone and with the served reading less the reader, in one
+run, over the labelled set's messages.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.understanding
 

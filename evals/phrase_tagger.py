@@ -96,6 +96,16 @@ def score(
         ):
             use = short and applies and not reading.unwanted
             _count(counts, name, ruled_out if use else reading.unwanted, line.unwanted)
+        # Claim disputes ("B is water resistant, not waterproof"): the rules' phrases, and the tagger's where the
+        # rules read none, counted on claims alone.
+        claim = reading.intent == "dispute" and reading.dispute_kind == "claim"
+        for name, rules, tagged, gold in (
+            ("wanted", reading.wanted, wanted, line.wanted),
+            ("unwanted", reading.unwanted, ruled_out, line.unwanted),
+        ):
+            _count(counts, f"claims_rules_{name}", rules if claim else [], gold if claim else [])
+            fallback = (rules or (tagged if short else [])) if claim else []
+            _count(counts, f"claims_fallback_{name}", fallback, gold if claim else [])
 
 
 def _fit(rows: Sequence[Row | None], c: float) -> PhraseModel:

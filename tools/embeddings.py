@@ -48,6 +48,9 @@ _SMALL_FILE = 1 << 20  # config and tokenizer files are hashed whole; weight fil
 _CHUNK_BATCHES = 16  # batches per cache shard: an interrupted run keeps all but the last ~1k vectors
 _QUERY_CACHE = 1024
 _LOWER_CACHE = 64
+SHARED_LAYERS = 3
+"""MiniLM's first 3 of 6 layers, which every reader of a message shares (agent/reader_model.py fine-tunes the
+upper 3 over them)."""
 _KEY_BYTES = 16
 
 
@@ -206,8 +209,10 @@ class Encoder:
         self.last_stats = EncodeStats()
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, FloatMatrix] = OrderedDict()
-        self._lower: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._lower: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
         """The last texts' lower-layer states (torch tensors) by `lower_states`, for `token_states` to go on from."""
+        self._states: OrderedDict[tuple[str, int], tuple[FloatMatrix, list[tuple[int, int]]]] = OrderedDict()
+        """The last texts' last-layer states by `token_states`, read by the message and word readers of a turn."""
         self._queries_lock = threading.Lock()
 
     @classmethod
@@ -331,6 +336,7 @@ class Encoder:
         with self._queries_lock:
             self._queries.clear()
             self._lower.clear()
+            self._states.clear()
 
     def encode_query(self, text: str) -> FloatMatrix:
         """The vector of one query [dimension]; the last 1,024 queries are remembered in memory."""
@@ -349,50 +355,68 @@ class Encoder:
 
     def token_states(self, text: str, max_tokens: int = 256) -> tuple[FloatMatrix, list[tuple[int, int]]]:
         """The encoder's last-layer vector of each sub-word of `text` [tokens, dimension] and each sub-word's
-        character span in `text` ((0, 0) for the special tokens), for readers of single words (agent/phrase_model.py).
-        In float32 without autocast, so fitted weights read the same vectors on every CPU; one thread, as for
-        `encode_query` (about 10 ms for a message of 20 words on 2 cores)."""
+        character span in `text` ((0, 0) for the special tokens), for readers of single words (agent/phrase_model.py)
+        and of whole messages (agent/learned.py `message_vector`). One thread and the encoder's precision, as for
+        `encode_query`. The pass goes through `lower_states` (the first `SHARED_LAYERS` layers, which the fine-tuned
+        reader of agent/reader_model.py reads too) and on from there; the last texts' states are remembered, so the
+        readers of one message run MiniLM's layers once between them."""
         import torch
 
-        model = self.model
-        batch = model.tokenizer(
-            text, return_offsets_mapping=True, return_tensors="pt", truncation=True, max_length=max_tokens
-        )
-        offsets = [(int(a), int(z)) for a, z in batch.pop("offset_mapping")[0].tolist()]
+        key = (text, max_tokens)
         with self._queries_lock:
-            cached = self._lower.get(text)
+            hit = self._states.get(key)
+            if hit is not None:
+                self._states.move_to_end(key)
+                return hit
+        model = self.model
+        offsets_batch = model.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=max_tokens)[
+            "offset_mapping"
+        ]
+        offsets = [(int(a), int(z)) for a, z in offsets_batch]
+        self.lower_states(text, SHARED_LAYERS, max_tokens)
+        with self._queries_lock:
+            lower = self._lower[(text, SHARED_LAYERS, max_tokens)]
         auto = model[0].auto_model
-        with self._lock, torch.inference_mode(), one_torch_thread():
-            if cached is not None and cached[1].shape[1] == len(offsets):
-                # The same text's lower layers were just run for the fine-tuned reader (agent/reader_model.py):
-                # go on from them (the same vectors as a whole pass, about half the time).
-                hidden = _layers(auto.encoder.layer[cached[0] :], cached[1])[0].float().cpu().numpy()
-            else:
-                batch = batch.to(model.device)
-                hidden = auto(**batch).last_hidden_state[0].float().cpu().numpy()
-        return hidden.astype(np.float32, copy=False), offsets
+        with self._lock, torch.inference_mode(), self._precision(), one_torch_thread():
+            hidden = _layers(auto.encoder.layer[SHARED_LAYERS:], lower)[0].float().cpu().numpy()
+        out = (hidden.astype(np.float32, copy=False), offsets)
+        with self._queries_lock:
+            self._states[key] = out
+            if len(self._states) > _LOWER_CACHE:
+                self._states.popitem(last=False)
+        return out
 
     def lower_states(self, text: str, layers: int, max_tokens: int = 128) -> FloatMatrix:
         """The encoder's vector of each sub-word of `text` (special tokens included) after its embeddings and first
         `layers` transformer layers [tokens, dimension]: what a reader with upper layers of its own reads
-        (agent/reader_model.py). Float32 without autocast and one thread, as for `token_states`; the first 3 of
-        MiniLM's 6 layers take about 5 ms for a message of 20 words."""
+        (agent/reader_model.py). One thread and the encoder's precision, as for `encode_query`; remembered for the
+        last 64 texts (`token_states` goes on from them)."""
         import torch
 
-        model = self.model
-        batch = model.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)
-        auto = model[0].auto_model
-        with self._lock, torch.inference_mode(), one_torch_thread():
-            batch = batch.to(model.device)
-            hidden = auto.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
-            hidden = _layers(auto.encoder.layer[:layers], hidden)
-            states = hidden[0].float().cpu().numpy()
-        if hidden.shape[1] < max_tokens:  # not cut short: `token_states` of this text can go on from here
+        key = (text, layers, max_tokens)
+        with self._queries_lock:
+            hit = self._lower.get(key)
+            if hit is not None:
+                self._lower.move_to_end(key)
+        if hit is None:
+            model = self.model
+            batch = model.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)
+            auto = model[0].auto_model
+            with self._lock, torch.inference_mode(), self._precision(), one_torch_thread():
+                batch = batch.to(model.device)
+                hidden = auto.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+                hit = _layers(auto.encoder.layer[:layers], hidden)
             with self._queries_lock:
-                self._lower[text] = (layers, hidden)
+                self._lower[key] = hit
                 if len(self._lower) > _LOWER_CACHE:
                     self._lower.popitem(last=False)
-        return np.asarray(states, dtype=np.float32)
+        return np.asarray(hit[0].float().cpu().numpy(), dtype=np.float32)
+
+    def _precision(self) -> Any:
+        """bfloat16 autocast where the encoder runs under it (`bfloat16`), as `encode_query` does; else nothing."""
+        import torch
+
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self.bfloat16 else contextlib.nullcontext()
 
 
 @contextlib.contextmanager

@@ -22,17 +22,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from agent.language import read_word_spans
-from agent.learned import message_text
+from agent.learned import MAX_READ_TOKENS, message_text, reader_text
 from agent.phrase_model import aligned
 from agent.reader_model import (
     FROZEN_LAYERS,
     KINDS,
-    MAX_READ_TOKENS,
     WORD_TAGS,
     Reader,
     reader_meta,
     reader_net,
-    reader_text,
 )
 from agent.records import INTENTS
 from agent.understanding_set import Line

@@ -237,3 +237,33 @@ def test_the_shipped_tagger_reads_a_request_with_the_packaged_encoder(scientific
     )
     assert (complaint.intent, complaint.dispute_kind) == ("dispute", "attribute")
     assert complaint.unwanted == ["fleece lining"], complaint.unwanted
+
+
+def test_a_claims_wishes_are_the_rules_and_the_taggers_where_the_rules_read_none() -> None:
+    from agent.phrase_model import claim_phrases
+
+    model, encoder = _fitted(), HashEncoder()
+    # A correction's phrases stand as the rules read them; the tagger is not asked.
+    corrected = RulesReading("dispute", ["multimeter"], ["ph meter"], ["A", "B"], "claim")
+    assert claim_phrases(model, encoder, "a pH meter is not a multimeter", corrected) == (["multimeter"], ["ph meter"])
+    # A claim the rules read nothing in: the tagger's phrases.
+    bare = RulesReading("dispute", [], ["market"], ["A", "B"], "claim")
+    assert claim_phrases(model, encoder, "in the market for hiking boots", bare) == (["hiking boots"], ["market"])
+    assert claim_phrases(_silent(), encoder, "in the market for hiking boots", bare) == ([], ["market"])
+    assert claim_phrases(None, None, "in the market for hiking boots", bare) == ([], ["market"])
+
+
+def test_the_graph_reads_a_claims_wishes_as_the_reading_does() -> None:
+    from agent.state import Pick, empty_profile
+
+    ctx = cast(Any, SimpleNamespace(phrase_model=_fitted(), encoder=HashEncoder()))
+    picks = [
+        Pick(item_id=i, title=t, label=label, logprob=0.0, reason="", grounded=False)
+        for i, t, label in (("a", "Pea Coat", "A"), ("b", "Hiking Boots", "B"))
+    ]
+    profile = empty_profile()
+    assert nodes._claimed(ctx, "in the market for hiking boots", picks, profile) == ["hiking", "boots"]
+    assert profile["wanted"] == ["hiking", "boots"]
+    # A correction's wishes stand as the rules read them (agent/dispute.py `dispute_preferences`).
+    assert nodes._claimed(ctx, "a pea coat is not a duffle coat", picks, empty_profile()) is None
+    assert nodes._claimed(cast(Any, SimpleNamespace(phrase_model=None)), "boots", picks, empty_profile()) is None
