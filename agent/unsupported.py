@@ -38,12 +38,17 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:\s+(?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item|one))?|"
         r"(?<=\d) (?:per|a|each) (?:pair|piece|slide|glove|shirt|unit|pack|box|item)\b|"
         # "got a $50 gift card", "stay inside my $25 gift card balance" (the set's eighth round)
-        r"\b(?:a |my |the )?gift ?cards?(?: balance)?\b",
+        r"\b(?:a |my |the )?gift ?cards?(?: balance)?\b|"
+        # coupons and codes (the set's tenth round): "any promo codes for a rain jacket?", "got any coupons on gloves?"
+        r"\b(?:coupons?|promo(?:tional)?(?: codes?)?|discount codes?|vouchers?)\b",
         re.IGNORECASE,
     ),
     "rating": re.compile(
-        r"\b(?:(?:at least |over |above )?(?:(?:well|highly|best|highest|top|good|great|better)[ -]?(?:rated|reviewed)|"
-        r"(?:with )?(?:lots of |a ton of |tons of |good |great |many |positive |glowing |rave |excellent |"
+        r"\b(?:(?:at least |over |above )?(?:(?:well|highly|best|highest|top|good|great|better|poorly|badly|low|"
+        r"lowly)[ -]?(?:rated|reviewed)|"
+        # reviews ruled out are a rating too (the set's tenth round): "no bad reviews", "a bunch of negative reviews"
+        r"(?:with )?(?:lots of |a ton of |tons of |good |great |many |positive |glowing |rave |excellent |bad |"
+        r"negative |poor |terrible |awful |mixed |low |"
         r"(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars? )*"
         r"(?:reviews?|reviewers?|ratings?)(?: (?:rave|love|like|praise)(?: about)?)?|"
         # "the joggers customers rate highest"
@@ -52,6 +57,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:(?:with )?(?:at least |over |more than |)\d[\d,.]*\+?k?\+? (?:reviews?|ratings?))|"
         r"(?:\d(?:\.\d)?|one|two|three|four|five)[ -]?stars?(?: rated)?"
         r"(?: and up| or more| or better| or higher| plus)?|rated))\b|"
+        # a score asked for (the set's tenth round): "scoring at least 4.8 out of 5", "90%+ positive"; the user's own
+        # score of a pick is none ("the SainSmart is maybe a 3 out of 10 for me")
+        r"\b(?:at least|over|above|minimum|min|scor(?:e|es|ed|ing)|rated) \d(?:\.\d)? out of (?:5|10|five|ten)\b|"
+        r"\b\d{2,3} ?%\+? (?:positive|approval|satisfaction)\b|"
         # star emoji and signs: "⭐⭐⭐⭐ or more", "4⭐+", "only 5★"
         r"(?:\d(?:\.\d)?\s?)?[\u2b50\u2605]+\ufe0f?\+?(?: (?:or|and) (?:more|better|higher|above|up))?",
         re.IGNORECASE,

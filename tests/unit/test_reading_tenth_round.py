@@ -83,3 +83,25 @@ def test_texted_references_find_their_pick() -> None:
     assert referenced_picks("kk b pls ty", picks, fallback=False) == ["b"]
     assert referenced_picks("ok ill do tha last 1", picks, fallback=False) == ["c"]
     assert referenced_picks("1st 1 pls", picks, fallback=False) == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("message", "kinds"),
+    [
+        ("any promo codes for a men's rain jacket?", ["price"]),  # coupons and codes are about price
+        ("got any coupons on nitrile gloves?", ["price"]),
+        ("a pipette pump, no poorly reviewed ones", ["rating"]),  # reviews ruled out are a rating
+        ("a puffer jacket without a bunch of negative reviews", ["rating"]),
+        ("hiking socks scoring at least 4.8 out of 5", ["rating"]),
+        ("a maxi dress with 90%+ positive reviews", ["rating"]),
+        ("the SainSmart is maybe a 3 out of 10 for me", []),  # the user's own score of a pick asks for nothing
+        ("deal, I'll take B", []),
+        ("a 1/2 inch drill bit", []),
+    ],
+)
+def test_coupons_bad_reviews_and_scores_are_constraints_the_catalog_cannot_honour(
+    message: str, kinds: list[str]
+) -> None:
+    from agent.unsupported import unsupported_constraints
+
+    assert unsupported_constraints(message) == kinds
