@@ -82,6 +82,8 @@ _ORDINAL = re.compile(
     r"(\s+(?:one|option|pick|item|choice|suggestion|recommendation|product|result|garment|instrument|pair|piece|"
     r"model|unit|device|tool)s?\b)?"
 )
+# "anything B-ish but in olive?", "something C-esque, just waterproof" (the set's tenth round): the label itself
+_LABEL_SUFFIX = re.compile(r"\b([A-Z])-(?:ish|esque)\b")
 _NUMBERED = re.compile(r"(?:#|\b(?:number|option|pick|item|choice)\s*#?)([0-9]{1,2})\b")
 # claims.referenced_labels takes time quadratic in its input (about 26 s for 100,000 characters, under 0.05 s for
 # 2,000), so labels are looked for in the message's first 2,000 characters; a complaint names its item early.
@@ -604,7 +606,7 @@ def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = Tr
     """The picks the message points at (by label, ordinal or, with `by_title`, title words), else the top pick
     (`fallback`) or none."""
     by_label = {pick["label"]: pick["item_id"] for pick in reversed(picks)}
-    text = unicodedata.normalize("NFKC", message[:_LABEL_WINDOW])
+    text = _LABEL_SUFFIX.sub(r"\1", unicodedata.normalize("NFKC", message[:_LABEL_WINDOW]))
     labels = referenced_labels(text, list(by_label)) or texted_labels(text, list(by_label))
     if labels:
         return list(dict.fromkeys(by_label[label] for label in labels))

@@ -105,3 +105,18 @@ def test_coupons_bad_reviews_and_scores_are_constraints_the_catalog_cannot_honou
     from agent.unsupported import unsupported_constraints
 
     assert unsupported_constraints(message) == kinds
+
+
+@pytest.mark.parametrize(
+    ("message", "item_id"),
+    [("got anything B-ish but in olive?", "b"), ("something C-esque, just waterproof", "c"), ("a T-shirt", None)],
+)
+def test_a_label_with_ish_or_esque_names_its_pick(message: str, item_id: str | None) -> None:
+    from agent.dispute import referenced_picks
+    from agent.state import Pick
+
+    picks = [
+        Pick(item_id=i, title=t, label=label, logprob=0.0, reason="", grounded=False)
+        for i, t, label in (("a", "Pea Coat", "A"), ("b", "Rain Jacket", "B"), ("c", "Trench Coat", "C"))
+    ]
+    assert referenced_picks(message, picks, fallback=False, by_title=False) == ([item_id] if item_id else [])
