@@ -278,10 +278,7 @@ class Encoder:
         return on_cpu and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
     def _run(self, texts: Sequence[str], single_thread: bool = False) -> FloatMatrix:
-        import torch
-
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bfloat16 else contextlib.nullcontext()
-        with self._lock, autocast, one_torch_thread() if single_thread else contextlib.nullcontext():
+        with self._lock, self._precision(), one_torch_thread() if single_thread else contextlib.nullcontext():
             vectors = self.model.encode(
                 list(texts),
                 batch_size=self.batch_size,
@@ -373,9 +370,7 @@ class Encoder:
             "offset_mapping"
         ]
         offsets = [(int(a), int(z)) for a, z in offsets_batch]
-        self.lower_states(text, SHARED_LAYERS, max_tokens)
-        with self._queries_lock:
-            lower = self._lower[(text, SHARED_LAYERS, max_tokens)]
+        lower = self._lower_hidden(text, SHARED_LAYERS, max_tokens)
         auto = model[0].auto_model
         with self._lock, torch.inference_mode(), self._precision(), one_torch_thread():
             hidden = _layers(auto.encoder.layer[SHARED_LAYERS:], lower)[0].float().cpu().numpy()
@@ -391,6 +386,10 @@ class Encoder:
         `layers` transformer layers [tokens, dimension]: what a reader with upper layers of its own reads
         (agent/reader_model.py). One thread and the encoder's precision, as for `encode_query`; remembered for the
         last 64 texts (`token_states` goes on from them)."""
+        return np.asarray(self._lower_hidden(text, layers, max_tokens)[0].float().cpu().numpy(), dtype=np.float32)
+
+    def _lower_hidden(self, text: str, layers: int, max_tokens: int) -> Any:
+        """`lower_states` as the torch tensor [1, tokens, width] the upper layers go on from, remembered."""
         import torch
 
         key = (text, layers, max_tokens)
@@ -410,7 +409,7 @@ class Encoder:
                 self._lower[key] = hit
                 if len(self._lower) > _LOWER_CACHE:
                     self._lower.popitem(last=False)
-        return np.asarray(hit[0].float().cpu().numpy(), dtype=np.float32)
+        return hit
 
     def _precision(self) -> Any:
         """bfloat16 autocast where the encoder runs under it (`bfloat16`), as `encode_query` does; else nothing."""
