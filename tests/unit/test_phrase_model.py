@@ -25,11 +25,30 @@ from agent.phrase_model import (
     open_phrase_model,
     phrase_words,
     served_wanted,
+    viterbi,
     with_filter_words,
 )
 from agent.profile import search_query, thing_query
 from agent.understanding import PreviousPick, read_message
 from tests.unit.hash_encoder import HashEncoder
+
+
+def test_the_decoder_reads_only_well_formed_phrases() -> None:
+    tags = ["B-U", "B-W", "I-U", "I-W", "O"]
+    # Word by word, "digital" reads I-W after an O (0.5 against B-W's 0.3): no phrase starts with a continuation,
+    # so the best well-formed reading makes it the start of "digital caliper".
+    probs = np.array([[0.05, 0.05, 0.05, 0.05, 0.8], [0.05, 0.3, 0.05, 0.5, 0.1], [0.05, 0.1, 0.05, 0.7, 0.1]])
+    logits = np.log(probs)
+    assert [tags[k] for k in np.argmax(logits, axis=1)] == ["O", "I-W", "I-W"]
+    assert viterbi(tags, logits) == ["O", "B-W", "I-W"]
+    # On any scores, every continuation follows a word of its own kind, and a first word never continues.
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        path = viterbi(tags, rng.normal(size=(6, 5)) * 3)
+        for before, tag in zip(["O", *path], path, strict=False):
+            assert not tag.startswith("I-") or before[2:] == tag[2:], path
+    model = PhraseModel("e", tags, np.eye(5).tolist(), [0.0] * 5, {})
+    assert model.tag(logits) == ["O", "B-W", "I-W"] and model.tag(logits, structured=False) == ["O", "I-W", "I-W"]
 
 
 def test_labels_align_onto_words_and_decode_back() -> None:
