@@ -73,3 +73,26 @@ def load_lines(path: Path) -> list[Line]:
     if not lines:
         raise UnderstandingSetError(f"{path} holds no labelled messages")
     return lines
+
+
+def fitting_lines(lines: list[Line], split: str, supplement: list[Line] | None = None) -> list[Line]:
+    """The lines a reader is fitted on: `lines` of `split`, then every line of a training `supplement` (e.g.
+    training/data/understanding_supplement.jsonl), which must hold training lines only: none of its lines may be
+    held out, share a phrasing family with a line of `lines` outside `split`, or repeat such a line's message, or the
+    held-out figure would measure phrasings the readers were fitted on."""
+    chosen = [line for line in lines if line.split == split]
+    if not supplement:
+        return chosen
+    outside = [line for line in lines if line.split != split]
+    families = {line.family for line in outside if line.family}
+    messages = {" ".join(line.message.lower().split()) for line in outside}
+    for line in supplement:
+        if line.split != split:
+            raise UnderstandingSetError(f"supplement line {line.id} is split {line.split!r}: it may only add {split!r}")
+        if line.family in families:
+            raise UnderstandingSetError(
+                f"supplement line {line.id}: family {line.family!r} is a family of the set outside {split!r}"
+            )
+        if " ".join(line.message.lower().split()) in messages:
+            raise UnderstandingSetError(f"supplement line {line.id} repeats a message of the set outside {split!r}")
+    return chosen + list(supplement)

@@ -14,7 +14,7 @@ from agent.profile import wanted_phrases
 from agent.question import answer_question
 from agent.records import Pick
 from agent.understanding import PreviousPick, read_message
-from agent.understanding_set import UnderstandingSetError, load_lines
+from agent.understanding_set import Line, UnderstandingSetError, fitting_lines, load_lines
 from agent.unsupported import unsupported_constraints
 from evals.understanding import phrase_key, score_line, summarise
 from tests.unit.hash_encoder import HashEncoder
@@ -147,6 +147,23 @@ def test_a_malformed_file_names_its_line(tmp_path: Path) -> None:
         load_lines(path)
     with pytest.raises(UnderstandingSetError, match="no such file"):
         load_lines(tmp_path / "missing.jsonl")
+
+
+def _fit_line(id_: str, split: str, family: str, message: str) -> Line:
+    return Line(id_, split, "request_plain", "scientific", message, [], "", dict(EXPECTED), family=family)
+
+
+def test_a_training_supplement_adds_training_lines_and_refuses_held_out_ones() -> None:
+    lines = [_fit_line("a", "dev", "f1", "I need a caliper"), _fit_line("b", "heldout", "f2", "got any gloves?")]
+    extra = [_fit_line("s", "dev", "s1", "caliper, digital if possible")]
+    assert [line.id for line in fitting_lines(lines, "dev", extra)] == ["a", "s"]
+    assert [line.id for line in fitting_lines(lines, "dev")] == ["a"]
+    with pytest.raises(UnderstandingSetError, match="split 'heldout'"):
+        fitting_lines(lines, "dev", [_fit_line("s", "heldout", "s1", "a scale")])
+    with pytest.raises(UnderstandingSetError, match="family 'f2'"):
+        fitting_lines(lines, "dev", [_fit_line("s", "dev", "f2", "a scale")])
+    with pytest.raises(UnderstandingSetError, match="repeats a message"):
+        fitting_lines(lines, "dev", [_fit_line("s", "dev", "s2", "Got any  GLOVES?")])
 
 
 def test_the_protocol_on_the_command_line_explains_what_is_missing(tmp_path: Path) -> None:

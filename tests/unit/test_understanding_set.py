@@ -1,5 +1,7 @@
 """The labelled understanding set (tests/data/understanding.jsonl, guide in tests/data/UNDERSTANDING.md): every line
-follows the schema, the labels are consistent with one another, and the split keeps whole phrasing families apart."""
+follows the schema, the labels are consistent with one another, and the split keeps whole phrasing families apart.
+The readers' training supplement (training/data/understanding_supplement.jsonl) follows the same schema, holds
+development lines only, and shares no family, message or near-copy of a message with the set's held-out part."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SET = ROOT / "tests" / "data" / "understanding.jsonl"
+SUPPLEMENT = ROOT / "training" / "data" / "understanding_supplement.jsonl"
 
 CATEGORIES = frozenset(
     {
@@ -57,6 +60,16 @@ def rows() -> tuple[dict[str, Any], ...]:
 
 
 @cache
+def supplement_rows() -> tuple[dict[str, Any], ...]:
+    lines = SUPPLEMENT.read_text(encoding="utf-8").splitlines()
+    return tuple(json.loads(line) for line in lines if line.strip())
+
+
+def every_row() -> tuple[dict[str, Any], ...]:
+    return rows() + supplement_rows()
+
+
+@cache
 def catalog_titles() -> dict[str, frozenset[str]]:
     """Each domain's titles as the set writes them: Scientific's text up to its category path, clothing's title."""
     scientific = set()
@@ -76,20 +89,22 @@ def _is_phrase_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(p, str) and p and p == p.strip() for p in value)
 
 
-def test_every_line_parses_with_all_keys() -> None:
-    for line_number, line in enumerate(SET.read_text(encoding="utf-8").splitlines(), 1):
+@pytest.mark.parametrize("path", [SET, SUPPLEMENT], ids=lambda path: path.name)
+def test_every_line_parses_with_all_keys(path: Path) -> None:
+    for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         row = json.loads(line)
         assert set(row) == LINE_KEYS, line_number
         assert set(row["expected"]) == EXPECTED_KEYS, row["id"]
         assert set(row["expected"]["filters"]) == FILTER_KEYS, row["id"]
 
 
-@pytest.mark.parametrize("row", rows(), ids=lambda row: row["id"])
+@pytest.mark.parametrize("row", every_row(), ids=lambda row: row["id"])
 def test_line_types_and_values(row: dict[str, Any]) -> None:
     assert row["category"] in CATEGORIES
     assert row["domain"] in DOMAINS and row["split"] in SPLITS
     assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", row["family"])
-    assert re.fullmatch(re.escape(row["category"].replace("_", "-")) + r"-\d{3}", row["id"])
+    # The set's ids are <category>-NNN, the supplement's <category>-sNNN.
+    assert re.fullmatch(re.escape(row["category"].replace("_", "-")) + r"-s?\d{3}", row["id"])
     assert isinstance(row["message"], str) and row["message"]
     expected = row["expected"]
     assert expected["intent"] in INTENTS
@@ -105,7 +120,7 @@ def test_line_types_and_values(row: dict[str, Any]) -> None:
     assert len(set(expected["unsupported"])) == len(expected["unsupported"])
 
 
-@pytest.mark.parametrize("row", rows(), ids=lambda row: row["id"])
+@pytest.mark.parametrize("row", every_row(), ids=lambda row: row["id"])
 def test_previous_turn_and_item(row: dict[str, Any]) -> None:
     previous, expected = row["previous"], row["expected"]
     if previous is None:
@@ -126,7 +141,7 @@ def test_previous_turn_and_item(row: dict[str, Any]) -> None:
         assert item is not None
 
 
-@pytest.mark.parametrize("row", rows(), ids=lambda row: row["id"])
+@pytest.mark.parametrize("row", every_row(), ids=lambda row: row["id"])
 def test_dispute_kind_and_claim(row: dict[str, Any]) -> None:
     expected = row["expected"]
     if expected["intent"] != "dispute":
@@ -143,7 +158,7 @@ def test_dispute_kind_and_claim(row: dict[str, Any]) -> None:
         assert expected["dispute_kind"] == row["category"].removeprefix("dispute_")
 
 
-@pytest.mark.parametrize("row", rows(), ids=lambda row: row["id"])
+@pytest.mark.parametrize("row", every_row(), ids=lambda row: row["id"])
 def test_other_extracts_nothing(row: dict[str, Any]) -> None:
     expected = row["expected"]
     if expected["intent"] != "other":
@@ -153,25 +168,25 @@ def test_other_extracts_nothing(row: dict[str, Any]) -> None:
 
 
 def test_long_messages_are_long() -> None:
-    for row in rows():
+    for row in every_row():
         if row["category"] == "long":
             assert 60 <= len(row["message"].split()) <= 200, row["id"]
 
 
 def test_ids_unique() -> None:
-    ids = [row["id"] for row in rows()]
+    ids = [row["id"] for row in every_row()]
     assert len(ids) == len(set(ids))
 
 
 def test_families_keep_one_split_and_category() -> None:
     splits: dict[str, set[str]] = defaultdict(set)
     categories: dict[str, set[str]] = defaultdict(set)
-    for row in rows():
+    for row in every_row():
         splits[row["family"]].add(row["split"])
         categories[row["family"]].add(row["category"])
     assert {family for family, s in splits.items() if len(s) > 1} == set()
     assert {family for family, c in categories.items() if len(c) > 1} == set()
-    sizes = Counter(row["family"] for row in rows())
+    sizes = Counter(row["family"] for row in every_row())
     assert {family for family, n in sizes.items() if n < 3} == set()
 
 
@@ -187,3 +202,24 @@ def test_coverage() -> None:
     assert set(domains) == DOMAINS
     assert min(domains.values()) >= 0.4 * len(data)
     assert 0.3 <= sum(heldout.values()) / len(data) <= 0.5
+
+
+def _words(message: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z0-9]+", message.lower()))
+
+
+def test_the_supplement_trains_only_and_copies_no_held_out_line() -> None:
+    """Its lines are development lines in families of their own, and none shares 75% or more of its words with a
+    held-out line (one line at 0.75 was left out when it was merged: "lookng for a digital hygrometer for my
+    greenhouse", beside a held-out family's "looking for a.digital.hygrometer for my.greenhouse")."""
+    extra = supplement_rows()
+    assert len(extra) >= 600 and {row["split"] for row in extra} == {"dev"}
+    assert not {row["family"] for row in extra} & {row["family"] for row in rows()}
+    heldout = [_words(row["message"]) for row in rows() if row["split"] == "heldout"]
+    close = []
+    for row in extra:
+        words = _words(row["message"])
+        overlap = max(len(words & other) / max(1, len(words | other)) for other in heldout)
+        if overlap >= 0.75:
+            close.append(row["id"])
+    assert close == []
