@@ -104,17 +104,28 @@ def _score_line(
     """Count one line's phrases, the served reading's and each alternative's, under names starting `prefix`."""
     reading = line.reading
     reads = reading.intent in ("request", "dispute")
-    served = reading.wanted  # as agent/phrase_model.py `served_wanted` reads it
-    if len(spans) <= max_words and reading.intent == "request":
-        served = wanted or reading.wanted
-    elif len(spans) <= max_words and reading.intent == "dispute" and reading.dispute_kind in TAGGED_DISPUTES:
-        served = wanted
-    _count(counts, prefix + "served_wanted", served, line.wanted)
+    short = len(spans) <= max_words and row is not None
+    # As the agent serves them (agent/phrase_model.py `served_phrases`, `claim_phrases`), and three alternatives:
+    # long messages tagged too, a claim's wishes the tagger's alone, a request's the tagger's even when it tags none.
+    for name, long_too, claims_tagged, falls_back in (
+        ("served_wanted", False, False, True),
+        ("served_long_tagged", True, False, True),
+        ("served_claims_tagged", False, True, True),
+        ("served_no_fallback", False, False, False),
+    ):
+        tags_it = row is not None and (short or long_too)
+        served = reading.wanted
+        if tags_it and reading.intent == "request":
+            served = (wanted or reading.wanted) if falls_back else wanted
+        elif tags_it and reading.intent == "dispute" and reading.dispute_kind in TAGGED_DISPUTES:
+            served = wanted
+        elif tags_it and reading.intent == "dispute" and reading.dispute_kind == "claim":
+            served = wanted if claims_tagged else (reading.wanted or wanted)
+        _count(counts, prefix + name, served, line.wanted)
     _count(counts, prefix + "tagger_wanted", wanted if reads else [], line.wanted)
     _count(counts, prefix + "tagger_unwanted", ruled_out if reads else [], line.unwanted)
     _count(counts, prefix + "rules_wanted", reading.wanted, line.wanted)
     _count(counts, prefix + "rules_unwanted", reading.unwanted, line.unwanted)
-    short = len(spans) <= max_words and row is not None
     attribute = reading.intent == "dispute" and reading.dispute_kind == "attribute"
     tagged_dispute = reading.intent == "dispute" and reading.dispute_kind in TAGGED_DISPUTES
     for name, applies in (
