@@ -214,7 +214,7 @@ def test_the_supplement_trains_only_and_copies_no_held_out_line() -> None:
     held-out family's "looking for a.digital.hygrometer for my.greenhouse", and "A's a pullover — which is not a
     zip-up", beside "A is a pullover, not a zip-up")."""
     extra = supplement_rows()
-    assert len(extra) >= 1500 and {row["split"] for row in extra} == {"dev"}
+    assert len(extra) >= 2300 and {row["split"] for row in extra} == {"dev"}
     assert not {row["family"] for row in extra} & {row["family"] for row in rows()}
     heldout = [_words(row["message"]) for row in rows() if row["split"] == "heldout"]
     close = []
