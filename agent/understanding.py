@@ -33,7 +33,6 @@ from agent.phrase_model import (
     TaggedLine,
     claim_phrases,
     served_phrases,
-    served_wanted,
 )
 from agent.profile import Vocabulary, extract_preferences, wanted_phrases
 from agent.records import Claim, Pick
@@ -216,8 +215,8 @@ def read_message(
         item = index_of[pointed[0]] if len(pointed) == 1 else None
     wanted = wanted_phrases(message, vocabulary, labels) if intent == "request" else []
     unwanted = list(profile["unwanted"]) if intent == "request" else []
-    # As `interpret` reads a request (agent/nodes.py): the learned tagger's wanted phrases when one is shipped.
-    wanted = served_wanted(phrase_model, encoder, message, RulesReading(intent, wanted, unwanted, labels))
+    # As `interpret` reads a request (agent/nodes.py `_asked`): the learned tagger's phrases when one is shipped.
+    wanted, unwanted = served_phrases(phrase_model, encoder, message, RulesReading(intent, wanted, unwanted, labels))
     return Reading(intent, wanted, unwanted, filters, unsupported, item, None, None, scores)
 
 

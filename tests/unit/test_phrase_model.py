@@ -152,11 +152,14 @@ def test_a_request_the_tagger_finds_nothing_in_keeps_the_rules_phrases_and_a_dis
     assert served_wanted(_fitted(), HashEncoder(), "I'll take A", accept) == []
 
 
-def test_a_message_longer_than_the_encoder_reads_is_read_by_the_rules() -> None:
-    long = "in the market for hiking boots " + "and more " * 120
+def test_a_message_past_the_encoders_window_is_tagged_and_a_pasted_page_is_read_by_the_rules() -> None:
     rules = RulesReading("request", ["market", "hiking boots"], [])
-    assert _fitted().phrases(HashEncoder(), long, rules) is None
-    assert served_wanted(_fitted(), HashEncoder(), long, rules) == ["market", "hiking boots"]
+    # 245 words: past the encoder's 128 word pieces, the words keep their lexical features and a zero vector.
+    story = "in the market for hiking boots " + "and more " * 120
+    assert _fitted().phrases(HashEncoder(), story, rules) is not None
+    page = "in the market for hiking boots " + "and more " * 130  # 265 words: more than MAX_TAGGED_WORDS
+    assert _fitted().phrases(HashEncoder(), page, rules) is None
+    assert served_wanted(_fitted(), HashEncoder(), page, rules) == ["market", "hiking boots"]
 
 
 def test_the_profile_words_of_phrases_leave_out_filler_relatives_and_labels() -> None:

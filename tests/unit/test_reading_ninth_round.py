@@ -129,15 +129,22 @@ def _ruling_out() -> PhraseModel:
     )
 
 
-def test_an_attribute_dispute_the_rules_read_nothing_in_takes_the_taggers_ruled_out_phrases() -> None:
+def test_requests_and_tagged_disputes_take_the_taggers_ruled_out_phrases() -> None:
     model, encoder, labels = _ruling_out(), HashEncoder(), ["A", "B", "C"]
     attribute = RulesReading("dispute", [], [], labels, "attribute")
     assert served_unwanted(model, encoder, "polyester", attribute) == ["polyester"]
-    # the rules' phrases stand where they found any, for every other kind and intent, and without a tagger
+    # the tagger's phrases replace the rules' in requests and in disputes of a pick, an attribute or an owned pick
     ruled = RulesReading("dispute", [], ["wool"], labels, "attribute")
-    assert served_unwanted(model, encoder, "wool again", ruled) == ["wool"]
-    assert served_unwanted(model, encoder, "polyester", RulesReading("dispute", [], [], labels, "item")) == []
-    assert served_unwanted(model, encoder, "polyester", RulesReading("request", [], [], [])) == []
+    assert served_unwanted(model, encoder, "acrylic", ruled) == ["acrylic"]
+    assert served_unwanted(model, encoder, "polyester", RulesReading("dispute", [], [], labels, "item")) == [
+        "polyester"
+    ]
+    assert served_unwanted(model, encoder, "polyester", RulesReading("request", [], [], [])) == ["polyester"]
+    # the rules' stand for a claim, for every other intent, and without a tagger
+    assert served_unwanted(model, encoder, "polyester", RulesReading("dispute", [], ["wool"], labels, "claim")) == [
+        "wool"
+    ]
+    assert served_unwanted(model, encoder, "polyester", RulesReading("question", [], [], labels)) == []
     assert served_unwanted(None, None, "polyester", attribute) == []
     # a phrase that only points at a pick is no rule-out
     assert served_unwanted(model, encoder, "B", attribute) == []
