@@ -9,13 +9,12 @@ each message, so it is fitted last).
 
     llmrec train intent --messages tests/data/understanding.jsonl
 
-Only lines of `--split` (default `dev`) are used, and every line of the training supplement (`--supplement`, default
-training/data/understanding_supplement.jsonl: 2,418 development lines in families of their own; training/data/README.md),
-which may hold no held-out line, family or message, so the held-out phrasing families stay unseen and the
-`understanding` protocol's held-out figure is honest. With the supplement (4,179 lines, 2026-12-07) the whole refit
-takes about 21 minutes on 2 cores, 15 of them fine-tuning the reader. Encoding the 465 development messages with MiniLM takes about
-10 s on 2 cores (each once: the dispute kind classifier reads the vectors the intent classifier encoded); the fits
-under a second each; the tagger reads each message's words once more (about 40 s for 845 lines, with the catalogs).
+Only lines of `--split` (default `dev`) are used, and every line of the training supplement (`--supplement`,
+default training/data/understanding_supplement.jsonl: 2,418 development lines in families of their own;
+training/data/README.md), which may hold no held-out line, family or message, so the held-out phrasing families stay
+unseen and the `understanding` protocol's held-out figure is honest. With the supplement (4,179 lines, 2026-12-07)
+the whole refit takes about 21 minutes on 2 cores, 15 of them fine-tuning the reader, 2 the tagger's reading of
+every line.
 """
 
 from __future__ import annotations
