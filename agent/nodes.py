@@ -39,7 +39,7 @@ from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
 from agent.phrase_model import RulesReading, claim_phrases, phrase_words, served_phrases, with_filter_words
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
-from agent.profile import violation, wanted_phrases
+from agent.profile import naming_values, violation, wanted_phrases
 from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructions
 from agent.question import answer_question
 from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
@@ -91,7 +91,8 @@ def _asked(ctx: Context, message: str, rules: RulesReading, profile: Profile | N
     if ctx.phrase_model is None or ctx.encoder is None:
         return None
     try:
-        wanted, unwanted = served_phrases(ctx.phrase_model, ctx.encoder, message, rules)
+        brands = naming_values(rules.unwanted, ctx.vocabulary)
+        wanted, unwanted = served_phrases(ctx.phrase_model, ctx.encoder, message, rules, brands)
         words = phrase_words(wanted, rules.labels)
     except Exception as exc:  # noqa: BLE001 - an encoder that fails must not lose the turn: the rules still read it
         log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)

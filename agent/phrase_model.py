@@ -275,7 +275,11 @@ class PhraseModel:
 
 
 def served_phrases(
-    model: PhraseModel | None, encoder: TokenEncoder | None, message: str, reading: RulesReading
+    model: PhraseModel | None,
+    encoder: TokenEncoder | None,
+    message: str,
+    reading: RulesReading,
+    brands: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
     """(wanted, ruled-out) phrases the agent acts on, from one pass of the tagger at most; `reading` is the rules'
     reading of `message` (spelled as the rules read it).
@@ -292,7 +296,10 @@ def served_phrases(
     0.686 -> 0.713 (precision 0.79 -> 0.82, recall 0.61 -> 0.63); cross-validated on the development part, where
     the rules were written, 0.888 -> 0.878. The tagger's phrases first and the rules' where it reads none: 0.628 /
     0.708, both lists together 0.618 / 0.698. Before the supplement the rules read better (2,078 lines: held-out
-    0.623 against the tagger's 0.620): the tagger needed the lines."""
+    0.623 against the tagger's 0.620): the tagger needed the lines. The rules' ruled-out `brands` (those of their
+    phrases that name a catalog brand: agent/profile.py `naming_values`) stay beside the tagger's: a brand ruled
+    out is a filter, and after picks the tagger reads a brand as pointing at the pick that has it ("anything but
+    Levi's" with a Levi's pick shown: O at 0.54 against B-U at 0.44), which put Levi's back on the list."""
     rules = (list(reading.wanted), list(reading.unwanted))
     if model is None or encoder is None:
         return rules
@@ -304,6 +311,8 @@ def served_phrases(
         return rules
     wanted = [phrase for phrase in read[0] if not _points(phrase, reading.labels)]
     unwanted = [phrase for phrase in read[1] if not _points(phrase, reading.labels)]
+    keys = {phrase_key(phrase) for phrase in unwanted}
+    unwanted += [brand for brand in brands if brand in rules[1] and phrase_key(brand) not in keys]
     return (wanted or rules[0]) if request else wanted, unwanted
 
 

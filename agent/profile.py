@@ -170,6 +170,14 @@ def _nameable(key: str) -> bool:
 # --- the public API ---------------------------------------------------------------------------------------------------
 
 
+def naming_values(phrases: Sequence[str], vocabulary: Vocabulary | None) -> list[str]:
+    """The phrases that name a catalog value the user may type (a brand: "levi's", "wrangler"). A brand ruled out
+    is a filter, like the brands asked for, and the rules read those (agent/phrase_model.py `served_phrases`)."""
+    if vocabulary is None:
+        return []
+    return [phrase for phrase in phrases if vocabulary._find(read_words(phrase))]
+
+
 def _read(message: str) -> tuple[list[Word], bytearray]:
     """The words a message's wishes are read from, and which of them are read for what they rule out only: what it
     asks for and what it rules out (`asked_parts`: a long message's story is dropped, and "my fingers are not as

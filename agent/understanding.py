@@ -34,7 +34,7 @@ from agent.phrase_model import (
     claim_phrases,
     served_phrases,
 )
-from agent.profile import Vocabulary, extract_preferences, wanted_phrases
+from agent.profile import Vocabulary, extract_preferences, naming_values, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
 from agent.spelling import Speller
@@ -194,7 +194,8 @@ def read_message(
         else:  # as `revise` reads the wishes (agent/nodes.py): the learned tagger's when one is shipped
             wanted = wanted_phrases(wish_part(message, dispute), vocabulary, labels, COMPLAINT_WORDS)
             rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, dispute["kind"])
-            wanted, preferences["unwanted"] = served_phrases(phrase_model, encoder, message, rules)
+            brands = naming_values(rules.unwanted, vocabulary)
+            wanted, preferences["unwanted"] = served_phrases(phrase_model, encoder, message, rules, brands)
         if dispute["kind"] == "claim":  # as `revise` reads them: the tagger's where the rules read none
             rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, "claim")
             wanted, preferences["unwanted"] = claim_phrases(phrase_model, encoder, message, rules)
@@ -216,7 +217,9 @@ def read_message(
     wanted = wanted_phrases(message, vocabulary, labels) if intent == "request" else []
     unwanted = list(profile["unwanted"]) if intent == "request" else []
     # As `interpret` reads a request (agent/nodes.py `_asked`): the learned tagger's phrases when one is shipped.
-    wanted, unwanted = served_phrases(phrase_model, encoder, message, RulesReading(intent, wanted, unwanted, labels))
+    brands = naming_values(unwanted, vocabulary)
+    rules = RulesReading(intent, wanted, unwanted, labels)
+    wanted, unwanted = served_phrases(phrase_model, encoder, message, rules, brands)
     return Reading(intent, wanted, unwanted, filters, unsupported, item, None, None, scores)
 
 

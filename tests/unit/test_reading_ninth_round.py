@@ -9,12 +9,13 @@ from agent.dispute import corrected_claim, find_dispute
 from agent.intent import cue_prior
 from agent.language import read_word_spans, rephrase
 from agent.off_topic import off_topic_reason
-from agent.phrase_model import PhraseModel, RulesReading, served_unwanted, word_features, word_vectors
-from agent.profile import extract_preferences
+from agent.phrase_model import PhraseModel, RulesReading, served_phrases, served_unwanted, word_features, word_vectors
+from agent.profile import Vocabulary, extract_preferences, naming_values
 from agent.records import INTENTS
 from agent.unsupported import strip_unsupported, unsupported_constraints
 from tests.unit.hash_encoder import HashEncoder
 from tests.unit.labelled_picks import labelled_picks
+from tools.catalog import Item
 
 
 @pytest.mark.parametrize(
@@ -160,3 +161,20 @@ def test_a_pick_ordered_and_on_its_way_is_owned() -> None:
     assert unsupported_constraints("tracking says out for delivery") == []
     assert unsupported_constraints("can it be delivered by friday?") == ["delivery"]
     assert cue_prior("ordered B!", INTENTS, 1.0)["dispute"] == 0.0  # an order placed now is an accept
+
+
+def test_a_brand_the_rules_rule_out_stays_beside_the_taggers_phrases() -> None:
+    # After picks the tagger can read a brand as pointing at the pick that has it ("anything but Levi's" with a
+    # Levi's pick shown); a brand ruled out is a filter, and the rules' stays.
+    model, encoder, labels = _ruling_out(), HashEncoder(), ["A", "B", "C"]
+    rules = RulesReading("request", [], ["levi's", "polyester"], labels)
+    served = served_phrases(model, encoder, "B", rules, brands=["levi's"])
+    assert served[1] == ["levi's"]  # the tagger's "B" only points at a pick; "polyester" is not a brand
+    assert served_phrases(model, encoder, "levis", rules, brands=["levi's"])[1] == ["levis", "levi's"]
+    items = [
+        Item(item_id=f"l{n}", title=f"Levi's jean {n}", text="jean", attributes={"brand": "Levi's"}, domain="clothing")
+        for n in range(2)
+    ]
+    vocabulary = Vocabulary.from_items(items)
+    assert naming_values(["levi's", "polyester", "anything"], vocabulary) == ["levi's"]
+    assert naming_values(["levi's"], None) == []
