@@ -98,7 +98,7 @@ def _asked(ctx: Context, message: str, rules: RulesReading, profile: Profile | N
         log.warning("phrase tagger failed (%s); reading the wanted words by the rules", exc)
         return None
     if profile is not None:
-        profile["unwanted"] = unwanted  # the rules' but for an attribute dispute they read nothing in
+        profile["unwanted"] = unwanted  # the tagger's, and the brands the rules rule out (`served_phrases`)
         words = with_filter_words(words, profile)
         profile["wanted"] = words
     return words
