@@ -53,6 +53,8 @@ class Context:
     """The learned dispute kind classifier (agent/dispute_kind_model.py `DisputeKindModel`); None: the rules decide."""
     phrase_model: Any = None
     """The learned tagger of a request's wanted phrases (agent/phrase_model.py `PhraseModel`); None: rules read them."""
+    pick_model: Any = None
+    """The learned pointer at the pick a message is about (agent/pick_model.py `PickModel`); None: the rules point."""
     speller: Any = None
     """Typo correction against the catalog's words (agent/spelling.py `Speller`); None: messages read as typed."""
     encoder: Any = None

@@ -43,6 +43,7 @@ from agent.language import (
     OWNED_BY_NOW,
     PICK_LEAD,
     asking_clauses,
+    claimed_property,
     find_negations,
     pick_statements,
     prepare,
@@ -348,7 +349,9 @@ _DOES_NOT = re.compile(
     rf"{_ART}(?P<y>[^,.;!?]+?){_TAIL}"
 )
 _POINTER = re.compile(
-    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|last|middle|top)(?: [a-z-]+)?|"
+    r"^(?:it|that|this|they|those|these|(?:the )?(?:first|second|third|1st|2nd|3rd|last|middle|top)(?: [a-z-]+)?|"
+    # "the USB one is not even close to 200 MHz", "that bel-art one": a pick named by a word of its own
+    r"(?:the|that|this) [a-z0-9-]+(?: [a-z0-9-]+)? ones?|"
     r"(?:the |item |option |pick |choice )?[a-j])$"
 )
 
@@ -415,7 +418,7 @@ def _corrected_text(text: str, picks: Sequence[Pick]) -> tuple[list[str], list[s
     """`corrected_claim` of a prepared text, as a whole."""
     subject, ruled_out, wanted = None, None, None
     if (found := _CALLING.match(text)) or (found := _MISTOOK.match(text)):
-        ruled_out, wanted = found["x"].strip(), found["y"].strip()
+        ruled_out, wanted = claimed_property(found["x"]), claimed_property(found["y"])
         return [wanted], [ruled_out], _named_by(ruled_out, picks)
     if found := _SAID_NOT.match(text):
         return corrected_claim(f"{found['p']} is not {found['y']}", picks)
@@ -431,7 +434,9 @@ def _corrected_text(text: str, picks: Sequence[Pick]) -> tuple[list[str], list[s
         subject, wanted = found["x"], found["y"]
         # "a windbreaker is no rain jacket" tells two kinds apart as "is not a" does
         tells_kinds_apart = bool(found.groupdict().get("art") or found.groupdict().get("no"))
-        if not tells_kinds_apart and picks and _names_pick(subject, picks):
+        # "the Littmann isn't a cardiology stethoscope" names the pick, "a hoodie is not a jacket" a kind
+        definite = not re.match(r"(?:a|an|some) ", subject.strip())
+        if (definite or not tells_kinds_apart) and picks and _names_pick(subject, picks):
             # "Krazy Glue isn't waterproof": a pick named by its brand or kind, not a thing to rule out (with an
             # article, "a hoodie is not a jacket" tells two kinds apart).
             subject = "it"
@@ -442,7 +447,8 @@ def _corrected_text(text: str, picks: Sequence[Pick]) -> tuple[list[str], list[s
     if wanted is None or subject is None:
         return None
     subject = _reported_pick(re.sub(r"^(?:a|an|the|some) ", "", subject.strip()))
-    wanted = wanted.strip()
+    wanted = claimed_property(wanted)
+    ruled_out = claimed_property(ruled_out) if ruled_out is not None else None
     if not _names_a_thing(wanted) or _POINTER.match(wanted) or _TASTE.match(wanted):
         # "B is not what I want", "... not for kids", "A is more of a jacket than B", "B is not my style" (a taste,
         # not a property the rationale gave it): nothing to want
@@ -475,6 +481,7 @@ def _reported_pick(subject: str) -> str:
     """The pick a subject ends with when a source or a request to check comes first ("the product page says b",
     "according to the manufacturer the second one", "double check your notes: c"): the pick, not a thing to rule
     out (3 development claim disputes of the fifth session ruled out "product page says b"); else the subject."""
+    subject = _ASIDE.split(subject)[-1].strip()  # "saving these for later (a", "sorry to nitpick - a"
     if _POINTER.match(subject):
         return subject
     words = subject.split()
@@ -488,15 +495,25 @@ def _reported_pick(subject: str) -> str:
     return subject
 
 
-_REPORTING = frozenset({"says", "said", "say", "states", "stated", "claims", "shows", "lists", "confirms", "that"})
+_REPORTING = frozenset(
+    {
+        *("says", "said", "say", "states", "stated", "claims", "shows", "lists", "confirms", "that"),
+        # a clause before the pick ("not to nitpick, but A isn't a clamp meter", "oh and B isn't latex-free either",
+        # "betcha C isn't a zip-up": the training supplement's claim disputes, out of sample for these rules)
+        *("but", "and", "oh", "so", "also", "plus", "well", "ok", "okay", "betcha", "anything", "honestly", "wait"),
+    }
+)
+_ASIDE = re.compile(r"\(|\s[-\u2013\u2014]+\s")
 
 
 def _names_pick(phrase: str, picks: Sequence[Pick]) -> bool:
     """All the content words of `phrase` are in one pick's title and are not what it is ("krazy glue" for "Krazy
     Glue KG48348MR ... Tip"; not "leggings" for "hue women's solid skinny jeanz legging", whose kind it names)."""
     words = _content(phrase)
+    # the kind with a word of the pick's own names the pick ("the Free Country jacket isn't waterproof"); the kind
+    # alone does not
     return bool(words) and any(
-        words <= _content(pick["title"]) and head_word(pick["title"]) not in words for pick in picks
+        words <= _content(pick["title"]) and words - {head_word(pick["title"])} for pick in picks
     )
 
 
@@ -525,10 +542,15 @@ _LIKE = re.compile(
 )
 
 
+def asks_similar(message: str) -> bool:
+    """Whether a request asks for more like something ("more like", "similar to", "like B but")."""
+    return _LIKE.search(prepare(message[:_LABEL_WINDOW])) is not None
+
+
 def similar_pick(message: str, picks: Sequence[Pick]) -> str | None:
     """The pick a request asks for more like ("more like the second one", "like B but in navy", "similar to the
     dial caliper"), else None."""
-    if not picks or not _LIKE.search(prepare(message[:_LABEL_WINDOW])):
+    if not picks or not asks_similar(message):
         return None
     pointed = referenced_picks(message, picks, fallback=False)
     return pointed[0] if len(pointed) == 1 else None

@@ -22,6 +22,7 @@ from agent.chat_model import RecommenderChatModel
 from agent.context import Context
 from agent.dispute import (
     DisputeKind,
+    asks_similar,
     corrected_claim,
     dispute_preferences,
     find_dispute,
@@ -37,6 +38,7 @@ from agent.item_kind import KIND_STEP, category_word, head_kinds, kind_score, ki
 from agent.language import COMPLAINT_WORDS, singular, thing_part, word_parts
 from agent.off_topic import ASIDE_REPLIES, OFF_TOPIC_REPLIES, off_topic_reason
 from agent.phrase_model import RulesReading, claim_phrases, phrase_words, served_phrases, with_filter_words
+from agent.pick_model import point_at, repoint, rules_pointed
 from agent.planner import model_tool_calls, plan_tool_calls, planner_message
 from agent.prior import fixed_top, order_by, prior_features
 from agent.profile import naming_values, violation, wanted_phrases
@@ -44,7 +46,7 @@ from agent.prompts import REPLY_SYSTEM_PROMPT, RecRequest, Role, agent_instructi
 from agent.question import answer_question
 from agent.ranking import LOOP_NOTE, check, explain, label_of, rank, show, shown_label
 from agent.requested_thing import request_profile
-from agent.state import AgentState, Candidate, Intent, Pick, Profile, Shown
+from agent.state import AgentState, Candidate, Dispute, Intent, Pick, Profile, Shown
 from agent.transcript import ANSWER_NAME, SUMMARY_KEY, conversation, last_user_message, turn_tool_results
 from agent.unsupported import CATALOG_LACKS, unsupported_constraints
 from tools.catalog import Item
@@ -144,8 +146,10 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
     ctx = runtime.context
     message = last_user_message(state.messages)
     button = state.button or {}
+    spelled, _ = _spelled(ctx, message)
+    # The dispute is read from the message as spelled, as `read_message` reads it ("scratch the thrid one").
     dispute = find_dispute(
-        message,
+        spelled,
         state.picks,
         state.claims,
         ctx.retrievers.dataset.items,
@@ -153,18 +157,16 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         claim=button.get("claim"),
         kind=_dispute_kind(ctx, message),
     )
+    dispute["message"] = message  # quoted back to the user as typed
+    if not button and ctx.pick_model is not None:
+        pointed = _pointed(ctx, spelled, state.picks, "dispute", dispute)
+        dispute = repoint(dispute, pointed, state.picks)
     profile = dispute_preferences(message, dispute, state.picks, ctx.vocabulary)
     asked = None
-    spelled, _ = _spelled(ctx, message)
     labels = [p["label"] for p in state.picks]
     thing = None
     if dispute["kind"] in ("item", "attribute"):
         thing = request_profile(spelled, ctx.vocabulary, labels).get("thing")
-    if thing:
-        # A dispute that names another product ("a hoodie, nothing for kids" after jeans) starts over its wishes, as
-        # a request for it does (agent/state.py `merge_profile`): kept, the jeans' words searched "hoodie men bootcut
-        # jeans" and a jean came third among the hoodies.
-        profile["thing"] = thing
     if dispute["kind"] != "claim" and corrected_claim(spelled, state.picks) is None:
         # The wishes as `read_message` reads them (agent/understanding.py): the learned tagger's when one is shipped.
         wishes = wanted_phrases(wish_part(spelled, dispute), ctx.vocabulary, labels, COMPLAINT_WORDS)
@@ -172,7 +174,35 @@ def revise(state: AgentState, runtime: Runtime[Context]) -> Update:
         asked = _asked(ctx, spelled, rules, profile)
     elif dispute["kind"] == "claim":
         asked = _claimed(ctx, spelled, state.picks, profile)
+    wished = {singular(word) for phrase in profile["wanted"] for word in word_parts(phrase)}
+    if thing and {singular(word) for word in thing} <= wished:
+        # A dispute that names another product ("a hoodie, nothing for kids" after jeans) starts over its wishes, as
+        # a request for it does (agent/state.py `merge_profile`): kept, the jeans' words searched "hoodie men bootcut
+        # jeans" and a jean came third among the hoodies. Only a thing it wishes for: "scrap all three and start
+        # over" named the thing "start", which emptied the wishes, and the revision searched nothing.
+        profile["thing"] = thing
     return {"dispute": dispute, "rejected": dispute["item_ids"], "profile": profile, "asked": asked}
+
+
+def _pointed(ctx: Context, spelled: str, picks: Sequence[Pick], intent: str, dispute: Dispute | None) -> str | None:
+    """The pick the message is about as `read_message` reads it: the learned pointer's (agent/pick_model.py) when one
+    is shipped, else the rules' when they read one pick."""
+    rules = rules_pointed(spelled, picks, dispute)
+    try:
+        return point_at(ctx.pick_model, spelled, picks, intent, dispute, rules)
+    except Exception as exc:  # noqa: BLE001 - a pointer that fails must not lose the turn: the rules still point
+        log.warning("pick pointer failed (%s); the rules point", exc)
+        return rules[0] if len(rules) == 1 else None
+
+
+def _similar_to(ctx: Context, message: str, picks: Sequence[Pick]) -> str | None:
+    """The pick a request asks for more like ("more like the second one"), else None: the pointer's pick when one is
+    shipped, as `read_message` reads the pick of a request."""
+    if ctx.pick_model is None:
+        return similar_pick(message, picks)
+    if not picks or not asks_similar(message):
+        return None
+    return _pointed(ctx, _spelled(ctx, message)[0], picks, "request", None)
 
 
 def _claimed(ctx: Context, message: str, picks: Sequence[Pick], profile: Profile) -> list[str] | None:
@@ -221,7 +251,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> Update:
             user_id=state.user_id,
             anchor_item=anchor,
             search_k=ctx.search_k,
-            similar_to=similar_pick(message, state.picks) if state.intent == "request" else None,
+            similar_to=_similar_to(ctx, message, state.picks) if state.intent == "request" else None,
             labels=[p["label"] for p in state.picks],
             asked=state.asked,
         )
@@ -352,7 +382,12 @@ def respond(state: AgentState, runtime: Runtime[Context]) -> Update:
     ctx = runtime.context
     update: Update = {"turn": state.turn + 1}
     if state.intent == "question":
-        text = answer_question(last_user_message(state.messages), state.picks, ctx.retrievers.dataset.items)
+        message = last_user_message(state.messages)
+        pointed = None
+        if ctx.pick_model is not None:  # the pick the question is about, as `read_message` reads it
+            found = _pointed(ctx, _spelled(ctx, message)[0], state.picks, "question", None)
+            pointed = [found] if found is not None else []
+        text = answer_question(message, state.picks, ctx.retrievers.dataset.items, pointed)
         update["messages"] = [AIMessage(text, name=ANSWER_NAME, additional_kwargs={SUMMARY_KEY: text[:200]})]
         return update
     if state.intent in ("accept", "other"):
@@ -378,7 +413,8 @@ def _reply(state: AgentState, ctx: Context) -> str:
     if state.intent == "accept" and state.picks:
         # The pick the user settles on ("lock in the second one", "I'll take the Fluke"), the first when none is
         # named ("sold!"): naming the top pick answered "lock in the second one" with the first one's title.
-        chosen = referenced_picks(message, state.picks)[0]
+        pointed = _pointed(ctx, _spelled(ctx, message)[0], state.picks, "accept", None) if ctx.pick_model else None
+        chosen = pointed or referenced_picks(message, state.picks)[0]
         title = next(p["title"] for p in state.picks if p["item_id"] == chosen)
         return f"Glad that works. “{title}” it is; ask me any time for something else."
     off_topic = off_topic_reason(message)
@@ -414,7 +450,7 @@ def _undisputed(state: AgentState, ctx: Context, found: list[Candidate]) -> list
     refines = (
         state.intent == "request"
         and not state.asked
-        and similar_pick(last_user_message(state.messages), state.picks) is None
+        and _similar_to(ctx, last_user_message(state.messages), state.picks) is None
     )
     if state.dispute is None and not refines:
         return []
@@ -457,14 +493,14 @@ def _prior_ordered(state: AgentState, ctx: Context, candidates: list[Candidate])
     # The thing the request names comes first, then the prior's order within each tier (agent/item_kind.py):
     # KIND_STEP is far above the prior's spread (weighted z-scores, a few units) and the calibrated LLM term
     # (|weight| 0.05 x label log-probabilities within ~10 nats), so nothing outweighs what the user asked for.
-    kinds = np.asarray(kind_scores(shown, _turn_things(state, shown, items)), dtype=np.float64)
+    kinds = np.asarray(kind_scores(shown, _turn_things(state, ctx, shown, items)), dtype=np.float64)
     scores = ctx.prior.scores(features) + KIND_STEP * kinds
     scored = [Candidate(**{**c, "prior": float(s)}) for c, s in zip(candidates, scores, strict=True)]
     by_id = {c["item_id"]: c for c in scored}
     return [by_id[i] for i in order_by(ids, scores)]
 
 
-def _turn_things(state: AgentState, shown: list[Item], items: Mapping[str, Item]) -> list[str]:
+def _turn_things(state: AgentState, ctx: Context, shown: list[Item], items: Mapping[str, Item]) -> list[str]:
     """The things this turn asks for, as word keys of kinds among the candidates: the words before a request's
     first purpose word ("a good multimeter | for electronics hobby work"), else all its wishes; for a dispute, or a
     request that names no kind ("in black"), the conversation's wishes. For "more like the second one", the kind of
@@ -473,7 +509,7 @@ def _turn_things(state: AgentState, shown: list[Item], items: Mapping[str, Item]
     message = last_user_message(state.messages)
     wanted = {singular(p) for phrase in state.profile["wanted"] for p in word_parts(phrase)}
     if state.intent == "request":
-        anchor = similar_pick(message, state.picks)
+        anchor = _similar_to(ctx, message, state.picks)
         if anchor is not None:
             item = items.get(anchor)
             kinds = [*head_kinds(item.title), category_word(item)] if item is not None else []

@@ -59,11 +59,15 @@ def _facts(item: Item) -> str:
     return "; ".join(parts)
 
 
-def answer_question(message: str, picks: Sequence[Pick], items: Mapping[str, Item]) -> str:
-    """What the catalog says about the pick(s) the question points at; the list stays as it is."""
+def answer_question(
+    message: str, picks: Sequence[Pick], items: Mapping[str, Item], pointed: Sequence[str] | None = None
+) -> str:
+    """What the catalog says about the pick(s) the question points at (`pointed`, when something else read them:
+    agent/pick_model.py; else the picks it names by label, ordinal or title words); the list stays as it is."""
     if not picks:
         return "There are no recommendations yet to ask about: tell me what you are looking for."
-    pointed = referenced_picks(message, picks, fallback=False)
+    if pointed is None:
+        pointed = referenced_picks(message, picks, fallback=False)
     chosen = [p for p in picks if p["item_id"] in pointed] or list(picks)
     lines: list[str] = []
     words = _asked_words(message)

@@ -30,6 +30,7 @@ from agent.graph import build_graph
 from agent.intent_model import open_intent_model
 from agent.messages import clean_message
 from agent.phrase_model import open_phrase_model
+from agent.pick_model import open_pick_model
 from agent.prior import calibration_path, load_calibration
 from agent.prior_fit import open_prior
 from agent.profile import Vocabulary
@@ -141,6 +142,7 @@ class RecommenderAgent:
                 intent_model=open_intent_model(),
                 dispute_kind_model=open_dispute_kind_model(),
                 phrase_model=open_phrase_model(),
+                pick_model=open_pick_model(),
                 speller=Speller.from_items(retrievers.dataset.items.values()),
                 encoder=dense.encoder if dense is not None else Encoder.from_settings(retrieval_settings),
                 llm=llm,

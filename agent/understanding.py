@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from agent.claims import referenced_labels, split_claims
-from agent.dispute import corrected_claim, dispute_preferences, find_dispute, referenced_picks, wish_part
+from agent.dispute import corrected_claim, dispute_preferences, find_dispute, wish_part
 from agent.dispute_kind_model import DisputeKindModel, learned_kind
 from agent.intent import allowed_intents, classify_intent, cue_prior
 from agent.intent_model import IntentModel
@@ -34,6 +34,7 @@ from agent.phrase_model import (
     claim_phrases,
     served_phrases,
 )
+from agent.pick_model import PickModel, PointerCase, consults, pick_features, point_at, rules_pointed
 from agent.profile import Vocabulary, extract_preferences, naming_values, wanted_phrases
 from agent.records import Claim, Pick
 from agent.runtime import Recommender
@@ -70,6 +71,8 @@ class Reading:
     dispute_kind: str | None
     claim: str | None
     intent_scores: dict[str, float] = field(default_factory=dict)
+    pointed_by_rules: list[int] = field(default_factory=list)
+    """1-based indices of the picks the rules read the message as about (agent/pick_model.py `rules_pointed`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +133,7 @@ def read_message(
     dispute_kind_model: DisputeKindModel | None = None,
     encoder: MessageEncoder | None = None,
     phrase_model: PhraseModel | None = None,
+    pick_model: PickModel | None = None,
     speller: Speller | None = None,
     cue_weight: float = 2.0,
 ) -> Reading:
@@ -137,7 +141,8 @@ def read_message(
     from `intent_model` (with `encoder`) when given, else from `llm` plus the cues, else from the cues alone; a
     dispute's kind from `dispute_kind_model` (with `encoder`) when given, else from the rules of agent/dispute.py;
     a request's and a dispute's wanted phrases from `phrase_model` (with `encoder`) when given (agent/phrase_model.py
-    `served_wanted`), else from the rules."""
+    `served_wanted`), else from the rules; the pick it is about from `pick_model` when given (agent/pick_model.py),
+    else from the rules."""
     picks = _picks(previous)
     if off_topic_reason(message) is not None:  # as the graph reads it (agent/nodes.py `_intent`)
         intent, scores = "other", {"other": 0.0}
@@ -170,13 +175,7 @@ def read_message(
     if intent == "dispute":
         kind = learned_kind(dispute_kind_model, encoder, typed)  # as `revise` reads it (agent/nodes.py)
         dispute = find_dispute(message, picks, _claims(rationale, picks), items or {}, kind=kind)
-        about = [index_of[i] for i in dispute["item_ids"] if i in index_of]
-        if dispute["kind"] == "attribute":
-            # The pick the message names ("B has a hood, I said no hood"), not the picks the rule-out drops
-            # ("I said no plastic" is about no pick in particular, though it drops C).
-            # Title words do not count: the ruled-out word is in the dropped pick's title by construction.
-            pointed = referenced_picks(message, picks, fallback=False, by_title=False)
-            about = [index_of[i] for i in pointed if i in index_of]
+        by_rules = rules_pointed(message, picks, dispute)
         preferences = dispute_preferences(message, dispute, picks, vocabulary)
         # The filters a dispute sets are those `revise` records: none for a claim, only what an owned-dispute asks
         # for ("I already own that Fluke clamp meter" names the pick, it asks for no Fluke).
@@ -188,7 +187,6 @@ def read_message(
         corrected = corrected_claim(message, picks)
         if corrected is not None:
             wanted = corrected[0]
-            about = [index_of[i] for i in corrected[2] if i in index_of] or about
         elif dispute["kind"] == "claim":
             wanted = []
         else:  # as `revise` reads the wishes (agent/nodes.py): the learned tagger's when one is shipped
@@ -199,28 +197,31 @@ def read_message(
         if dispute["kind"] == "claim":  # as `revise` reads them: the tagger's where the rules read none
             rules = RulesReading(intent, wanted, list(preferences["unwanted"]), labels, "claim")
             wanted, preferences["unwanted"] = claim_phrases(phrase_model, encoder, message, rules)
+        pointed = point_at(pick_model, message, picks, intent, dispute, by_rules)
         return Reading(
             intent,
             wanted,
             list(preferences["unwanted"]),
             filters,
             unsupported,
-            about[0] if len(about) == 1 else None,
+            index_of[pointed] if pointed is not None else None,
             dispute["kind"],
             dispute["claim"],
             scores,
+            [index_of[i] for i in by_rules],
         )
-    item = None
-    if picks:
-        pointed = referenced_picks(message, picks, fallback=False)
-        item = index_of[pointed[0]] if len(pointed) == 1 else None
+    by_rules = rules_pointed(message, picks, None) if picks else []
+    pointed = point_at(pick_model, message, picks, intent, None, by_rules)
+    item = index_of[pointed] if pointed is not None else None
     wanted = wanted_phrases(message, vocabulary, labels) if intent == "request" else []
     unwanted = list(profile["unwanted"]) if intent == "request" else []
     # As `interpret` reads a request (agent/nodes.py `_asked`): the learned tagger's phrases when one is shipped.
     brands = naming_values(unwanted, vocabulary)
     rules = RulesReading(intent, wanted, unwanted, labels)
     wanted, unwanted = served_phrases(phrase_model, encoder, message, rules, brands)
-    return Reading(intent, wanted, unwanted, filters, unsupported, item, None, None, scores)
+    return Reading(
+        intent, wanted, unwanted, filters, unsupported, item, None, None, scores, [index_of[i] for i in by_rules]
+    )
 
 
 def read_line(
@@ -232,6 +233,7 @@ def read_line(
     intent_model: IntentModel | None = None,
     dispute_kind_model: DisputeKindModel | None = None,
     phrase_model: PhraseModel | None = None,
+    pick_model: PickModel | None = None,
     encoder: MessageEncoder | None = None,
 ) -> Reading:
     """`read_message` of a labelled line (agent/understanding_set.py): its message after its previous picks (their
@@ -249,21 +251,35 @@ def read_line(
         intent_model=intent_model,
         dispute_kind_model=dispute_kind_model,
         phrase_model=phrase_model,
+        pick_model=pick_model,
         encoder=encoder,
         speller=speller if spell else None,
     )
 
 
-def tagged_lines(
+@dataclass(frozen=True)
+class ReadLine:
+    """A labelled line as the agent reads it by the rules, with the learned intent and dispute kind: the input of
+    the learned readers fitted after those (the phrase tagger, the pick pointer)."""
+
+    line: Line
+    reading: Reading
+    spelled: str
+    """The message with its typos corrected, as the agent reads it."""
+    picks: list[Pick]
+    """The previous picks, with their catalog ids where the titles are in the catalog."""
+
+
+def read_lines(
     lines: Sequence[Line],
     *,
     intent_model: IntentModel,
     dispute_kind_model: DisputeKindModel | None,
     encoder: MessageEncoder,
     progress: bool = True,
-) -> list[TaggedLine]:
-    """Labelled lines as the phrase tagger (agent/phrase_model.py) reads them: each message spelled as the agent reads
-    it, with the agent's reading of it by the rules (the learned intent and dispute kind, the rules' phrases)."""
+) -> list[ReadLine]:
+    """Each labelled line read as the agent reads it, before the phrase tagger and the pick pointer: with the
+    learned intent and dispute kind, and the rules' phrases and picks."""
     contexts = {domain: catalog_context(domain) for domain in sorted({line.domain for line in lines})}
     out = []
     for line in tqdm(lines, desc="Reading labelled messages", disable=not progress_enabled(progress)):
@@ -271,8 +287,31 @@ def tagged_lines(
         reading = read_line(
             line, context, intent_model=intent_model, dispute_kind_model=dispute_kind_model, encoder=encoder
         )
-        labels = [p.label for p in line.previous]
-        rules = RulesReading(reading.intent, reading.wanted, reading.unwanted, labels, reading.dispute_kind)
-        spelled = context[3].correct(line.message)[0]
-        out.append(TaggedLine(spelled, rules, line.expected["wanted"], line.expected["unwanted"]))
+        previous = [PreviousPick(p.label, p.title, context[2].get(p.title.strip().lower())) for p in line.previous]
+        out.append(ReadLine(line, reading, context[3].correct(line.message)[0], _picks(previous)))
     return out
+
+
+def tagged_lines(read: Sequence[ReadLine]) -> list[TaggedLine]:
+    """Read lines as the phrase tagger (agent/phrase_model.py) reads them: each message spelled as the agent reads
+    it, with the agent's reading of it by the rules (the learned intent and dispute kind, the rules' phrases)."""
+    out = []
+    for one in read:
+        reading, labels = one.reading, [p.label for p in one.line.previous]
+        rules = RulesReading(reading.intent, reading.wanted, reading.unwanted, labels, reading.dispute_kind)
+        out.append(TaggedLine(one.spelled, rules, one.line.expected["wanted"], one.line.expected["unwanted"]))
+    return out
+
+
+def pointer_case(one: ReadLine) -> PointerCase | None:
+    """A read line with picks as the pick pointer (agent/pick_model.py) is fitted on: the features of each pick and
+    of "none in particular", and the row that is right; None for a line the agent does not ask the pointer about:
+    without picks, read as chit-chat (it points at nothing) or as a correction (the rules point: `consults`)."""
+    reading, picks = one.reading, one.picks
+    disputing = reading.intent == "dispute"
+    if not picks or reading.intent == "other" or not consults(one.spelled, picks, disputing=disputing):
+        return None
+    rules = [picks[i - 1]["item_id"] for i in reading.pointed_by_rules]
+    x = pick_features(one.spelled, picks, reading.intent, reading.dispute_kind, rules)
+    item = one.line.expected["item"]
+    return x, len(picks) if item is None else int(item) - 1

@@ -2,8 +2,8 @@
 nodes read it): the learned intent and dispute kind classifiers, the fine-tuned reader (agent/reader_model.py) and a
 request's wanted phrases by the learned word tagger (agent/phrase_model.py), all from one shared pass of MiniLM's
 layers over the message (tools/embeddings.py `token_states`, agent/learned.py), typo correction, the profile and,
-after picks, the dispute; side by side with the cue rules alone and with the served reading less the reader, in one
-run, over the labelled set's messages.
+after picks, the dispute and the pick it is about (agent/pick_model.py); side by side with the cue rules alone and
+with the served reading less the reader, in one run, over the labelled set's messages.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.understanding
 
@@ -27,6 +27,7 @@ import psutil
 from agent.dispute_kind_model import open_dispute_kind_model
 from agent.intent_model import open_intent_model
 from agent.phrase_model import open_phrase_model
+from agent.pick_model import open_pick_model
 from agent.profile import Vocabulary
 from agent.spelling import Speller
 from agent.understanding import read_message
@@ -52,6 +53,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     kinds = open_dispute_kind_model()
     plain_model, plain_kinds = open_intent_model(reader=None), open_dispute_kind_model(reader=None)
     tagger = open_phrase_model()
+    pointer = open_pick_model()
     encoder = Encoder(RetrievalSettings().embedding_model, cache_dir=None)
     catalogs = {}
     for domain in sorted({line.domain for line in lines}):
@@ -92,6 +94,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 intent_model=(plain_model if plain else model) if learned else None,
                 dispute_kind_model=(plain_kinds if plain else kinds) if learned else None,
                 phrase_model=tagger if system in ("agent", "agent_no_reader") else None,
+                pick_model=pointer if learned else None,
                 encoder=encoder if learned else None,
                 speller=speller if learned else None,
             )

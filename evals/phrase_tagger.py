@@ -70,7 +70,7 @@ from agent.phrase_model import (
     fit_phrase_model,
     line_rows,
 )
-from agent.understanding import tagged_lines
+from agent.understanding import read_lines, tagged_lines
 from agent.understanding_set import Line, fitting_lines, load_lines
 from evals.understanding import _f1, _keys
 
@@ -182,9 +182,10 @@ def run(
     # The supplement's lines (training only, checked by `fitting_lines`) join every fit, never a scored fold.
     fitting_lines(list(lines), "dev", list(supplement))  # refuses a held-out family or message in the supplement
     extra = len(supplement)
-    tagged = tagged_lines(
+    read = read_lines(
         [*lines, *supplement], intent_model=intent_model, dispute_kind_model=open_dispute_kind_model(), encoder=encoder
     )
+    tagged = tagged_lines(read)
     rows = [line_rows(encoder, line) for line in tqdm(tagged, desc="Tagging words")]
     dev = [i for i, line in enumerate(lines) if line.split == "dev"]
     heldout = [i for i, line in enumerate(lines) if line.split == "heldout"]

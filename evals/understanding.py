@@ -117,7 +117,7 @@ def run_understanding(
     contexts = {domain: catalog_context(domain) for domain in sorted({line.domain for line in lines})}
     results: dict[str, Any] = {}
     for system in systems:
-        llm, intent_model, dispute_kind_model, phrase_model, encoder = None, None, None, None, None
+        llm, intent_model, dispute_kind_model, phrase_model, pick_model, encoder = None, None, None, None, None, None
         if system == "llm":
             from agent.runtime import load_recommender
 
@@ -126,6 +126,7 @@ def run_understanding(
             from agent.dispute_kind_model import open_dispute_kind_model
             from agent.intent_model import open_intent_model
             from agent.phrase_model import open_phrase_model
+            from agent.pick_model import open_pick_model
             from tools.embeddings import Encoder
             from tools.settings import RetrievalSettings
 
@@ -136,6 +137,7 @@ def run_understanding(
                 )
             dispute_kind_model = open_dispute_kind_model()  # None: the rules read the kind, as the agent then does
             phrase_model = open_phrase_model()  # None: the rules read a request's wanted phrases, as the agent does
+            pick_model = open_pick_model()  # None: the rules point at the pick a message is about, as the agent does
             encoder = Encoder.from_settings(RetrievalSettings())
         scored: list[tuple[Line, dict[str, Any]]] = []
         readings: list[dict[str, Any]] = []
@@ -150,6 +152,7 @@ def run_understanding(
                 intent_model=intent_model,
                 dispute_kind_model=dispute_kind_model,
                 phrase_model=phrase_model,
+                pick_model=pick_model,
                 encoder=encoder,
             )
             times.append(time.perf_counter() - start)

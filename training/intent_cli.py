@@ -3,9 +3,9 @@ file and save them where the agent finds them: the intent classifier (agent/inte
 adapters/intent/intent_model.json), the dispute kind classifier (agent/dispute_kind_model.py, fitted on the
 disputes only, adapters/intent/dispute_kind_model.json), the fine-tuned reader averaged with both
 (agent/reader_model.py, training/reader_fit.py, adapters/intent/reader.safetensors, about 5 minutes on 2 cores)
-and the word tagger of a request's wanted phrases
-(agent/phrase_model.py, adapters/intent/phrase_model.json; it reads what the two classifiers and the rules read of
-each message, so it is fitted last).
+the pointer at the pick a message is about (agent/pick_model.py, adapters/intent/pick_model.json) and the word tagger
+of a request's wanted phrases (agent/phrase_model.py, adapters/intent/phrase_model.json); these two read what the
+two classifiers and the rules read of each message, so they are fitted last.
 
     llmrec train intent --messages tests/data/understanding.jsonl
 
@@ -29,8 +29,9 @@ from tqdm.auto import tqdm
 from agent.dispute_kind_model import DISPUTE_KIND_MODEL_PATH, fit_dispute_kind_model
 from agent.intent_model import INTENT_MODEL_PATH, fit_intent_model
 from agent.phrase_model import PHRASE_C, PHRASE_MODEL_PATH, PhraseModelError, fit_phrase_model, line_rows
+from agent.pick_model import PICK_L2, PICK_MODEL_PATH, fit_pick_model
 from agent.reader_model import READER_PATH
-from agent.understanding import tagged_lines
+from agent.understanding import pointer_case, read_lines, tagged_lines
 from agent.understanding_set import UnderstandingSetError, fitting_lines, load_lines
 from tools.embeddings import Encoder
 from tools.settings import RetrievalSettings
@@ -61,9 +62,11 @@ def intent_command(
         int, typer.Option(help="Epochs of the fine-tuned reader; 0 fits none (the classifiers then read alone).")
     ] = EPOCHS,
     reader_out: Annotated[Path, typer.Option(help="Where to save the fine-tuned reader.")] = READER_PATH,
+    pick_l2: Annotated[float, typer.Option("--pick-l2", help="Ridge penalty of the pick pointer.")] = PICK_L2,
+    pick_out: Annotated[Path, typer.Option(help="Where to save the pick pointer.")] = PICK_MODEL_PATH,
 ) -> None:
-    """Fit the intent and dispute kind classifiers, the fine-tuned reader and the word tagger on labelled messages
-    and save them for the agent."""
+    """Fit the intent and dispute kind classifiers, the fine-tuned reader, the pick pointer and the word tagger on
+    labelled messages and save them for the agent."""
     try:
         extra = load_lines(supplement) if supplement is not None and supplement.is_file() else None
         lines = fitting_lines(load_lines(messages), split, extra)
@@ -117,8 +120,13 @@ def intent_command(
     elif reader_out.exists():
         reader_out.unlink()  # a reader fitted on other lines would be averaged with these classifiers
         typer.echo(f"removed {reader_out}: no reader fitted")
-    tagged = tagged_lines(lines, intent_model=model, dispute_kind_model=kinds, encoder=encoder)
-    rows = [row for row in (line_rows(encoder, line) for line in tqdm(tagged, desc="Tagging words")) if row]
+    read = read_lines(lines, intent_model=model, dispute_kind_model=kinds, encoder=encoder)
+    cases = [case for case in map(pointer_case, read) if case is not None]
+    if cases:
+        pointer = fit_pick_model(cases, l2=pick_l2, fitted_on={**source, "lines": len(cases), "l2": pick_l2})
+        pointer.save(pick_out)
+        typer.echo(f"saved {pick_out}: {len(cases)} {split} messages after picks")
+    rows = [row for row in (line_rows(encoder, line) for line in tqdm(tagged_lines(read), desc="Tagging words")) if row]
     try:
         tagger = fit_phrase_model(encoder.identity, rows, c=phrase_c, fitted_on={**source, "c": phrase_c})
     except PhraseModelError as exc:

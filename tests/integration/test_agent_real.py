@@ -89,6 +89,23 @@ def test_a_new_user_asking_for_a_multimeter_gets_multimeters(agent: Any, scienti
     assert [i["item_id"] for i in after.items] == [i["item_id"] for i in result.items]
 
 
+def test_a_dispute_points_at_the_pick_it_names_or_at_all_of_them(agent: Any, scientific: Dataset) -> None:
+    # The learned pointer (agent/pick_model.py): the rules read both messages as about the top pick.
+    first = agent.turn("real-point", "nitrile gloves")
+    shown = [i["item_id"] for i in first.items]
+    assert len(shown) == 3
+    second = agent.turn("real-point", "nope on the one on the right")
+    assert second.intent == "dispute" and second.revision is not None
+    assert second.revision["dispute"]["item_ids"] == [shown[2]], second.revision
+    assert shown[2] in second.revision["removed"] and shown[0] in [i["item_id"] for i in second.items]
+    again = [i["item_id"] for i in second.items]
+    third = agent.turn("real-point", "scrap all three and start over")
+    assert third.intent == "dispute" and third.revision is not None
+    assert third.revision["dispute"]["item_ids"] == again
+    assert not set(again) & {i["item_id"] for i in third.items}
+    assert third.items and all(i["item_id"] in scientific.items for i in third.items)
+
+
 def _ask(message: str, thread: str, env: dict[str, str]) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "ui.cli", "ask", "--domain", "scientific", "-m", message, "-t", thread, "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)

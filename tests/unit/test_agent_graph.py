@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
@@ -103,5 +104,10 @@ def test_more_like_a_pick_asks_for_that_picks_kind() -> None:
     ]
     state = AgentState(messages=[HumanMessage("more like the second one")], picks=picks, intent="request")
     items = {i.item_id: i for i in (meter, fluid, clamp)}
-    # the second pick is a multimeter: the co-bought cutting fluid is no more like it than any other item
-    assert _turn_things(state, [fluid, clamp, meter], items) == ["multimeter"]
+    # the second pick is a multimeter: the co-bought cutting fluid is no more like it than any other item; so with
+    # the rules pointing at the pick, and with the shipped pointer
+    from agent.pick_model import open_pick_model
+
+    for pointer in (None, open_pick_model()):
+        ctx = SimpleNamespace(pick_model=pointer, speller=None)
+        assert _turn_things(state, ctx, [fluid, clamp, meter], items) == ["multimeter"]  # type: ignore[arg-type]
