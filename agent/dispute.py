@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Literal
 
 from agent.claims import referenced_labels, texted_labels
@@ -383,7 +384,7 @@ def _named_by(subject: str, picks: Sequence[Pick]) -> list[str]:
         return []
     pointed = referenced_picks(subject, picks, fallback=False, by_title=False)
     words = _content(subject)
-    return pointed or [p["item_id"] for p in picks if words and words <= _content(p["title"])]
+    return pointed or [p["item_id"] for p in picks if words and words <= _content_of(p["title"])]
 
 
 def corrected_claim(message: str, picks: Sequence[Pick]) -> tuple[list[str], list[str], list[str]] | None:
@@ -513,7 +514,7 @@ def _names_pick(phrase: str, picks: Sequence[Pick]) -> bool:
     # the kind with a word of the pick's own names the pick ("the Free Country jacket isn't waterproof"); the kind
     # alone does not
     return bool(words) and any(
-        words <= _content(pick["title"]) and words - {head_word(pick["title"])} for pick in picks
+        words <= _content_of(pick["title"]) and words - {head_word(pick["title"])} for pick in picks
     )
 
 
@@ -593,6 +594,11 @@ def _dispute(
     return {"message": message, "kind": kind, "item_ids": list(item_ids), "attribute": attribute, "claim": claim}
 
 
+@lru_cache(maxsize=4096)
+def _content_of(text: str) -> frozenset[str]:
+    return frozenset(_content(text))
+
+
 def _content(text: str) -> set[str]:
     """Plural-tolerant content words that could name an item or a claim's subject (labels and noise dropped); a
     possessive is also read joined ("levi's" -> "levi", "levis"), as users type it."""
@@ -633,20 +639,26 @@ def referenced_picks(message: str, picks: Sequence[Pick], *, fallback: bool = Tr
     if labels:
         return list(dict.fromkeys(by_label[label] for label in labels))
     text = prepare(message)
-    positions = _ordinal_positions(text, {word for pick in picks for word in _content(pick["title"])})
+    positions = _ordinal_positions(text, {word for pick in picks for word in _content_of(pick["title"])})
     positions = [len(picks) // 2 + 1 if p == _MIDDLE and len(picks) % 2 else p for p in positions]
     ordered = [picks[p - 1 if p > 0 else p]["item_id"] for p in positions if p <= len(picks)]
     if ordered:
         return list(dict.fromkeys(ordered))
     if not by_title:
         return [picks[0]["item_id"]] if fallback else []
-    words = _content(message)
-    best_overlap, best_id = 0, picks[0]["item_id"]
+    best_id = title_pick(message, picks)
+    return [best_id] if best_id is not None else [picks[0]["item_id"]] if fallback else []
+
+
+def title_pick(message: str, picks: Sequence[Pick]) -> str | None:
+    """The pick whose title shares the most content words with `message` (the first of equals), else None."""
+    words = _content_of(message)
+    best_overlap, best_id = 0, None
     for pick in picks:
-        overlap = len(words & _content(pick["title"]))
+        overlap = len(words & _content_of(pick["title"]))
         if overlap > best_overlap:
             best_overlap, best_id = overlap, pick["item_id"]
-    return [best_id] if best_overlap or fallback else []
+    return best_id
 
 
 def _ordinal_positions(text: str, kinds: frozenset[str] | set[str] = frozenset()) -> list[int]:

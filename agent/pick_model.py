@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from agent.dispute import _content, corrected_claim, referenced_picks
+from agent.dispute import _content_of, corrected_claim, referenced_picks, title_pick
 from agent.language import singular
 from agent.learned import LearnedModelError, read_weights, save_weights
 from agent.records import Dispute, Pick
@@ -131,10 +131,12 @@ def pick_features(
     text = unicodedata.normalize("NFKC", message[:2000])
     lower = text.lower()
     words = _WORD.findall(lower)
-    content = _content(text)
+    content = _content_of(text)
     by_label = referenced_picks(text, picks, fallback=False, by_title=False)
-    by_title = [] if by_label else referenced_picks(text, picks, fallback=False, by_title=True)
-    titles = [_content(pick["title"]) for pick in picks]
+    # the rules' title match, as `referenced_picks` reads it when no label or ordinal names a pick
+    found = None if by_label else title_pick(text, picks)
+    by_title = [found] if found is not None else []
+    titles = [_content_of(pick["title"]) for pick in picks]
     brands = [next(iter(tokenize(pick["title"])), "") for pick in picks]
     numbered = {int(n) for n in _LIST_NUMBER.findall(text)}
     if len(numbered) < 2:
