@@ -224,13 +224,6 @@ class PickModel:
     weights: tuple[float, ...]
     fitted_on: dict[str, object]
 
-    def scores(
-        self, message: str, picks: Sequence[Pick], intent: str, kind: str | None, rules: Sequence[str]
-    ) -> npt.NDArray[np.float64]:
-        """The score of each pick, then of "none in particular"."""
-        weights = np.asarray(self.weights, dtype=np.float64)
-        return np.asarray(pick_features(message, picks, intent, kind, rules) @ weights, dtype=np.float64)
-
     def point(
         self, message: str, picks: Sequence[Pick], intent: str, kind: str | None, rules: Sequence[str]
     ) -> str | None:

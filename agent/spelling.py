@@ -223,11 +223,12 @@ class Speller:
             return fixed
 
         def stray(match: re.Match[str]) -> str:
-            joined = match.group(1) + match.group(2)
-            if self.word(joined.lower()) == joined.lower() and not self._known(joined.lower()):
+            joined = (match.group(1) + match.group(2)).lower()
+            fixed = self.word(joined)
+            if fixed == joined and not self._known(joined):
                 return match.group(0)
-            changes.append((match.group(0), self.word(joined.lower())))
-            return self.word(joined.lower())
+            changes.append((match.group(0), fixed))
+            return fixed
 
         head = _STRAY.sub(stray, _FREE.sub("free", message[:5000]))
         head = _HYPHENATED.sub(compound, self._joined(head, changes))
