@@ -27,6 +27,8 @@ MAX_READ_TOKENS = 128
 """The word pieces the learned readers read of a message: a long message's story is cut (15 of the labelled set's
 132 long messages have more than 128; the longest has 143), and the readers of a message share one pass of MiniLM's
 layers over them (about 45 ms a long message before, reading 256 word pieces for the sentence vector apart)."""
+EARLY_STOPPING_ROWS = 2000
+"""`fit_mlp_softmax` stops early, judged by a tenth of the rows, from this many rows on."""
 MAX_ENCODED_CHARS = 2000
 """A message is encoded from its first 2,000 characters (MiniLM reads 256 word pieces; a pasted page is not slower)."""
 
@@ -113,6 +115,59 @@ def fit_softmax(
         [[round(float(v), 6) for v in row] for row in coef],
         [round(float(v), 6) for v in intercept],
     )
+
+
+def fit_mlp_softmax(
+    x: npt.NDArray[np.float64], labels: Sequence[str], *, hidden: int, alpha: float, seeds: Sequence[int] = (0,)
+) -> dict[str, Any]:
+    """The fields of one-hidden-layer ReLU networks with a softmax over `labels` (scikit-learn's `MLPClassifier`,
+    Adam, L2 `alpha`, early stopping on a tenth of the rows), one per seed, fitted on standardised `x` and written as
+    one network whose logits are the mean of theirs (their hidden units side by side, each output layer divided by
+    their number: the mean of their log-probabilities up to a constant per row, which no decoding of one row's
+    best tag depends on): `hidden` [features x units] and `hidden_intercept` with the standardisation folded in (so
+    they read `x` as it is), then `coef` [classes x units] and `intercept` as `fit_softmax` writes them; rounded to
+    6 decimals for plain JSON (a feature's scale rounded on its own was 0 for the rarest one-hot features)."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    classes = sorted(set(labels))
+    scaler = StandardScaler().fit(x)
+    standard = scaler.transform(x)
+    y = np.array([classes.index(label) for label in labels])
+    # Early stopping judges by a tenth of the rows (about 11,000 words of the tagger's 110,000), but only a few
+    # words of a small fit, which then runs its 200 epochs.
+    judged = len(x) >= EARLY_STOPPING_ROWS
+    nets = [
+        MLPClassifier(
+            hidden_layer_sizes=(hidden,),
+            alpha=alpha,
+            batch_size=min(256, len(x)),
+            max_iter=40 if judged else 200,
+            early_stopping=judged,
+            random_state=seed,
+        ).fit(standard, y)
+        for seed in seeds
+    ]
+
+    def rounded(values: Any) -> Any:
+        return np.round(np.asarray(values, dtype=np.float64), 6).tolist()
+
+    def output(net: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        # [classes x units] and [classes]; two classes are one logistic unit, i.e. the logits (0, z).
+        coef, intercept = np.asarray(net.coefs_[1]).T, np.asarray(net.intercepts_[1])
+        if len(coef) == 1:
+            return np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+        return coef, intercept
+
+    weights = np.hstack([np.asarray(net.coefs_[0]) for net in nets]) / scaler.scale_[:, None]
+    outputs = [output(net) for net in nets]
+    return {
+        "tags": [classes[int(k)] for k in nets[0].classes_],
+        "hidden": rounded(weights),
+        "hidden_intercept": rounded(np.concatenate([net.intercepts_[0] for net in nets]) - scaler.mean_ @ weights),
+        "coef": rounded(np.hstack([coef for coef, _ in outputs]) / len(nets)),
+        "intercept": rounded(np.mean([intercept for _, intercept in outputs], axis=0)),
+    }
 
 
 def save_weights(fields: dict[str, Any], path: Path) -> None:

@@ -5,6 +5,7 @@ measured by `llmrec eval --protocol understanding` and `python -m evals.phrase_t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -90,10 +91,10 @@ LINES = [
 ]
 
 
-def _fitted(c: float = 10.0) -> PhraseModel:
+def _fitted(alpha: float = 1e-4) -> PhraseModel:
     encoder = HashEncoder()
     rows = [row for row in (line_rows(encoder, line) for line in LINES) if row]
-    return fit_phrase_model(encoder.identity, rows, c=c, fitted_on={"test": True})
+    return fit_phrase_model(encoder.identity, rows, alpha=alpha, fitted_on={"test": True})
 
 
 def test_the_tagger_learns_where_to_overrule_the_rules_saves_and_loads(tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ def _silent() -> PhraseModel:
     """A tagger that tags every word O."""
     model = _fitted()
     intercept = [100.0 if tag == "O" else -100.0 for tag in model.tags]
-    return PhraseModel(model.encoder, model.tags, model.coef, intercept, model.fitted_on)
+    return replace(model, intercept=intercept)
 
 
 def test_a_request_the_tagger_finds_nothing_in_keeps_the_rules_phrases_and_a_dispute_does_not() -> None:
@@ -289,3 +290,35 @@ def test_the_graph_reads_a_claims_wishes_as_the_reading_does() -> None:
     # A correction's wishes stand as the rules read them (agent/dispute.py `dispute_preferences`).
     assert nodes._claimed(ctx, "a pea coat is not a duffle coat", picks, empty_profile()) is None
     assert nodes._claimed(cast(Any, SimpleNamespace(phrase_model=None)), "boots", picks, empty_profile()) is None
+
+
+def test_the_networks_of_several_seeds_are_served_as_one_whose_logits_are_their_mean() -> None:
+    """`fit_mlp_softmax` writes the seeds' networks as one (hidden units side by side, output layers averaged) with
+    the standardisation folded in: it must score a word exactly as the mean of the seeds' own networks does."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from agent.learned import fit_mlp_softmax
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)) * [1.0, 10.0, 0.01, 1.0] + [0.0, 5.0, 0.0, -2.0]
+    score = x[:, 0] + x[:, 3] + 2.0
+    labels = ["O" if v < -0.5 else "B-W" if v < 0.5 else "I-W" for v in score]
+    fields = fit_mlp_softmax(x, labels, hidden=3, alpha=1e-4, seeds=(0, 1))
+    binary = fit_mlp_softmax(x, ["O" if v < 0 else "B-W" for v in score], hidden=3, alpha=1e-4)
+    assert np.asarray(binary["coef"]).shape == (2, 3)  # one logistic unit, written as the logits (0, z)
+    model = PhraseModel(encoder="e", fitted_on={}, **fields)
+    scaler = StandardScaler().fit(x)
+    y = np.array([sorted(set(labels)).index(label) for label in labels])
+    nets = [
+        MLPClassifier(hidden_layer_sizes=(3,), alpha=1e-4, batch_size=60, max_iter=200, random_state=s).fit(
+            scaler.transform(x), y
+        )
+        for s in (0, 1)
+    ]
+    mean_log_probability = np.mean([np.log(net.predict_proba(scaler.transform(x))) for net in nets], axis=0)
+    served = model.logits(x)
+    served -= np.logaddexp.reduce(served, axis=1, keepdims=True)
+    shift = mean_log_probability - served  # a constant per row: the decoding of each row is the same
+    assert np.allclose(shift, shift[:, :1], atol=1e-4)
+    assert model.tags == sorted(set(labels)) and len(model.hidden[0]) == 6
