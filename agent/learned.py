@@ -134,8 +134,8 @@ def fit_mlp_softmax(
     scaler = StandardScaler().fit(x)
     standard = scaler.transform(x)
     y = np.array([classes.index(label) for label in labels])
-    # Early stopping judges by a tenth of the rows (about 11,000 words of the tagger's 110,000), but only a few
-    # words of a small fit, which then runs its 200 epochs.
+    # Early stopping judges by a tenth of the rows (6,500 words of the tagger's 65,435; at most 40 epochs, which some
+    # of evals/phrase_tagger.py's fits use up), but only a few words of a small fit, which then runs 200 epochs.
     judged = len(x) >= EARLY_STOPPING_ROWS
     nets = [
         MLPClassifier(
